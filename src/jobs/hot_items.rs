@@ -1,0 +1,117 @@
+//! hot-items: the top N items by page views in each sliding window (the tutorial's HotItems).
+//!
+//! Business rule: of the `pv` rows of `UserBehavior.csv`, count the views of each item over 1 h
+//! windows sliding by 5 min, and print the 5 most viewed items of each window when it closes;
+//! ties go to the smaller item id. The tutorial's Flink SQL:
+//!
+//! ```sql
+//! SELECT * FROM (
+//!   SELECT *, ROW_NUMBER() OVER (PARTITION BY windowEnd ORDER BY cnt DESC) AS row_num
+//!   FROM (SELECT itemId, HOP_END(ts, INTERVAL '5' MINUTE, INTERVAL '1' HOUR) AS windowEnd,
+//!                COUNT(itemId) AS cnt
+//!         FROM UserBehavior WHERE behavior = 'pv'
+//!         GROUP BY itemId, HOP(ts, INTERVAL '5' MINUTE, INTERVAL '1' HOUR)))
+//! WHERE row_num <= 5
+//! ```
+
+use std::cmp::Reverse;
+
+use differential_dataflow::input::Input;
+use serde::Serialize;
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::event_time::Lateness;
+use crate::records::{Behavior, UserBehavior};
+use crate::runner;
+use crate::sink::{self, WindowReport};
+use crate::topn::{Ranked, top_n};
+use crate::windows::{Window, Windows, expand_panes};
+
+/// The sample our generator wrote (`uba gen user-behavior --rows 100000 --seed 1`).
+pub const SAMPLE: &str = "data/user-behavior.csv";
+
+/// Flags of `uba hot-items`.
+///
+/// Ties are broken by count descending, then item id ascending (as numbers).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
+    /// Default: the sample in data/.
+    pub input: Option<String>,
+    /// Window size.
+    #[arg(long, default_value = "1h", value_parser = duration_ms)]
+    pub window: u64,
+    /// Window slide; the window size must be a multiple of it.
+    #[arg(long, default_value = "5m", value_parser = duration_ms)]
+    pub slide: u64,
+    /// How many items to print per window.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    /// How long after a window's end late records still correct it (`update: true`).
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub allowed_lateness: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// One row of the output.
+#[derive(Serialize)]
+pub struct HotItem {
+    pub window_start: u64,
+    pub window_end: u64,
+    pub rank: usize,
+    pub item_id: u64,
+    pub count: isize,
+    pub update: bool,
+    pub emitted_at: u64,
+}
+
+struct Report;
+
+impl WindowReport for Report {
+    type Row = Ranked<u64>;
+    type Record = HotItem;
+    fn title(&self) -> String {
+        "hot items by page views".into()
+    }
+    fn record(&self, w: Window, rank: usize, &(Reverse(count), item_id): &Ranked<u64>, update: bool, emitted_at: u64) -> HotItem {
+        HotItem { window_start: w.start, window_end: w.end, rank, item_id, count, update, emitted_at }
+    }
+    fn text(&self, rank: usize, &(Reverse(count), item_id): &Ranked<u64>) -> String {
+        format!("No.{rank}: item {item_id}, {count} views")
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    Windows::validate(args.window, args.slide)?;
+    if args.top == 0 {
+        return Err("--top must be at least 1".into());
+    }
+    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
+    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let (top, out_of_orderness) = (args.top, args.out_of_orderness);
+
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
+        let output = job.output();
+        let (views, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (views, panes) = scope.new_collection::<(u64, u64), isize>();
+            let counts = expand_panes(panes, windows).count();
+            let ranked = top_n(counts, top, "HotItems/top");
+            (views, sink::windows(ranked, "HotItems/sink", windows, Report, output))
+        });
+        job.feed(
+            0,
+            views,
+            out_of_orderness,
+            Lateness::Windowed(windows),
+            |b: &UserBehavior| b.behavior == Behavior::Pv,
+            move |b, t| ((b.item_id, windows.pane(b.ts)), windows.pane_time(b.ts, t)),
+        );
+        probe
+    })
+}

@@ -1,0 +1,3 @@
+//! One module per job, each reading top to bottom as the dataflow it builds.
+
+pub mod hot_items;

@@ -1,0 +1,105 @@
+//! Where results go, and in which format: `text` for people, `csv` and `json` for programs.
+//!
+//! Only global worker 0 owns an [`Output`]: results are gathered there, so a cluster writes one
+//! output with one csv header (`DESIGN.md`, "Output").
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use serde::Serialize;
+use time::UtcOffset;
+
+/// The output formats of every job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+pub enum Format {
+    /// One block per window emission, as the tutorial printed it.
+    Text,
+    /// One header line, then one line per result row; times in epoch milliseconds.
+    Csv,
+    /// One JSON object per line; times in epoch milliseconds.
+    Json,
+}
+
+/// Ends the process with one sentence. A closed pipe (`uba ... | head`) ends it quietly.
+pub fn fail(message: &str) -> ! {
+    eprintln!("uba: {message}");
+    std::process::exit(1)
+}
+
+fn io_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    fail(&format!("cannot write the output: {e}"))
+}
+
+/// A result writer in one of the [`Format`]s.
+pub struct Output {
+    pub format: Format,
+    /// The zone in which the text format prints times.
+    pub zone: UtcOffset,
+    writer: Writer,
+}
+
+enum Writer {
+    Plain(BufWriter<Box<dyn Write + Send>>),
+    Csv(csv::Writer<Box<dyn Write + Send>>),
+}
+
+impl Output {
+    /// Opens `path` (or stdout for `None` / `-`): a file that cannot be created is a clear error
+    /// before the run starts.
+    pub fn open(path: Option<&str>, format: Format, zone: UtcOffset) -> Result<Self, String> {
+        let sink: Box<dyn Write + Send> = match path {
+            None | Some("-") => Box::new(std::io::stdout()),
+            Some(path) => Box::new(File::create(path).map_err(|e| format!("cannot create output file '{path}': {e}"))?),
+        };
+        let writer = match format {
+            Format::Csv => Writer::Csv(csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(sink)),
+            Format::Text | Format::Json => Writer::Plain(BufWriter::with_capacity(1 << 16, sink)),
+        };
+        Ok(Output { format, zone, writer })
+    }
+
+    /// Writes one result row in the csv or json format; the first csv row also writes the header.
+    pub fn record<S: Serialize>(&mut self, row: &S) {
+        match &mut self.writer {
+            Writer::Plain(w) => {
+                serde_json::to_writer(&mut *w, row).unwrap_or_else(|e| match e.io_error_kind() {
+                    Some(_) => io_failed(e.into()),
+                    None => fail(&format!("cannot write json: {e}")),
+                });
+                w.write_all(b"\n").unwrap_or_else(|e| io_failed(e));
+            }
+            Writer::Csv(w) => w.serialize(row).unwrap_or_else(|e| match e.into_kind() {
+                csv::ErrorKind::Io(e) => io_failed(e),
+                other => fail(&format!("cannot write csv: {other:?}")),
+            }),
+        }
+    }
+
+    /// Writes one line of the text format.
+    pub fn line(&mut self, text: &str) {
+        let w: &mut dyn Write = match &mut self.writer {
+            Writer::Plain(w) => w,
+            Writer::Csv(_) => fail("internal error: a text line written to a csv output"),
+        };
+        w.write_all(text.as_bytes()).unwrap_or_else(|e| io_failed(e));
+        w.write_all(b"\n").unwrap_or_else(|e| io_failed(e));
+    }
+
+    /// Formats a time for the text format.
+    pub fn time(&self, ms: u64) -> String {
+        crate::time_fmt::format_ms(ms, self.zone)
+    }
+
+    /// Pushes what was written so far: called when a logical time is complete, so that a live
+    /// stream shows each window as soon as it fires.
+    pub fn flush(&mut self) {
+        match &mut self.writer {
+            Writer::Plain(w) => w.flush(),
+            Writer::Csv(w) => w.flush(),
+        }
+        .unwrap_or_else(|e| io_failed(e));
+    }
+}

@@ -1,0 +1,208 @@
+//! Running a job: timely's workers and processes, the inputs, the output, the summary.
+//!
+//! A job module only builds its dataflow and says how each input feeds it; everything a user
+//! expects from every job (opening files with clear errors, one output in a cluster, Ctrl-C, the
+//! accounting line) happens here once.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use differential_dataflow::ExchangeData;
+use differential_dataflow::input::InputSession;
+use timely::communication::Config as CommunicationConfig;
+use timely::dataflow::ProbeHandle;
+use timely::worker::Worker;
+
+use crate::cli::{ClusterArgs, OutputArgs};
+use crate::output::Output;
+use crate::records::Record;
+use crate::side::SideOutputs;
+use crate::source::{self, Pump, STOP, Source, TimePolicy};
+
+/// What every worker of a run shares.
+struct Shared {
+    sources: Mutex<Vec<Option<Source>>>,
+    output: Mutex<Option<Output>>,
+    sides: Arc<SideOutputs>,
+    max_time_jump: Option<u64>,
+    started: Instant,
+}
+
+/// One worker's view of the run, handed to the job while it builds its dataflow.
+pub struct Job {
+    shared: Arc<Shared>,
+    reads: bool,
+    feeds: Vec<Box<dyn Pump>>,
+}
+
+impl Job {
+    /// The output, on the worker that writes it (global worker 0); `None` elsewhere.
+    pub fn output(&mut self) -> Option<Output> {
+        if self.reads { self.shared.output.lock().expect("output lock").take() } else { None }
+    }
+
+    /// Feeds input number `input` into `session`: records of type `R`, those for which `keep`
+    /// holds, each placed by `place(record, time)` (see [`source::spawn_reader`]). On workers
+    /// that do not read, the session is closed at once.
+    pub fn feed<R, D, K, P>(
+        &mut self,
+        input: usize,
+        session: InputSession<u64, D, isize>,
+        out_of_orderness: u64,
+        lateness: crate::event_time::Lateness,
+        keep: K,
+        place: P,
+    ) where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool + Send + 'static,
+        P: FnMut(R, u64) -> (D, u64) + Send + 'static,
+    {
+        if !self.reads {
+            return; // dropping the session closes it
+        }
+        let source = self.shared.sources.lock().expect("sources lock")[input].take().expect("each input is fed once");
+        let policy = TimePolicy { out_of_orderness, lateness, max_time_jump: self.shared.max_time_jump };
+        let mut feed = source::spawn_reader(source, policy, self.shared.sides.clone(), keep, place);
+        feed.attach(session);
+        self.feeds.push(Box::new(feed));
+    }
+
+    /// Moves the inputs into the dataflow until they end (or Ctrl-C), then lets every pending
+    /// window fire. Returns the first reader error, if any.
+    fn drive(&mut self, worker: &mut Worker, probe: &ProbeHandle<u64>) -> Result<(), String> {
+        loop {
+            if STOP.load(Ordering::Relaxed) {
+                self.feeds.iter_mut().for_each(|f| f.close());
+            }
+            // The input furthest behind goes first, so that no input runs far ahead of another.
+            let Some(feed) = self.feeds.iter_mut().filter(|f| !f.done()).min_by_key(|f| f.frontier()) else {
+                break;
+            };
+            let moved = feed.pump(probe);
+            worker.step_or_park(if moved { Some(Duration::ZERO) } else { Some(Duration::from_millis(1)) });
+        }
+        while !probe.done() {
+            worker.step_or_park(None);
+        }
+        match self.feeds.iter().find_map(|f| f.error()) {
+            Some(error) => Err(error.to_owned()),
+            None => Ok(()),
+        }
+    }
+
+    /// The accounting line of each input, on stderr.
+    fn summarize(&self) {
+        let elapsed = self.shared.started.elapsed().as_secs_f64().max(1e-9);
+        for feed in &self.feeds {
+            let a = feed.accounting();
+            eprintln!(
+                "uba: {}: {} lines read: {} accepted ({} used, {} filtered, {} late; {} corrections), {} rejected; {:.2} s, {:.0} lines/s",
+                feed.name(),
+                a.read,
+                a.accepted,
+                a.used,
+                a.filtered,
+                a.late,
+                a.corrections,
+                a.rejected,
+                elapsed,
+                a.read as f64 / elapsed
+            );
+        }
+    }
+}
+
+/// Timely's configuration from `-w/-n/-p/-h`.
+pub fn timely_config(cluster: &ClusterArgs) -> Result<timely::Config, String> {
+    if cluster.workers == 0 {
+        return Err("-w (workers per process) must be at least 1".into());
+    }
+    let communication = if cluster.processes <= 1 {
+        CommunicationConfig::Process(cluster.workers)
+    } else {
+        if cluster.process >= cluster.processes {
+            return Err(format!("-p {} is not a process of -n {} (use 0 to {})", cluster.process, cluster.processes, cluster.processes - 1));
+        }
+        let addresses = match &cluster.hostfile {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read hostfile '{}': {e}", path.display()))?;
+                let hosts: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+                if hosts.len() < cluster.processes {
+                    return Err(format!("hostfile '{}' names {} hosts, -n asks for {}", path.display(), hosts.len(), cluster.processes));
+                }
+                hosts[..cluster.processes].to_vec()
+            }
+            None => (0..cluster.processes).map(|i| format!("localhost:{}", 2101 + i)).collect(),
+        };
+        CommunicationConfig::Cluster { threads: cluster.workers, process: cluster.process, addresses, report: false, zerocopy: false }
+    };
+    Ok(timely::Config { communication, worker: timely::WorkerConfig::default() })
+}
+
+/// Opens an input path (`-` is stdin) with a clear error.
+pub fn open_input(path: &str) -> Result<Source, String> {
+    if path == "-" {
+        return Ok(Source { name: "stdin".into(), reader: Box::new(std::io::stdin()) });
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(format!("input '{path}' is a directory, not a file"));
+    }
+    Ok(Source { name: path.to_owned(), reader: Box::new(file) })
+}
+
+/// Runs a job: `build` makes the worker's dataflow, feeds its inputs through [`Job::feed`], and
+/// returns the probe of its sink. Only the process that holds global worker 0 opens the inputs and
+/// the outputs: the others take part in the computation only.
+pub fn execute<F>(inputs: &[String], cluster: &ClusterArgs, out: &OutputArgs, build: F) -> Result<(), String>
+where
+    F: Fn(&mut Worker, &mut Job) -> ProbeHandle<u64> + Send + Sync + 'static,
+{
+    let config = timely_config(cluster)?;
+    let first = cluster.processes <= 1 || cluster.process == 0;
+    let (sources, output, sides) = if first {
+        let sources = inputs.iter().map(|p| open_input(p).map(Some)).collect::<Result<Vec<_>, _>>()?;
+        let output = Output::open(out.output.as_deref(), out.format, out.zone()?)?;
+        let sides = SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?;
+        (sources, Some(output), sides)
+    } else {
+        (inputs.iter().map(|_| None).collect(), None, SideOutputs::open(None, None)?)
+    };
+    let shared = Arc::new(Shared {
+        sources: Mutex::new(sources),
+        output: Mutex::new(output),
+        sides: Arc::new(sides),
+        max_time_jump: out.max_time_jump()?,
+        started: Instant::now(),
+    });
+    install_ctrl_c();
+    let guards = timely::execute(config, move |worker| {
+        let mut job = Job { shared: shared.clone(), reads: worker.index() == 0, feeds: Vec::new() };
+        let probe = build(worker, &mut job);
+        let result = job.drive(worker, &probe);
+        if job.reads {
+            job.shared.sides.finish();
+            job.summarize();
+        }
+        result
+    })?;
+    for result in guards.join() {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => return Err(format!("a worker failed: {panic}")),
+        }
+    }
+    Ok(())
+}
+
+/// The first Ctrl-C ends the inputs (windows fire, the summary is written); a second one exits.
+fn install_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
+}

@@ -1,0 +1,206 @@
+//! Sinks: turn a result collection's changes into what a user reads.
+//!
+//! Every change is sent to global worker 0 and held until the frontier passes its time; then the
+//! changes of that time, consolidated and sorted, are written. Times are processed in order, so the
+//! output is the same, byte for byte, for any number of workers, processes or batch sizes.
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::{ExchangeData, VecCollection};
+use serde::Serialize;
+use timely::dataflow::ProbeHandle;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::operators::probe::Probe;
+
+use crate::output::{Format, Output};
+use crate::windows::{Window, Windows};
+
+/// Gathers `results` on worker 0 and calls `write` once per completed time, in time order, with
+/// that time's consolidated changes (sorted). Returns a probe that tells when all is written.
+pub fn gather<'s, D, F>(results: VecCollection<'s, u64, D>, name: &str, mut write: F) -> ProbeHandle<u64>
+where
+    D: ExchangeData,
+    F: FnMut(u64, Vec<(D, isize)>) + 'static,
+{
+    let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let probe = ProbeHandle::new();
+    results
+        .inner
+        .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            Exchange::new(|_: &(D, u64, isize)| 0),
+            name,
+            |_capability, _info| {
+                move |(input, frontier), _output| {
+                    input.for_each(|_cap, data| {
+                        for (d, t, r) in data.drain(..) {
+                            pending.entry(t).or_default().push((d, r));
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (time, mut changes) = entry.remove_entry();
+                        consolidate(&mut changes);
+                        if !changes.is_empty() {
+                            write(time, changes);
+                        }
+                    }
+                }
+            },
+        )
+        .probe_with(&probe);
+    probe
+}
+
+/// What a windowed job prints for each row of a window's result.
+pub trait WindowReport: 'static {
+    /// A row of a window's result; its order is the print order (rank 1 first).
+    type Row: ExchangeData;
+    /// The csv / json record of one row.
+    type Record: Serialize;
+    /// What the text format calls the rows ("top items by page views").
+    fn title(&self) -> String;
+    fn record(&self, window: Window, rank: usize, row: &Self::Row, update: bool, emitted_at: u64) -> Self::Record;
+    fn text(&self, rank: usize, row: &Self::Row) -> String;
+}
+
+struct Printed<Row> {
+    rows: Vec<Row>,
+    emitted: bool,
+}
+
+/// Writes a windowed result `(window_end, row)`: a window's first emission in full
+/// (`update: false`), then its full result again at each later time it changes (`update: true`),
+/// never a purge (`DESIGN.md`, "Output"). Only worker 0 has an output; the others pass `None`.
+pub fn windows<'s, W: WindowReport>(
+    results: VecCollection<'s, u64, (u64, W::Row)>,
+    name: &str,
+    windows: Windows,
+    report: W,
+    output: Option<Output>,
+) -> ProbeHandle<u64> {
+    let mut output = output;
+    let mut live: BTreeMap<u64, Printed<W::Row>> = BTreeMap::new();
+    gather(results, name, move |time, changes| {
+        let Some(out) = output.as_mut() else { return };
+        let mut start = 0;
+        while start < changes.len() {
+            let end = changes[start].0.0;
+            let stop = start + changes[start..].iter().take_while(|((e, _), _)| *e == end).count();
+            let state = live.entry(end).or_insert_with(|| Printed { rows: Vec::new(), emitted: false });
+            apply(&mut state.rows, changes[start..stop].iter().map(|((_, row), r)| (row, *r)));
+            start = stop;
+            if time >= windows.purge_time(end) {
+                if state.rows.is_empty() {
+                    live.remove(&end);
+                }
+                continue;
+            }
+            if state.rows.is_empty() {
+                continue;
+            }
+            print_window(out, &report, windows.ending_at(end), &state.rows, state.emitted, time);
+            state.emitted = true;
+        }
+        // Windows whose purge time has passed can no longer change: forget them.
+        live = live.split_off(&(time.saturating_sub(windows.lateness) + 1));
+        out.flush();
+    })
+}
+
+/// Applies consolidated changes to a sorted set of rows.
+fn apply<'a, Row: Ord + Clone + 'a>(rows: &mut Vec<Row>, changes: impl Iterator<Item = (&'a Row, isize)>) {
+    for (row, diff) in changes {
+        match rows.binary_search(row) {
+            Ok(at) if diff < 0 => {
+                rows.remove(at);
+            }
+            Err(at) if diff > 0 => rows.insert(at, row.clone()),
+            _ => crate::output::fail(&format!("internal error: a result row changed by {diff} is not a set")),
+        }
+    }
+}
+
+fn print_window<W: WindowReport>(out: &mut Output, report: &W, window: Window, rows: &[W::Row], update: bool, at: u64) {
+    match out.format {
+        Format::Text => {
+            let mut header = format!(
+                "== {} | window {} .. {}",
+                report.title(),
+                out.time(window.start),
+                out.time(window.end)
+            );
+            if update {
+                header.push_str(&format!(" | update at {} (late data)", out.time(at)));
+            }
+            out.line(&format!("{header} =="));
+            for (i, row) in rows.iter().enumerate() {
+                out.line(&report.text(i + 1, row));
+            }
+            out.line("");
+        }
+        Format::Csv | Format::Json => {
+            for (i, row) in rows.iter().enumerate() {
+                out.record(&report.record(window, i + 1, row, update, at));
+            }
+        }
+    }
+}
+
+/// What an append-only job prints for one result (a pattern match, an outcome).
+pub trait AppendReport: 'static {
+    type Row: ExchangeData;
+    type Record: Serialize;
+    /// The outcome label of a row, for `--only`.
+    fn outcome(&self, row: &Self::Row) -> &'static str;
+    fn record(&self, row: &Self::Row, emitted_at: u64) -> Self::Record;
+    fn text(&self, out: &Output, row: &Self::Row, emitted_at: u64) -> String;
+}
+
+/// Writes an append-only result: each row once, at the time it was decided, in time order and
+/// then row order. `only` keeps the rows whose outcome it names.
+pub fn append<'s, A: AppendReport>(
+    results: VecCollection<'s, u64, A::Row>,
+    name: &str,
+    report: A,
+    only: Option<Vec<String>>,
+    output: Option<Output>,
+) -> ProbeHandle<u64> {
+    let mut output = output;
+    gather(results, name, move |time, changes| {
+        let Some(out) = output.as_mut() else { return };
+        for (row, diff) in changes {
+            if diff < 0 {
+                crate::output::fail("internal error: an append-only result was retracted");
+            }
+            if only.as_ref().is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row))) {
+                continue;
+            }
+            for _ in 0..diff {
+                match out.format {
+                    Format::Text => {
+                        let line = report.text(out, &row, time);
+                        out.line(&line);
+                    }
+                    Format::Csv | Format::Json => out.record(&report.record(&row, time)),
+                }
+            }
+        }
+        out.flush();
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply;
+
+    #[test]
+    fn rows_stay_sorted_as_changes_apply() {
+        let mut rows = vec![1, 5];
+        apply(&mut rows, [(&3, 1), (&5, -1), (&7, 1)].into_iter());
+        assert_eq!(rows, vec![1, 3, 7]);
+    }
+}

@@ -1,0 +1,380 @@
+//! Sources: one reader thread per input file turns its lines into timestamped updates.
+//!
+//! The reader thread does everything that must happen in input order (parsing, the bogus-time
+//! guard, the watermark, the lateness decision, the accounting, the rejects and late side outputs)
+//! and sends consolidated batches to the one worker that feeds the input into the dataflow. Only
+//! that worker (global worker 0) holds the input's session; every other worker closes its session at
+//! once, so it never holds the frontier back. Parsing thus overlaps with the dataflow's work, and
+//! every decision is a fact of the file, whatever `-w`, `-n` or the batch sizes.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+
+use csv::ByteRecord;
+use differential_dataflow::ExchangeData;
+use differential_dataflow::consolidation::consolidate_updates;
+use differential_dataflow::input::InputSession;
+use timely::dataflow::ProbeHandle;
+
+use crate::event_time::{Arrival, EventClock, Lateness, TimeGuard};
+use crate::records::{Record, Reject};
+use crate::side::SideOutputs;
+
+/// Set by Ctrl-C: readers stop, pending windows fire, the summary is written.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The bytes read at a time. Larger blocks mean fewer, larger batches per timestamp.
+const BLOCK: usize = 1 << 20;
+
+/// An opened input: its name for messages, and its bytes.
+pub struct Source {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+}
+
+/// How an input's times are judged.
+#[derive(Clone, Copy, Debug)]
+pub struct TimePolicy {
+    pub out_of_orderness: u64,
+    pub lateness: Lateness,
+    /// See [`TimeGuard`]; `None` turns the guard off.
+    pub max_time_jump: Option<u64>,
+}
+
+/// Where every line of one input ended up: `read = accepted + rejected`,
+/// `accepted = used + filtered + late`; `corrections` are the used records that arrived behind
+/// the watermark and changed windows that were still alive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accounting {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub used: u64,
+    pub filtered: u64,
+    pub late: u64,
+    pub corrections: u64,
+}
+
+enum Message<D> {
+    Batch { updates: Vec<(D, u64, isize)>, frontier: u64, accounting: Accounting },
+    Done { accounting: Accounting, error: Option<String> },
+}
+
+/// Spawns the reader thread of one input. `keep` says which accepted records the job uses (the
+/// others still move the watermark); `place` turns a kept record and the time at which it enters
+/// (its own time, or the watermark for a correction) into an update and its time.
+pub fn spawn_reader<R, D, K, P>(
+    source: Source,
+    policy: TimePolicy,
+    sides: Arc<SideOutputs>,
+    keep: K,
+    place: P,
+) -> Feed<D>
+where
+    R: Record,
+    D: ExchangeData,
+    K: Fn(&R) -> bool + Send + 'static,
+    P: FnMut(R, u64) -> (D, u64) + Send + 'static,
+{
+    let (tx, rx) = sync_channel(4);
+    let name = source.name.clone();
+    std::thread::Builder::new()
+        .name(format!("uba-read {name}"))
+        .spawn(move || {
+            let mut reader = Reader { policy, sides, keep, place, tx: tx.clone(), state: ReaderState::new(&policy, source.name) };
+            let error = reader.run(source.reader).err();
+            let _ = tx.send(Message::Done { accounting: reader.state.counts, error });
+        })
+        .expect("spawning a reader thread");
+    Feed { name, rx, session: None, frontier: 0, recent: VecDeque::new(), accounting: Accounting::default(), done: false, error: None }
+}
+
+struct ReaderState {
+    name: String,
+    clock: EventClock,
+    guard: TimeGuard,
+    counts: Accounting,
+    next_line: u64,
+}
+
+impl ReaderState {
+    fn new(policy: &TimePolicy, name: String) -> Self {
+        ReaderState {
+            name,
+            clock: EventClock::new(policy.out_of_orderness),
+            guard: TimeGuard::new(policy.max_time_jump),
+            counts: Accounting::default(),
+            next_line: 1,
+        }
+    }
+}
+
+struct Reader<K, P, D> {
+    policy: TimePolicy,
+    sides: Arc<SideOutputs>,
+    keep: K,
+    place: P,
+    tx: SyncSender<Message<D>>,
+    state: ReaderState,
+}
+
+impl<K, P, D> Reader<K, P, D> {
+    /// Reads blocks, hands every run of whole lines to `lines`, and sends one batch per block.
+    fn run<R>(&mut self, mut input: Box<dyn Read + Send>) -> Result<(), String>
+    where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool,
+        P: FnMut(R, u64) -> (D, u64),
+    {
+        let mut buffer = vec![0u8; BLOCK];
+        let mut filled = 0;
+        loop {
+            if STOP.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if filled == buffer.len() {
+                buffer.resize(buffer.len() * 2, 0); // a line longer than a block
+            }
+            let n = match input.read(&mut buffer[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("cannot read {}: {e}", self.state.name)),
+            };
+            let eof = n == 0;
+            filled += n;
+            let complete = if eof {
+                filled
+            } else {
+                match memchr::memrchr(b'\n', &buffer[..filled]) {
+                    Some(i) => i + 1,
+                    None => continue,
+                }
+            };
+            if complete > 0 {
+                let updates = self.lines::<R>(&buffer[..complete]);
+                let batch = Message::Batch { updates, frontier: self.state.clock.frontier(), accounting: self.state.counts };
+                if self.tx.send(batch).is_err() {
+                    return Ok(()); // the dataflow stopped listening (Ctrl-C)
+                }
+                buffer.copy_within(complete..filled, 0);
+                filled -= complete;
+            }
+            if eof {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Parses whole lines; returns their updates, consolidated.
+    fn lines<R>(&mut self, bytes: &[u8]) -> Vec<(D, u64, isize)>
+    where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool,
+        P: FnMut(R, u64) -> (D, u64),
+    {
+        if self.state.guard.needs_anchor() {
+            let times = records::<R>(bytes).filter_map(|(_, r)| r.ok()).map(|r| r.event_time()).collect();
+            self.state.guard.anchor_at_median(times);
+        }
+        let mut updates = Vec::new();
+        let first_line = self.state.next_line;
+        let mut expected = 1;
+        let mut records = records::<R>(bytes);
+        while let Some((line, parsed)) = records.next() {
+            for blank in expected..line {
+                self.reject(first_line + blank - 1, &Reject::Empty, b"");
+            }
+            expected = line + 1;
+            let number = first_line + line - 1;
+            self.state.counts.read += 1;
+            let record = parsed.and_then(|r| self.state.guard.check(r.event_time()).map(|_| r));
+            let record = match record {
+                Ok(record) => record,
+                Err(reason) => {
+                    self.reject(number, &reason, records.line_text());
+                    continue;
+                }
+            };
+            self.state.counts.accepted += 1;
+            let ts = record.event_time();
+            self.state.clock.observe(ts);
+            if !(self.keep)(&record) {
+                self.state.counts.filtered += 1;
+                continue;
+            }
+            let frontier = self.state.clock.frontier();
+            let at = match self.policy.lateness.classify(ts, frontier) {
+                Arrival::OnTime => ts,
+                Arrival::Correction { at } => {
+                    self.state.counts.corrections += 1;
+                    at
+                }
+                Arrival::Late { behind } => {
+                    self.state.counts.late += 1;
+                    let reason = format!("{} ms behind the watermark; no window of it is alive", behind);
+                    self.sides.late(&self.state.name, number, &reason, records.line_text());
+                    continue;
+                }
+            };
+            self.state.counts.used += 1;
+            let (data, time) = (self.place)(record, at);
+            updates.push((data, time, 1));
+        }
+        let lines = memchr::memchr_iter(b'\n', bytes).count() as u64 + u64::from(!bytes.ends_with(b"\n"));
+        for blank in expected..=lines {
+            self.reject(first_line + blank - 1, &Reject::Empty, b"");
+        }
+        self.state.next_line += lines;
+        consolidate_updates(&mut updates);
+        updates
+    }
+
+    fn reject(&mut self, line: u64, reason: &Reject, text: &[u8]) {
+        if matches!(reason, Reject::Empty) {
+            self.state.counts.read += 1;
+        }
+        self.state.counts.rejected += 1;
+        self.sides.reject(&self.state.name, line, &reason.to_string(), text);
+    }
+}
+
+/// The records of a run of whole lines, with their line numbers (1-based, within the run).
+fn records<R: Record>(bytes: &[u8]) -> Records<'_, R> {
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .quoting(false) // no input format quotes; a stray quote must not swallow lines
+        .delimiter(R::DELIMITER)
+        .from_reader(bytes);
+    Records { bytes, reader, record: ByteRecord::new(), start: 0, _record: std::marker::PhantomData }
+}
+
+struct Records<'a, R> {
+    bytes: &'a [u8],
+    reader: csv::Reader<&'a [u8]>,
+    record: ByteRecord,
+    start: usize,
+    _record: std::marker::PhantomData<R>,
+}
+
+impl<R: Record> Records<'_, R> {
+    fn next(&mut self) -> Option<(u64, Result<R, Reject>)> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {
+                let position = self.record.position().expect("csv records have positions");
+                self.start = position.byte() as usize;
+                Some((position.line(), R::parse(&self.record)))
+            }
+            // Without quoting, reading bytes from memory cannot fail; stop rather than loop.
+            Ok(false) | Err(_) => None,
+        }
+    }
+
+    /// The text of the line last returned, for the side outputs.
+    fn line_text(&self) -> &[u8] {
+        let rest = &self.bytes[self.start..];
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end])
+    }
+}
+
+impl<R: Record> Iterator for Records<'_, R> {
+    type Item = (u64, Result<R, Reject>);
+    fn next(&mut self) -> Option<Self::Item> {
+        Records::next(self)
+    }
+}
+
+/// The worker's end of one input: receives the reader's batches and feeds its session.
+pub struct Feed<D: ExchangeData> {
+    pub name: String,
+    rx: Receiver<Message<D>>,
+    session: Option<InputSession<u64, D, isize>>,
+    frontier: u64,
+    /// Frontiers of the last batches: the dataflow may lag this many batches behind the reader.
+    recent: VecDeque<u64>,
+    accounting: Accounting,
+    done: bool,
+    error: Option<String>,
+}
+
+/// What a worker needs from an input, whatever its record type.
+pub trait Pump {
+    fn name(&self) -> &str;
+    fn done(&self) -> bool;
+    fn frontier(&self) -> u64;
+    /// Moves at most one batch into the dataflow, if the dataflow has caught up enough.
+    /// Returns whether anything happened.
+    fn pump(&mut self, probe: &ProbeHandle<u64>) -> bool;
+    /// Closes the input (end of input or Ctrl-C).
+    fn close(&mut self);
+    fn accounting(&self) -> Accounting;
+    fn error(&self) -> Option<&str>;
+}
+
+impl<D: ExchangeData> Feed<D> {
+    pub fn attach(&mut self, session: InputSession<u64, D, isize>) {
+        self.session = Some(session);
+    }
+}
+
+impl<D: ExchangeData> Pump for Feed<D> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn done(&self) -> bool {
+        self.done
+    }
+    fn frontier(&self) -> u64 {
+        self.frontier
+    }
+    fn pump(&mut self, probe: &ProbeHandle<u64>) -> bool {
+        if self.done || self.recent.len() >= 2 && probe.less_than(&self.recent[0]) {
+            return false;
+        }
+        match self.rx.try_recv() {
+            Ok(Message::Batch { updates, frontier, accounting }) => {
+                let session = self.session.as_mut().expect("a feed is attached before it runs");
+                for (data, time, diff) in updates {
+                    session.update_at(data, time, diff);
+                }
+                session.advance_to(frontier);
+                session.flush();
+                self.frontier = frontier;
+                self.accounting = accounting;
+                self.recent.push_back(frontier);
+                if self.recent.len() > 2 {
+                    self.recent.pop_front();
+                }
+                true
+            }
+            Ok(Message::Done { accounting, error }) => {
+                self.accounting = accounting;
+                self.error = error;
+                self.close();
+                true
+            }
+            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Disconnected) => {
+                self.error = Some(format!("the reader of {} stopped unexpectedly", self.name));
+                self.close();
+                true
+            }
+        }
+    }
+    fn close(&mut self) {
+        self.done = true;
+        self.session = None;
+    }
+    fn accounting(&self) -> Accounting {
+        self.accounting
+    }
+    fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}

@@ -12,7 +12,12 @@ use crate::output::Format;
 /// Every job reads its input files (or `-` for stdin) in event time, writes its results to stdout
 /// (or `--output FILE`), and ends with one accounting line per input on stderr.
 #[derive(Parser, Debug)]
-#[command(name = "uba", version, disable_help_subcommand = true, propagate_version = true)]
+#[command(
+    name = "uba",
+    version,
+    disable_help_subcommand = true,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -90,7 +95,9 @@ impl OutputArgs {
     pub fn max_time_jump(&self) -> Result<Option<u64>, String> {
         match self.max_time_jump.as_str() {
             "off" | "none" => Ok(None),
-            other => duration_ms(other).map(Some).map_err(|e| format!("--max-time-jump: {e}")),
+            other => duration_ms(other)
+                .map(Some)
+                .map_err(|e| format!("--max-time-jump: {e}")),
         }
     }
 }
@@ -117,9 +124,14 @@ pub struct RunArgs {
 /// Turns a job file and extra arguments into the command line it stands for.
 pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
     let path = &run.jobfile;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read job file '{}': {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read job file '{}': {e}", path.display()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        format!("job file '{}' is not valid TOML: {}", path.display(), e.message())
+        format!(
+            "job file '{}' is not valid TOML: {}",
+            path.display(),
+            e.message()
+        )
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut job = None;
@@ -130,12 +142,21 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
             ("job", toml::Value::String(name)) => job = Some(name.clone()),
             ("inputs", toml::Value::Array(paths)) => {
                 for p in paths {
-                    let p = p.as_str().ok_or_else(|| format!("job file '{}': inputs must be strings", path.display()))?;
-                    inputs.push(if p == "-" { p.to_owned() } else { base.join(p).to_string_lossy().into_owned() });
+                    let p = p.as_str().ok_or_else(|| {
+                        format!("job file '{}': inputs must be strings", path.display())
+                    })?;
+                    inputs.push(if p == "-" {
+                        p.to_owned()
+                    } else {
+                        base.join(p).to_string_lossy().into_owned()
+                    });
                 }
             }
             ("job" | "inputs", _) => {
-                return Err(format!("job file '{}': '{key}' must be a string (job) or a list of paths (inputs)", path.display()));
+                return Err(format!(
+                    "job file '{}': '{key}' must be a string (job) or a list of paths (inputs)",
+                    path.display()
+                ));
             }
             (_, toml::Value::Boolean(true)) => flags.push(format!("--{key}")),
             (_, toml::Value::Boolean(false)) => {}
@@ -143,14 +164,28 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
             (_, toml::Value::Integer(i)) => flags.extend([format!("--{key}"), i.to_string()]),
             (_, toml::Value::Float(f)) => flags.extend([format!("--{key}"), f.to_string()]),
             (_, other) => {
-                return Err(format!("job file '{}': the value of '{key}' must be a string, number or boolean, not {}", path.display(), other.type_str()));
+                return Err(format!(
+                    "job file '{}': the value of '{key}' must be a string, number or boolean, not {}",
+                    path.display(),
+                    other.type_str()
+                ));
             }
         }
     }
-    let job = job.ok_or_else(|| format!("job file '{}' has no `job = \"...\"` line", path.display()))?;
-    let cli_inputs: Vec<String> = run.args.iter().take_while(|a| !a.starts_with('-') || *a == "-").cloned().collect();
+    let job =
+        job.ok_or_else(|| format!("job file '{}' has no `job = \"...\"` line", path.display()))?;
+    let cli_inputs: Vec<String> = run
+        .args
+        .iter()
+        .take_while(|a| !a.starts_with('-') || *a == "-")
+        .cloned()
+        .collect();
     let cli_flags = &run.args[cli_inputs.len()..];
-    let inputs = if cli_inputs.is_empty() { inputs } else { cli_inputs };
+    let inputs = if cli_inputs.is_empty() {
+        inputs
+    } else {
+        cli_inputs
+    };
     let mut argv = vec!["uba".to_owned(), job];
     argv.extend(inputs);
     argv.extend(flags);

@@ -16,7 +16,10 @@ pub struct EventClock {
 
 impl EventClock {
     pub fn new(out_of_orderness: u64) -> Self {
-        EventClock { out_of_orderness, max_ts: None }
+        EventClock {
+            out_of_orderness,
+            max_ts: None,
+        }
     }
 
     /// Every accepted row moves the watermark, also rows the job then filters out (as in Flink).
@@ -26,7 +29,8 @@ impl EventClock {
 
     /// `F`: no on-time event before it can arrive any more. Zero before the first row.
     pub fn frontier(&self) -> u64 {
-        self.max_ts.map_or(0, |m| m.saturating_sub(self.out_of_orderness))
+        self.max_ts
+            .map_or(0, |m| m.saturating_sub(self.out_of_orderness))
     }
 }
 
@@ -57,7 +61,9 @@ impl Lateness {
         }
         match self {
             Lateness::Windowed(w) if w.alive(ts, frontier) => Arrival::Correction { at: frontier },
-            _ => Arrival::Late { behind: frontier - ts },
+            _ => Arrival::Late {
+                behind: frontier - ts,
+            },
         }
     }
 }
@@ -78,7 +84,10 @@ pub struct TimeGuard {
 
 impl TimeGuard {
     pub fn new(max_jump: Option<u64>) -> Self {
-        TimeGuard { max_jump, anchor: None }
+        TimeGuard {
+            max_jump,
+            anchor: None,
+        }
     }
 
     /// Whether the guard still needs a first block of times to anchor itself.
@@ -97,15 +106,23 @@ impl TimeGuard {
     }
 
     pub fn check(&mut self, ts: u64) -> Result<(), Reject> {
-        let Some(max_jump) = self.max_jump else { return Ok(()) };
+        let Some(max_jump) = self.max_jump else {
+            return Ok(());
+        };
         let anchor = *self.anchor.get_or_insert(ts);
         let human = |ms: u64| humantime::format_duration(std::time::Duration::from_secs(ms / 1000));
         if ts > anchor.saturating_add(max_jump) {
-            let detail = format!("{} after the input's latest time (--max-time-jump)", human(ts - anchor));
+            let detail = format!(
+                "{} after the input's latest time (--max-time-jump)",
+                human(ts - anchor)
+            );
             return Err(Reject::BogusTime { detail });
         }
         if ts.saturating_add(max_jump) < anchor {
-            let detail = format!("{} before the input's latest time (--max-time-jump)", human(anchor - ts));
+            let detail = format!(
+                "{} before the input's latest time (--max-time-jump)",
+                human(anchor - ts)
+            );
             return Err(Reject::BogusTime { detail });
         }
         self.anchor = Some(anchor.max(ts));
@@ -131,9 +148,18 @@ mod tests {
         // 10 s windows sliding by 5 s, 2 s allowed lateness: the last window of ts 1_000 is [0, 10 s).
         let late = Lateness::Windowed(Windows::sliding(10_000, 5_000, 2_000));
         assert_eq!(late.classify(12_000, 12_000), Arrival::OnTime);
-        assert_eq!(late.classify(1_000, 11_999), Arrival::Correction { at: 11_999 });
-        assert_eq!(late.classify(1_000, 12_000), Arrival::Late { behind: 11_000 });
-        assert_eq!(Lateness::Strict.classify(1_000, 1_001), Arrival::Late { behind: 1 });
+        assert_eq!(
+            late.classify(1_000, 11_999),
+            Arrival::Correction { at: 11_999 }
+        );
+        assert_eq!(
+            late.classify(1_000, 12_000),
+            Arrival::Late { behind: 11_000 }
+        );
+        assert_eq!(
+            Lateness::Strict.classify(1_000, 1_001),
+            Arrival::Late { behind: 1 }
+        );
     }
 
     #[test]

@@ -33,6 +33,23 @@ fn io_failed(e: std::io::Error) -> ! {
     fail(&format!("cannot write the output: {e}"))
 }
 
+/// A duplicate of stdout for results; stdout itself then writes to stderr.
+pub fn guarded_stdout() -> Result<File, String> {
+    use std::os::fd::AsFd;
+    let results = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| format!("cannot duplicate stdout: {e}"))?;
+    // SAFETY: dup2 on the process's own standard descriptors, which stay open.
+    if unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) } < 0 {
+        return Err(format!(
+            "cannot redirect stdout: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(File::from(results))
+}
+
 /// A result writer in one of the [`Format`]s.
 pub struct Output {
     pub format: Format,
@@ -43,22 +60,43 @@ pub struct Output {
 
 enum Writer {
     Plain(BufWriter<Box<dyn Write + Send>>),
-    Csv(csv::Writer<Box<dyn Write + Send>>),
+    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
 }
 
 impl Output {
     /// Opens `path` (or stdout for `None` / `-`): a file that cannot be created is a clear error
     /// before the run starts.
-    pub fn open(path: Option<&str>, format: Format, zone: UtcOffset) -> Result<Self, String> {
+    ///
+    /// With `guard_stdout`, results written to stdout go to a duplicate of it, and stdout itself
+    /// is pointed at stderr, so that nothing a library prints (timely's "awaiting connections"
+    /// while a cluster starts) mixes with the results.
+    pub fn open(
+        path: Option<&str>,
+        format: Format,
+        zone: UtcOffset,
+        guard_stdout: bool,
+    ) -> Result<Self, String> {
         let sink: Box<dyn Write + Send> = match path {
+            None | Some("-") if guard_stdout => Box::new(guarded_stdout()?),
             None | Some("-") => Box::new(std::io::stdout()),
-            Some(path) => Box::new(File::create(path).map_err(|e| format!("cannot create output file '{path}': {e}"))?),
+            Some(path) => Box::new(
+                File::create(path)
+                    .map_err(|e| format!("cannot create output file '{path}': {e}"))?,
+            ),
         };
         let writer = match format {
-            Format::Csv => Writer::Csv(csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(sink)),
+            Format::Csv => Writer::Csv(Box::new(
+                csv::WriterBuilder::new()
+                    .buffer_capacity(1 << 16)
+                    .from_writer(sink),
+            )),
             Format::Text | Format::Json => Writer::Plain(BufWriter::with_capacity(1 << 16, sink)),
         };
-        Ok(Output { format, zone, writer })
+        Ok(Output {
+            format,
+            zone,
+            writer,
+        })
     }
 
     /// Writes one result row in the csv or json format; the first csv row also writes the header.
@@ -84,7 +122,8 @@ impl Output {
             Writer::Plain(w) => w,
             Writer::Csv(_) => fail("internal error: a text line written to a csv output"),
         };
-        w.write_all(text.as_bytes()).unwrap_or_else(|e| io_failed(e));
+        w.write_all(text.as_bytes())
+            .unwrap_or_else(|e| io_failed(e));
         w.write_all(b"\n").unwrap_or_else(|e| io_failed(e));
     }
 

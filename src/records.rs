@@ -34,7 +34,10 @@ impl fmt::Display for Reject {
         match self {
             Reject::Empty => write!(f, "empty line"),
             Reject::FieldCount { expected, found } => {
-                write!(f, "wrong number of fields (expected {expected}, found {found})")
+                write!(
+                    f,
+                    "wrong number of fields (expected {expected}, found {found})"
+                )
             }
             Reject::NotANumber { field } => write!(f, "{field} is not a number"),
             Reject::Unknown { field, value } => write!(f, "unknown {field} '{value}'"),
@@ -79,11 +82,15 @@ fn text<'a>(bytes: &'a [u8], field: &'static str) -> Result<&'a str, Reject> {
 /// Epoch seconds to event-time milliseconds, rejecting values that overflow.
 fn seconds(bytes: &[u8]) -> Result<u64, Reject> {
     let s: u64 = number(bytes, "timestamp")?;
-    s.checked_mul(1000).ok_or(Reject::NotANumber { field: "timestamp" })
+    s.checked_mul(1000)
+        .ok_or(Reject::NotANumber { field: "timestamp" })
 }
 
 fn unknown(field: &'static str, value: &[u8]) -> Reject {
-    Reject::Unknown { field, value: String::from_utf8_lossy(value).into_owned() }
+    Reject::Unknown {
+        field,
+        value: String::from_utf8_lossy(value).into_owned(),
+    }
 }
 
 /// What a user did with an item (`UserBehavior.csv`).
@@ -349,14 +356,24 @@ mod tests {
     #[test]
     fn user_behavior_reads_seconds_as_milliseconds() {
         let r = UserBehavior::parse(&fields("543462,1715,1464116,pv,1511658000", b',')).unwrap();
-        assert_eq!((r.user_id, r.item_id, r.category_id), (543462, 1715, 1464116));
+        assert_eq!(
+            (r.user_id, r.item_id, r.category_id),
+            (543462, 1715, 1464116)
+        );
         assert_eq!((r.behavior, r.ts), (Behavior::Pv, 1_511_658_000_000));
     }
 
     #[test]
     fn user_behavior_rejects_say_why() {
-        let bad = |l| UserBehavior::parse(&fields(l, b',')).unwrap_err().to_string();
-        assert_eq!(bad("1,2,3,pv"), "wrong number of fields (expected 5, found 4)");
+        let bad = |l| {
+            UserBehavior::parse(&fields(l, b','))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            bad("1,2,3,pv"),
+            "wrong number of fields (expected 5, found 4)"
+        );
         assert_eq!(bad("1,x,3,pv,5"), "itemId is not a number");
         assert_eq!(bad("1,2,3,like,5"), "unknown behavior 'like'");
     }
@@ -366,9 +383,15 @@ mod tests {
         let line = "83.149.9.216 - - 17/05/2015:10:05:03 +0000 GET /presentations/a.png";
         let e = ApacheLogEvent::parse(&fields(line, b' ')).unwrap();
         assert_eq!(e.ts, 1_431_857_103_000);
-        assert_eq!((e.method.as_str(), e.url.as_str()), ("GET", "/presentations/a.png"));
+        assert_eq!(
+            (e.method.as_str(), e.url.as_str()),
+            ("GET", "/presentations/a.png")
+        );
         let shifted = "83.149.9.216 - - 17/05/2015:12:05:03 +0200 GET /a";
-        assert_eq!(ApacheLogEvent::parse(&fields(shifted, b' ')).unwrap().ts, e.ts);
+        assert_eq!(
+            ApacheLogEvent::parse(&fields(shifted, b' ')).unwrap().ts,
+            e.ts
+        );
     }
 
     #[test]

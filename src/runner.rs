@@ -15,7 +15,7 @@ use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use crate::cli::{ClusterArgs, OutputArgs};
-use crate::output::Output;
+use crate::output::{self, Output};
 use crate::records::Record;
 use crate::side::SideOutputs;
 use crate::source::{self, Pump, STOP, Source, TimePolicy};
@@ -39,7 +39,11 @@ pub struct Job {
 impl Job {
     /// The output, on the worker that writes it (global worker 0); `None` elsewhere.
     pub fn output(&mut self) -> Option<Output> {
-        if self.reads { self.shared.output.lock().expect("output lock").take() } else { None }
+        if self.reads {
+            self.shared.output.lock().expect("output lock").take()
+        } else {
+            None
+        }
     }
 
     /// Feeds input number `input` into `session`: records of type `R`, those for which `keep`
@@ -62,8 +66,14 @@ impl Job {
         if !self.reads {
             return; // dropping the session closes it
         }
-        let source = self.shared.sources.lock().expect("sources lock")[input].take().expect("each input is fed once");
-        let policy = TimePolicy { out_of_orderness, lateness, max_time_jump: self.shared.max_time_jump };
+        let source = self.shared.sources.lock().expect("sources lock")[input]
+            .take()
+            .expect("each input is fed once");
+        let policy = TimePolicy {
+            out_of_orderness,
+            lateness,
+            max_time_jump: self.shared.max_time_jump,
+        };
         let mut feed = source::spawn_reader(source, policy, self.shared.sides.clone(), keep, place);
         feed.attach(session);
         self.feeds.push(Box::new(feed));
@@ -77,11 +87,20 @@ impl Job {
                 self.feeds.iter_mut().for_each(|f| f.close());
             }
             // The input furthest behind goes first, so that no input runs far ahead of another.
-            let Some(feed) = self.feeds.iter_mut().filter(|f| !f.done()).min_by_key(|f| f.frontier()) else {
+            let Some(feed) = self
+                .feeds
+                .iter_mut()
+                .filter(|f| !f.done())
+                .min_by_key(|f| f.frontier())
+            else {
                 break;
             };
             let moved = feed.pump(probe);
-            worker.step_or_park(if moved { Some(Duration::ZERO) } else { Some(Duration::from_millis(1)) });
+            worker.step_or_park(if moved {
+                Some(Duration::ZERO)
+            } else {
+                Some(Duration::from_millis(1))
+            });
         }
         while !probe.done() {
             worker.step_or_park(None);
@@ -123,52 +142,103 @@ pub fn timely_config(cluster: &ClusterArgs) -> Result<timely::Config, String> {
         CommunicationConfig::Process(cluster.workers)
     } else {
         if cluster.process >= cluster.processes {
-            return Err(format!("-p {} is not a process of -n {} (use 0 to {})", cluster.process, cluster.processes, cluster.processes - 1));
+            return Err(format!(
+                "-p {} is not a process of -n {} (use 0 to {})",
+                cluster.process,
+                cluster.processes,
+                cluster.processes - 1
+            ));
         }
         let addresses = match &cluster.hostfile {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read hostfile '{}': {e}", path.display()))?;
-                let hosts: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read hostfile '{}': {e}", path.display()))?;
+                let hosts: Vec<String> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
                 if hosts.len() < cluster.processes {
-                    return Err(format!("hostfile '{}' names {} hosts, -n asks for {}", path.display(), hosts.len(), cluster.processes));
+                    return Err(format!(
+                        "hostfile '{}' names {} hosts, -n asks for {}",
+                        path.display(),
+                        hosts.len(),
+                        cluster.processes
+                    ));
                 }
                 hosts[..cluster.processes].to_vec()
             }
-            None => (0..cluster.processes).map(|i| format!("localhost:{}", 2101 + i)).collect(),
+            None => (0..cluster.processes)
+                .map(|i| format!("localhost:{}", 2101 + i))
+                .collect(),
         };
-        CommunicationConfig::Cluster { threads: cluster.workers, process: cluster.process, addresses, report: false, zerocopy: false }
+        CommunicationConfig::Cluster {
+            threads: cluster.workers,
+            process: cluster.process,
+            addresses,
+            report: false,
+            zerocopy: false,
+        }
     };
-    Ok(timely::Config { communication, worker: timely::WorkerConfig::default() })
+    Ok(timely::Config {
+        communication,
+        worker: timely::WorkerConfig::default(),
+    })
 }
 
 /// Opens an input path (`-` is stdin) with a clear error.
 pub fn open_input(path: &str) -> Result<Source, String> {
     if path == "-" {
-        return Ok(Source { name: "stdin".into(), reader: Box::new(std::io::stdin()) });
+        return Ok(Source {
+            name: "stdin".into(),
+            reader: Box::new(std::io::stdin()),
+        });
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(format!("input '{path}' is a directory, not a file"));
     }
-    Ok(Source { name: path.to_owned(), reader: Box::new(file) })
+    Ok(Source {
+        name: path.to_owned(),
+        reader: Box::new(file),
+    })
 }
 
 /// Runs a job: `build` makes the worker's dataflow, feeds its inputs through [`Job::feed`], and
 /// returns the probe of its sink. Only the process that holds global worker 0 opens the inputs and
 /// the outputs: the others take part in the computation only.
-pub fn execute<F>(inputs: &[String], cluster: &ClusterArgs, out: &OutputArgs, build: F) -> Result<(), String>
+pub fn execute<F>(
+    inputs: &[String],
+    cluster: &ClusterArgs,
+    out: &OutputArgs,
+    build: F,
+) -> Result<(), String>
 where
     F: Fn(&mut Worker, &mut Job) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
     let config = timely_config(cluster)?;
     let first = cluster.processes <= 1 || cluster.process == 0;
     let (sources, output, sides) = if first {
-        let sources = inputs.iter().map(|p| open_input(p).map(Some)).collect::<Result<Vec<_>, _>>()?;
-        let output = Output::open(out.output.as_deref(), out.format, out.zone()?)?;
+        let sources = inputs
+            .iter()
+            .map(|p| open_input(p).map(Some))
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = Output::open(
+            out.output.as_deref(),
+            out.format,
+            out.zone()?,
+            cluster.processes > 1,
+        )?;
         let sides = SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?;
         (sources, Some(output), sides)
     } else {
-        (inputs.iter().map(|_| None).collect(), None, SideOutputs::open(None, None)?)
+        output::guarded_stdout()?;
+        (
+            inputs.iter().map(|_| None).collect(),
+            None,
+            SideOutputs::open(None, None)?,
+        )
     };
     let shared = Arc::new(Shared {
         sources: Mutex::new(sources),
@@ -179,7 +249,11 @@ where
     });
     install_ctrl_c();
     let guards = timely::execute(config, move |worker| {
-        let mut job = Job { shared: shared.clone(), reads: worker.index() == 0, feeds: Vec::new() };
+        let mut job = Job {
+            shared: shared.clone(),
+            reads: worker.index() == 0,
+            feeds: Vec::new(),
+        };
         let probe = build(worker, &mut job);
         let result = job.drive(worker, &probe);
         if job.reads {

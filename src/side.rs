@@ -23,7 +23,8 @@ impl Side {
         let file = match path {
             None => None,
             Some(path) => {
-                let file = File::create(path).map_err(|e| format!("cannot create {flag} file '{path}': {e}"))?;
+                let file = File::create(path)
+                    .map_err(|e| format!("cannot create {flag} file '{path}': {e}"))?;
                 let mut writer = csv::Writer::from_writer(BufWriter::new(file));
                 writer
                     .write_record(["source", "line", "reason", "text"])
@@ -31,7 +32,12 @@ impl Side {
                 Some(writer)
             }
         };
-        Ok(Side { kind, flag, file, count: 0 })
+        Ok(Side {
+            kind,
+            flag,
+            file,
+            count: 0,
+        })
     }
 
     fn write(&mut self, source: &str, line: u64, reason: &str, text: &[u8]) {
@@ -43,7 +49,9 @@ impl Side {
                     crate::output::fail(&format!("cannot write the {} file: {e}", self.flag));
                 }
             }
-            None if self.count <= SHOWN => eprintln!("uba: {} {source}:{line}: {reason}: {text}", self.kind),
+            None if self.count <= SHOWN => {
+                eprintln!("uba: {} {source}:{line}: {reason}: {text}", self.kind)
+            }
             None => {}
         }
     }
@@ -54,7 +62,12 @@ impl Side {
                 crate::output::fail(&format!("cannot write the {} file: {e}", self.flag));
             }
         } else if self.count > SHOWN {
-            eprintln!("uba: ... and {} more {} lines (write them all with {} FILE)", self.count - SHOWN, self.kind, self.flag);
+            eprintln!(
+                "uba: ... and {} more {} lines (write them all with {} FILE)",
+                self.count - SHOWN,
+                self.kind,
+                self.flag
+            );
         }
     }
 }
@@ -74,11 +87,17 @@ impl SideOutputs {
     }
 
     pub fn reject(&self, source: &str, line: u64, reason: &str, text: &[u8]) {
-        self.rejects.lock().expect("side output lock").write(source, line, reason, text);
+        self.rejects
+            .lock()
+            .expect("side output lock")
+            .write(source, line, reason, text);
     }
 
     pub fn late(&self, source: &str, line: u64, reason: &str, text: &[u8]) {
-        self.late.lock().expect("side output lock").write(source, line, reason, text);
+        self.late
+            .lock()
+            .expect("side output lock")
+            .write(source, line, reason, text);
     }
 
     /// Flushes the files, or says how many lines were not shown.

@@ -19,7 +19,11 @@ use crate::windows::{Window, Windows};
 
 /// Gathers `results` on worker 0 and calls `write` once per completed time, in time order, with
 /// that time's consolidated changes (sorted). Returns a probe that tells when all is written.
-pub fn gather<'s, D, F>(results: VecCollection<'s, u64, D>, name: &str, mut write: F) -> ProbeHandle<u64>
+pub fn gather<'s, D, F>(
+    results: VecCollection<'s, u64, D>,
+    name: &str,
+    mut write: F,
+) -> ProbeHandle<u64>
 where
     D: ExchangeData,
     F: FnMut(u64, Vec<(D, isize)>) + 'static,
@@ -63,7 +67,14 @@ pub trait WindowReport: 'static {
     type Record: Serialize;
     /// What the text format calls the rows ("top items by page views").
     fn title(&self) -> String;
-    fn record(&self, window: Window, rank: usize, row: &Self::Row, update: bool, emitted_at: u64) -> Self::Record;
+    fn record(
+        &self,
+        window: Window,
+        rank: usize,
+        row: &Self::Row,
+        update: bool,
+        emitted_at: u64,
+    ) -> Self::Record;
     fn text(&self, rank: usize, row: &Self::Row) -> String;
 }
 
@@ -89,9 +100,19 @@ pub fn windows<'s, W: WindowReport>(
         let mut start = 0;
         while start < changes.len() {
             let end = changes[start].0.0;
-            let stop = start + changes[start..].iter().take_while(|((e, _), _)| *e == end).count();
-            let state = live.entry(end).or_insert_with(|| Printed { rows: Vec::new(), emitted: false });
-            apply(&mut state.rows, changes[start..stop].iter().map(|((_, row), r)| (row, *r)));
+            let stop = start
+                + changes[start..]
+                    .iter()
+                    .take_while(|((e, _), _)| *e == end)
+                    .count();
+            let state = live.entry(end).or_insert_with(|| Printed {
+                rows: Vec::new(),
+                emitted: false,
+            });
+            apply(
+                &mut state.rows,
+                changes[start..stop].iter().map(|((_, row), r)| (row, *r)),
+            );
             start = stop;
             if time >= windows.purge_time(end) {
                 if state.rows.is_empty() {
@@ -102,7 +123,14 @@ pub fn windows<'s, W: WindowReport>(
             if state.rows.is_empty() {
                 continue;
             }
-            print_window(out, &report, windows.ending_at(end), &state.rows, state.emitted, time);
+            print_window(
+                out,
+                &report,
+                windows.ending_at(end),
+                &state.rows,
+                state.emitted,
+                time,
+            );
             state.emitted = true;
         }
         // Windows whose purge time has passed can no longer change: forget them.
@@ -112,19 +140,31 @@ pub fn windows<'s, W: WindowReport>(
 }
 
 /// Applies consolidated changes to a sorted set of rows.
-fn apply<'a, Row: Ord + Clone + 'a>(rows: &mut Vec<Row>, changes: impl Iterator<Item = (&'a Row, isize)>) {
+fn apply<'a, Row: Ord + Clone + 'a>(
+    rows: &mut Vec<Row>,
+    changes: impl Iterator<Item = (&'a Row, isize)>,
+) {
     for (row, diff) in changes {
         match rows.binary_search(row) {
             Ok(at) if diff < 0 => {
                 rows.remove(at);
             }
             Err(at) if diff > 0 => rows.insert(at, row.clone()),
-            _ => crate::output::fail(&format!("internal error: a result row changed by {diff} is not a set")),
+            _ => crate::output::fail(&format!(
+                "internal error: a result row changed by {diff} is not a set"
+            )),
         }
     }
 }
 
-fn print_window<W: WindowReport>(out: &mut Output, report: &W, window: Window, rows: &[W::Row], update: bool, at: u64) {
+fn print_window<W: WindowReport>(
+    out: &mut Output,
+    report: &W,
+    window: Window,
+    rows: &[W::Row],
+    update: bool,
+    at: u64,
+) {
     match out.format {
         Format::Text => {
             let mut header = format!(
@@ -176,7 +216,10 @@ pub fn append<'s, A: AppendReport>(
             if diff < 0 {
                 crate::output::fail("internal error: an append-only result was retracted");
             }
-            if only.as_ref().is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row))) {
+            if only
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row)))
+            {
                 continue;
             }
             for _ in 0..diff {

@@ -59,8 +59,15 @@ pub struct Accounting {
 }
 
 enum Message<D> {
-    Batch { updates: Vec<(D, u64, isize)>, frontier: u64, accounting: Accounting },
-    Done { accounting: Accounting, error: Option<String> },
+    Batch {
+        updates: Vec<(D, u64, isize)>,
+        frontier: u64,
+        accounting: Accounting,
+    },
+    Done {
+        accounting: Accounting,
+        error: Option<String>,
+    },
 }
 
 /// Spawns the reader thread of one input. `keep` says which accepted records the job uses (the
@@ -84,12 +91,31 @@ where
     std::thread::Builder::new()
         .name(format!("uba-read {name}"))
         .spawn(move || {
-            let mut reader = Reader { policy, sides, keep, place, tx: tx.clone(), state: ReaderState::new(&policy, source.name) };
+            let mut reader = Reader {
+                policy,
+                sides,
+                keep,
+                place,
+                tx: tx.clone(),
+                state: ReaderState::new(&policy, source.name),
+            };
             let error = reader.run(source.reader).err();
-            let _ = tx.send(Message::Done { accounting: reader.state.counts, error });
+            let _ = tx.send(Message::Done {
+                accounting: reader.state.counts,
+                error,
+            });
         })
         .expect("spawning a reader thread");
-    Feed { name, rx, session: None, frontier: 0, recent: VecDeque::new(), accounting: Accounting::default(), done: false, error: None }
+    Feed {
+        name,
+        rx,
+        session: None,
+        frontier: 0,
+        recent: VecDeque::new(),
+        accounting: Accounting::default(),
+        done: false,
+        error: None,
+    }
 }
 
 struct ReaderState {
@@ -156,7 +182,11 @@ impl<K, P, D> Reader<K, P, D> {
             };
             if complete > 0 {
                 let updates = self.lines::<R>(&buffer[..complete]);
-                let batch = Message::Batch { updates, frontier: self.state.clock.frontier(), accounting: self.state.counts };
+                let batch = Message::Batch {
+                    updates,
+                    frontier: self.state.clock.frontier(),
+                    accounting: self.state.counts,
+                };
                 if self.tx.send(batch).is_err() {
                     return Ok(()); // the dataflow stopped listening (Ctrl-C)
                 }
@@ -178,7 +208,10 @@ impl<K, P, D> Reader<K, P, D> {
         P: FnMut(R, u64) -> (D, u64),
     {
         if self.state.guard.needs_anchor() {
-            let times = records::<R>(bytes).filter_map(|(_, r)| r.ok()).map(|r| r.event_time()).collect();
+            let times = records::<R>(bytes)
+                .filter_map(|(_, r)| r.ok())
+                .map(|r| r.event_time())
+                .collect();
             self.state.guard.anchor_at_median(times);
         }
         let mut updates = Vec::new();
@@ -216,8 +249,12 @@ impl<K, P, D> Reader<K, P, D> {
                 }
                 Arrival::Late { behind } => {
                     self.state.counts.late += 1;
-                    let reason = format!("{} ms behind the watermark; no window of it is alive", behind);
-                    self.sides.late(&self.state.name, number, &reason, records.line_text());
+                    let reason = format!(
+                        "{} ms behind the watermark; no window of it is alive",
+                        behind
+                    );
+                    self.sides
+                        .late(&self.state.name, number, &reason, records.line_text());
                     continue;
                 }
             };
@@ -225,7 +262,8 @@ impl<K, P, D> Reader<K, P, D> {
             let (data, time) = (self.place)(record, at);
             updates.push((data, time, 1));
         }
-        let lines = memchr::memchr_iter(b'\n', bytes).count() as u64 + u64::from(!bytes.ends_with(b"\n"));
+        let lines =
+            memchr::memchr_iter(b'\n', bytes).count() as u64 + u64::from(!bytes.ends_with(b"\n"));
         for blank in expected..=lines {
             self.reject(first_line + blank - 1, &Reject::Empty, b"");
         }
@@ -239,7 +277,8 @@ impl<K, P, D> Reader<K, P, D> {
             self.state.counts.read += 1;
         }
         self.state.counts.rejected += 1;
-        self.sides.reject(&self.state.name, line, &reason.to_string(), text);
+        self.sides
+            .reject(&self.state.name, line, &reason.to_string(), text);
     }
 }
 
@@ -251,14 +290,23 @@ fn records<R: Record>(bytes: &[u8]) -> Records<'_, R> {
         .quoting(false) // no input format quotes; a stray quote must not swallow lines
         .delimiter(R::DELIMITER)
         .from_reader(bytes);
-    Records { bytes, reader, record: ByteRecord::new(), start: 0, _record: std::marker::PhantomData }
+    Records {
+        bytes,
+        reader,
+        record: ByteRecord::new(),
+        start: 0,
+        line: 1,
+        _record: std::marker::PhantomData,
+    }
 }
 
 struct Records<'a, R> {
     bytes: &'a [u8],
     reader: csv::Reader<&'a [u8]>,
     record: ByteRecord,
+    /// Byte offset and line number (1-based) of the last record returned.
     start: usize,
+    line: u64,
     _record: std::marker::PhantomData<R>,
 }
 
@@ -266,9 +314,20 @@ impl<R: Record> Records<'_, R> {
     fn next(&mut self) -> Option<(u64, Result<R, Reject>)> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(true) => {
-                let position = self.record.position().expect("csv records have positions");
-                self.start = position.byte() as usize;
-                Some((position.line(), R::parse(&self.record)))
+                let mut start = self
+                    .record
+                    .position()
+                    .expect("csv records have positions")
+                    .byte() as usize;
+                // csv puts the start of a record that follows blank lines at the first blank line.
+                while matches!(self.bytes.get(start), Some(b'\n' | b'\r')) {
+                    start += 1;
+                }
+                // Line numbers are counted here: blank lines, which csv skips, must keep theirs.
+                self.line +=
+                    memchr::memchr_iter(b'\n', &self.bytes[self.start..start]).count() as u64;
+                self.start = start;
+                Some((self.line, R::parse(&self.record)))
             }
             // Without quoting, reading bytes from memory cannot fail; stop rather than loop.
             Ok(false) | Err(_) => None,
@@ -338,8 +397,15 @@ impl<D: ExchangeData> Pump for Feed<D> {
             return false;
         }
         match self.rx.try_recv() {
-            Ok(Message::Batch { updates, frontier, accounting }) => {
-                let session = self.session.as_mut().expect("a feed is attached before it runs");
+            Ok(Message::Batch {
+                updates,
+                frontier,
+                accounting,
+            }) => {
+                let session = self
+                    .session
+                    .as_mut()
+                    .expect("a feed is attached before it runs");
                 for (data, time, diff) in updates {
                     session.update_at(data, time, diff);
                 }

@@ -17,7 +17,10 @@ const PRINTED_MS: &[BorrowedFormatItem<'static>] =
 pub fn parse_zone(s: &str) -> Result<UtcOffset, String> {
     let bad = || format!("'{s}' is not a time zone offset (examples: UTC, +08:00, -0500)");
     let t = s.trim();
-    let t = t.strip_prefix("UTC").or_else(|| t.strip_prefix("GMT")).unwrap_or(t);
+    let t = t
+        .strip_prefix("UTC")
+        .or_else(|| t.strip_prefix("GMT"))
+        .unwrap_or(t);
     if t.is_empty() || t == "Z" {
         return Ok(UtcOffset::UTC);
     }
@@ -32,8 +35,14 @@ pub fn parse_zone(s: &str) -> Result<UtcOffset, String> {
     }
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().map_err(|_| bad())?, 0),
-        3 => (digits[..1].parse().map_err(|_| bad())?, digits[1..].parse().map_err(|_| bad())?),
-        _ => (digits[..2].parse().map_err(|_| bad())?, digits[2..].parse().map_err(|_| bad())?),
+        3 => (
+            digits[..1].parse().map_err(|_| bad())?,
+            digits[1..].parse().map_err(|_| bad())?,
+        ),
+        _ => (
+            digits[..2].parse().map_err(|_| bad())?,
+            digits[2..].parse().map_err(|_| bad())?,
+        ),
     };
     if h > 23 || m > 59 {
         return Err(bad());
@@ -57,7 +66,11 @@ pub fn format_ms(ms: u64, zone: UtcOffset) -> String {
         return format!("{ms} ms");
     };
     let t = t.to_offset(zone);
-    let format = if ms % 1000 == 0 { PRINTED } else { PRINTED_MS };
+    let format = if ms.is_multiple_of(1000) {
+        PRINTED
+    } else {
+        PRINTED_MS
+    };
     t.format(format).unwrap_or_else(|_| format!("{ms} ms"))
 }
 
@@ -67,7 +80,13 @@ mod tests {
 
     #[test]
     fn zones_in_the_usual_spellings() {
-        for (s, secs) in [("UTC", 0), ("+08:00", 28800), ("+0800", 28800), ("UTC+8", 28800), ("-05", -18000)] {
+        for (s, secs) in [
+            ("UTC", 0),
+            ("+08:00", 28800),
+            ("+0800", 28800),
+            ("UTC+8", 28800),
+            ("-05", -18000),
+        ] {
             assert_eq!(parse_zone(s).unwrap().whole_seconds(), secs, "{s}");
         }
         assert!(parse_zone("Europe/Paris").is_err());
@@ -77,7 +96,13 @@ mod tests {
     fn printed_in_the_chosen_zone() {
         let ms = 1_511_661_600_000;
         assert_eq!(format_ms(ms, UtcOffset::UTC), "2017-11-26 02:00:00");
-        assert_eq!(format_ms(ms, parse_zone("+08:00").unwrap()), "2017-11-26 10:00:00");
-        assert_eq!(format_ms(ms + 999, UtcOffset::UTC), "2017-11-26 02:00:00.999");
+        assert_eq!(
+            format_ms(ms, parse_zone("+08:00").unwrap()),
+            "2017-11-26 10:00:00"
+        );
+        assert_eq!(
+            format_ms(ms + 999, UtcOffset::UTC),
+            "2017-11-26 02:00:00.999"
+        );
     }
 }

@@ -19,21 +19,36 @@ pub type Ranked<K> = (Reverse<isize>, K);
 
 /// The top `n` keys of each group by count: `((group, key), count)` in, `(group, (count, key))`
 /// out, where the rows of one group sort in rank order.
-pub fn top_n<'s, G, K>(counts: VecCollection<'s, u64, ((G, K), isize)>, n: usize, name: &str) -> VecCollection<'s, u64, (G, Ranked<K>)>
+pub fn top_n<'s, G, K>(
+    counts: VecCollection<'s, u64, ((G, K), isize)>,
+    n: usize,
+    name: &str,
+) -> VecCollection<'s, u64, (G, Ranked<K>)>
 where
     G: ExchangeData + Hash,
     K: ExchangeData + Hash,
 {
     // Rows arrive sorted, so the top N is a prefix.
-    fn first<K: Clone>(n: usize, input: &[(&Ranked<K>, isize)], output: &mut Vec<(Ranked<K>, isize)>) {
-        output.extend(input.iter().take(n).map(|(row, diff)| ((*row).clone(), *diff)));
+    fn first<K: Clone>(
+        n: usize,
+        input: &[(&Ranked<K>, isize)],
+        output: &mut Vec<(Ranked<K>, isize)>,
+    ) {
+        output.extend(
+            input
+                .iter()
+                .take(n)
+                .map(|(row, diff)| ((*row).clone(), *diff)),
+        );
     }
     counts
         .map(|((group, key), count)| {
             let bucket = key.hashed() % BUCKETS;
             ((group, bucket), (Reverse(count), key))
         })
-        .reduce_named(&format!("{name}/buckets"), move |_, input, output| first(n, input, output))
+        .reduce_named(&format!("{name}/buckets"), move |_, input, output| {
+            first(n, input, output)
+        })
         .map(|((group, _bucket), row)| (group, row))
         .reduce_named(name, move |_, input, output| first(n, input, output))
 }

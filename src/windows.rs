@@ -12,8 +12,16 @@
 
 use std::cmp::max;
 
+use std::cmp::Reverse;
+use std::hash::Hash;
+
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::vec::Map;
+
+use crate::output::Output;
+use crate::sink::{self, WindowReport};
+use crate::topn::{Ranked, top_n};
 
 /// The shape of a job's windows, with its allowed lateness. Times are milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,8 +41,15 @@ pub struct Window {
 impl Windows {
     /// Sliding windows; `size` must be a positive multiple of `slide` (checked by the CLI).
     pub fn sliding(size: u64, slide: u64, lateness: u64) -> Self {
-        assert!(slide > 0 && size % slide == 0, "window size must be a multiple of the slide");
-        Windows { size, slide, lateness }
+        assert!(
+            slide > 0 && size.is_multiple_of(slide),
+            "window size must be a multiple of the slide"
+        );
+        Windows {
+            size,
+            slide,
+            lateness,
+        }
     }
 
     pub fn tumbling(size: u64, lateness: u64) -> Self {
@@ -46,7 +61,7 @@ impl Windows {
         if slide == 0 || size == 0 {
             return Err("--window and --slide must be longer than 0 ms".into());
         }
-        if size % slide != 0 {
+        if !size.is_multiple_of(slide) {
             return Err(format!(
                 "--window ({size} ms) must be a multiple of --slide ({slide} ms): windows are built from slide-long panes"
             ));
@@ -76,7 +91,10 @@ impl Windows {
 
     /// The window that ends at `end`.
     pub fn ending_at(&self, end: u64) -> Window {
-        Window { start: end.saturating_sub(self.size), end }
+        Window {
+            start: end.saturating_sub(self.size),
+            end,
+        }
     }
 
     /// Whether a record at `ts` still has a window alive at watermark `frontier`: its last window
@@ -113,6 +131,30 @@ pub fn expand_panes<'s, K: ExchangeData>(
             })
         })
         .as_collection()
+}
+
+/// The windowed count every counting job needs: counts each key per window from pane updates
+/// `(key, pane)`, ranks the keys of each window (count descending, then key ascending), keeps
+/// the first `top` of them (all with `None`), and writes each window's result with `report`.
+/// Operators are named after `name` (`"HotItems"` gives `HotItems/top`, `HotItems/sink`).
+pub fn count_and_rank<'s, K, W>(
+    panes: VecCollection<'s, u64, (K, u64)>,
+    windows: Windows,
+    top: Option<usize>,
+    name: &str,
+    report: W,
+    output: Option<Output>,
+) -> ProbeHandle<u64>
+where
+    K: ExchangeData + Hash,
+    W: WindowReport<Row = Ranked<K>>,
+{
+    let counts = expand_panes(panes, windows).count();
+    let ranked = match top {
+        Some(n) => top_n(counts, n, &format!("{name}/top")),
+        None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
+    };
+    sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
 }
 
 #[cfg(test)]

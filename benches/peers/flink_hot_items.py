@@ -98,6 +98,9 @@ def main():
                         "the first run, the others show the cost once the MiniCluster is warm")
     args = p.parse_args()
 
+    if args.window % args.slide:
+        p.error(f"Flink's HOP window aggregate needs the window ({args.window} ms) to be a multiple "
+                f"of the slide ({args.slide} ms)")
     events = count_lines(args.input)  # untimed
     path = os.path.abspath(args.input)
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fail, Jitter, Scatter, Sink, Trait, Zipf, base_time, check_pool, check_rate, pick, rng};
+use super::{
+    Fail, Jitter, Scatter, Sink, Trait, Zipf, base_time, check_pool, check_rate, pick, rng,
+};
 
 /// Ad clicks in the tutorial's `AdClickLog.csv` format.
 #[derive(clap::Args, Debug)]
@@ -29,7 +31,7 @@ pub struct AdClickGen {
     #[arg(long, default_value_t = 1.0)]
     pub rate: f64,
     /// Event time of the first row, epoch seconds (default: 2017-11-26 09:00 in UTC+8, as the
-    /// sample; the UTC+8 midnight then comes 7 h in).
+    /// sample; the UTC+8 midnight then comes 15 h in).
     #[arg(long, default_value_t = 1_511_658_000)]
     pub start: u64,
     /// Number of users; each clicks from a home city, sometimes from elsewhere.
@@ -136,7 +138,8 @@ impl Plan {
             let (user, ad, place, time) = match self.next_heavy.peek() {
                 Some(&Reverse((due, j))) if due <= t => {
                     self.next_heavy.pop();
-                    self.next_heavy.push(Reverse((due + self.rng.random_range(0..=2 * every), j)));
+                    self.next_heavy
+                        .push(Reverse((due + self.rng.random_range(0..=2 * every), j)));
                     let (user, ad) = self.heavy[j];
                     (user, ad, self.home(user), due)
                 }
@@ -144,13 +147,24 @@ impl Plan {
                     i += 1;
                     let user = self.rng.random_range(0..self.args.users);
                     let ad = self.ad_zipf.rank(&mut self.rng);
-                    let place =
-                        if self.rng.random::<f64>() < AWAY { pick(&mut self.rng, &PLACES) } else { self.home(user) };
+                    let place = if self.rng.random::<f64>() < AWAY {
+                        pick(&mut self.rng, &PLACES)
+                    } else {
+                        self.home(user)
+                    };
                     (user, ad, place, t)
                 }
             };
-            out.num(self.user_ids.id(user)).text(",").num(self.ad_ids.id(ad)).text(",");
-            out.text(place.0).text(",").text(place.1).text(",").num(self.jitter.apply(time)).end()?;
+            out.num(self.user_ids.id(user))
+                .text(",")
+                .num(self.ad_ids.id(ad))
+                .text(",");
+            out.text(place.0)
+                .text(",")
+                .text(place.1)
+                .text(",")
+                .num(self.jitter.apply(time))
+                .end()?;
         }
         Ok(())
     }

@@ -60,7 +60,10 @@ fn parse_zone(s: &str) -> Result<i32, String> {
     if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let (h, m): (i32, i32) = (digits[..2].parse().map_err(|_| bad())?, digits[2..].parse().map_err(|_| bad())?);
+    let (h, m): (i32, i32) = (
+        digits[..2].parse().map_err(|_| bad())?,
+        digits[2..].parse().map_err(|_| bad())?,
+    );
     if h > 23 || m > 59 {
         return Err(bad());
     }
@@ -86,11 +89,46 @@ const HOT: [&str; 12] = [
 ];
 
 const WORDS: [&str; 40] = [
-    "logstash", "kibana", "puppet", "xdotool", "keynav", "grok", "ssh", "dns", "firefox", "ubuntu",
-    "latency", "monitoring", "scale", "search", "dashboard", "jenkins", "ruby", "java", "python",
-    "elasticsearch", "redis", "nginx", "vim", "tmux", "zsh", "backup", "security", "docker",
-    "config", "deploy", "metrics", "graphite", "syslog", "cron", "network", "kernel", "xorg",
-    "windows", "battery", "printer",
+    "logstash",
+    "kibana",
+    "puppet",
+    "xdotool",
+    "keynav",
+    "grok",
+    "ssh",
+    "dns",
+    "firefox",
+    "ubuntu",
+    "latency",
+    "monitoring",
+    "scale",
+    "search",
+    "dashboard",
+    "jenkins",
+    "ruby",
+    "java",
+    "python",
+    "elasticsearch",
+    "redis",
+    "nginx",
+    "vim",
+    "tmux",
+    "zsh",
+    "backup",
+    "security",
+    "docker",
+    "config",
+    "deploy",
+    "metrics",
+    "graphite",
+    "syslog",
+    "cron",
+    "network",
+    "kernel",
+    "xorg",
+    "windows",
+    "battery",
+    "printer",
 ];
 
 /// A site's worth of paths: pages (some with a query string) and static resources.
@@ -196,7 +234,11 @@ impl Plan {
         self.flush_minute(&mut minute, out)
     }
 
-    fn flush_minute<W: Write>(&mut self, lines: &mut Vec<Line>, out: &mut Sink<W>) -> Result<(), Fail> {
+    fn flush_minute<W: Write>(
+        &mut self,
+        lines: &mut Vec<Line>,
+        out: &mut Sink<W>,
+    ) -> Result<(), Fail> {
         if let Some(rng) = &mut self.shuffle {
             lines.shuffle(rng);
         }
@@ -204,11 +246,28 @@ impl Plan {
             let local = ts as i64 + i64::from(self.zone) * 60;
             let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400) as u64);
             let (y, m, d) = civil(days);
-            out.ip(self.ips[ip as usize]).text(" - - ").two(d).text("/").two(m).text("/").num(y);
-            out.text(":").two(secs / 3600).text(":").two(secs / 60 % 60).text(":").two(secs % 60);
+            out.ip(self.ips[ip as usize])
+                .text(" - - ")
+                .two(d)
+                .text("/")
+                .two(m)
+                .text("/")
+                .num(y);
+            out.text(":")
+                .two(secs / 3600)
+                .text(":")
+                .two(secs / 60 % 60)
+                .text(":")
+                .two(secs % 60);
             let z = self.zone.unsigned_abs() as u64;
-            out.text(if self.zone < 0 { " -" } else { " +" }).two(z / 60).two(z % 60);
-            out.text(" ").text(method).text(" ").text(&self.urls[url as usize]).end()?;
+            out.text(if self.zone < 0 { " -" } else { " +" })
+                .two(z / 60)
+                .two(z % 60);
+            out.text(" ")
+                .text(method)
+                .text(" ")
+                .text(&self.urls[url as usize])
+                .end()?;
         }
         lines.clear();
         Ok(())

@@ -10,7 +10,9 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fail, Jitter, Scatter, Sink, Trait, base_time, check_pool, check_rate, random_ip, rng};
+use super::{
+    Fail, Jitter, Scatter, Sink, Trait, base_time, check_pool, check_rate, random_ip, rng,
+};
 
 /// Login events in the tutorial's `LoginLog.csv` format.
 #[derive(clap::Args, Debug)]
@@ -52,9 +54,14 @@ impl LoginGen {
     pub(super) fn plan(&self) -> Result<Plan, String> {
         check_rate(self.rate)?;
         check_pool("--users", self.users)?;
-        for (flag, f) in [("--fail-rate", self.fail_rate), ("--attack-rate", self.attack_rate)] {
+        for (flag, f) in [
+            ("--fail-rate", self.fail_rate),
+            ("--attack-rate", self.attack_rate),
+        ] {
             if !(0.0..=1.0).contains(&f) {
-                return Err(format!("{flag} must be a fraction between 0 and 1, not {f}"));
+                return Err(format!(
+                    "{flag} must be a fraction between 0 and 1, not {f}"
+                ));
             }
         }
         Ok(Plan {
@@ -91,11 +98,23 @@ pub(super) struct Plan {
 impl Plan {
     fn schedule(&mut self, time: u64, user: u64, ip: u32, attack_left: u8) {
         self.seq += 1;
-        self.pending.push(Reverse(Pending { time, seq: self.seq, user, ip, attack_left }));
+        self.pending.push(Reverse(Pending {
+            time,
+            seq: self.seq,
+            user,
+            ip,
+            attack_left,
+        }));
     }
 
     /// Emits a login, and schedules a retry if it was an ordinary failure.
-    fn login<W: Write>(&mut self, out: &mut Sink<W>, t: u64, user: u64, ip: u32) -> Result<(), Fail> {
+    fn login<W: Write>(
+        &mut self,
+        out: &mut Sink<W>,
+        t: u64,
+        user: u64,
+        ip: u32,
+    ) -> Result<(), Fail> {
         let ok = self.rng.random::<f64>() >= self.args.fail_rate;
         if !ok && self.rng.random::<f64>() < RETRY {
             let later = t + self.rng.random_range(1..=5);
@@ -104,7 +123,14 @@ impl Plan {
         line(out, user, ip, ok, self.jitter.apply(t))
     }
 
-    fn attack<W: Write>(&mut self, out: &mut Sink<W>, t: u64, user: u64, net: u32, left: u8) -> Result<(), Fail> {
+    fn attack<W: Write>(
+        &mut self,
+        out: &mut Sink<W>,
+        t: u64,
+        user: u64,
+        net: u32,
+        left: u8,
+    ) -> Result<(), Fail> {
         if left > 1 {
             let next = t + self.rng.random_range(0..=2);
             self.schedule(next, user, net, left - 1);
@@ -121,7 +147,9 @@ impl Plan {
             if let Some(Reverse(p)) = self.pending.peek()
                 && p.time <= t
             {
-                let Some(Reverse(p)) = self.pending.pop() else { break };
+                let Some(Reverse(p)) = self.pending.pop() else {
+                    break;
+                };
                 if p.attack_left > 0 {
                     self.attack(out, p.time, p.user, p.ip, p.attack_left)?;
                 } else {
@@ -137,7 +165,11 @@ impl Plan {
                 self.attack(out, t, user, net, fails)?;
             } else {
                 let mut home = Trait::of(self.args.seed, 0x4017, user);
-                let ip = if self.rng.random::<f64>() < 0.9 { random_ip(&mut home) } else { random_ip(&mut self.rng) };
+                let ip = if self.rng.random::<f64>() < 0.9 {
+                    random_ip(&mut home)
+                } else {
+                    random_ip(&mut self.rng)
+                };
                 self.login(out, t, user, ip)?;
             }
         }
@@ -146,5 +178,10 @@ impl Plan {
 }
 
 fn line<W: Write>(out: &mut Sink<W>, user: u64, ip: u32, ok: bool, ts: u64) -> Result<(), Fail> {
-    out.num(user).text(",").ip(ip).text(if ok { ",success," } else { ",fail," }).num(ts).end()
+    out.num(user)
+        .text(",")
+        .ip(ip)
+        .text(if ok { ",success," } else { ",fail," })
+        .num(ts)
+        .end()
 }

@@ -38,10 +38,18 @@ pub struct MarketingGen {
     pub follow: bool,
 }
 
-const BEHAVIORS: [(f64, &str); 4] =
-    [(0.55, "CLICK"), (0.25, "DOWNLOAD"), (0.15, "INSTALL"), (0.05, "UNINSTALL")];
-const CHANNELS: [(f64, &str); 4] =
-    [(0.30, "AppStore"), (0.25, "HuaweiStore"), (0.25, "wechat"), (0.20, "weibo")];
+const BEHAVIORS: [(f64, &str); 4] = [
+    (0.55, "CLICK"),
+    (0.25, "DOWNLOAD"),
+    (0.15, "INSTALL"),
+    (0.05, "UNINSTALL"),
+];
+const CHANNELS: [(f64, &str); 4] = [
+    (0.30, "AppStore"),
+    (0.25, "HuaweiStore"),
+    (0.25, "wechat"),
+    (0.20, "weibo"),
+];
 
 impl MarketingGen {
     pub(super) fn plan(&self) -> Result<Plan, String> {
@@ -50,7 +58,14 @@ impl MarketingGen {
         if self.rows.is_none() && !self.follow {
             return Err("marketing needs --rows N, unless --follow is given".into());
         }
-        Ok(Plan { rng: rng(self.seed, 0), rows: self.rows, rate: self.rate, start: self.start, users: self.users, follow: self.follow })
+        Ok(Plan {
+            rng: rng(self.seed, 0),
+            rows: self.rows,
+            rate: self.rate,
+            start: self.start,
+            users: self.users,
+            follow: self.follow,
+        })
     }
 }
 
@@ -69,7 +84,14 @@ impl Plan {
         let behavior = pick(&mut self.rng, &BEHAVIORS);
         let channel = pick(&mut self.rng, &CHANNELS);
         let ts = start.saturating_add((i as f64 * 1000.0 / self.rate) as u64);
-        out.num(user).text(",").text(behavior).text(",").text(channel).text(",").num(ts).end()
+        out.num(user)
+            .text(",")
+            .text(behavior)
+            .text(",")
+            .text(channel)
+            .text(",")
+            .num(ts)
+            .end()
     }
 
     pub(super) fn write<W: Write>(&mut self, out: &mut Sink<W>) -> Result<(), Fail> {
@@ -81,7 +103,9 @@ impl Plan {
             return Ok(());
         }
         let began = Instant::now();
-        let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let wall_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         let mut i = 0;
         while i < end {
             // Every row whose time has come, then one flush: rows arrive on time at any rate.
@@ -91,7 +115,9 @@ impl Plan {
                 i += 1;
             }
             out.flush()?;
-            let next = Duration::try_from_secs_f64(i as f64 / self.rate).ok().and_then(|d| began.checked_add(d));
+            let next = Duration::try_from_secs_f64(i as f64 / self.rate)
+                .ok()
+                .and_then(|d| began.checked_add(d));
             let Some(next) = next else { break };
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }

@@ -91,7 +91,8 @@ pub fn run(cmd: &GenCommand) -> Result<(), String> {
 
 /// Parses `1h`, `5m 30s`, `250ms` or `0` (a clap value parser).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?} is not a duration like 5s or 1h: {e}"))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration like 5s or 1h: {e}"))
 }
 
 /// Opens `--out` (stdout when absent or `-`), runs `body`, flushes, and turns a write error into a
@@ -131,13 +132,20 @@ impl Sink<Box<dyn Write>> {
     fn open(path: &Path) -> Result<Self, String> {
         let file =
             File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        Ok(Sink::new(Box::new(file) as Box<dyn Write>, path.display().to_string()))
+        Ok(Sink::new(
+            Box::new(file) as Box<dyn Write>,
+            path.display().to_string(),
+        ))
     }
 }
 
 impl<W: Write> Sink<W> {
     fn new(w: W, name: impl Into<String>) -> Self {
-        Sink { w, buf: Vec::with_capacity(BLOCK + 4096), name: name.into() }
+        Sink {
+            w,
+            buf: Vec::with_capacity(BLOCK + 4096),
+            name: name.into(),
+        }
     }
 
     fn num(&mut self, mut n: u64) -> &mut Self {
@@ -157,7 +165,8 @@ impl<W: Write> Sink<W> {
 
     /// Two digits, zero-padded (dates and clock times).
     fn two(&mut self, n: u64) -> &mut Self {
-        self.buf.extend_from_slice(&[b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]);
+        self.buf
+            .extend_from_slice(&[b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]);
         self
     }
 
@@ -168,7 +177,13 @@ impl<W: Write> Sink<W> {
 
     fn ip(&mut self, ip: u32) -> &mut Self {
         let [a, b, c, d] = ip.to_be_bytes();
-        self.num(a.into()).text(".").num(b.into()).text(".").num(c.into()).text(".").num(d.into())
+        self.num(a.into())
+            .text(".")
+            .num(b.into())
+            .text(".")
+            .num(c.into())
+            .text(".")
+            .num(d.into())
     }
 
     /// Ends the row; writes the buffer out once it holds a block.
@@ -183,12 +198,18 @@ impl<W: Write> Sink<W> {
     fn drain(&mut self) -> Result<(), Fail> {
         let res = self.w.write_all(&self.buf);
         self.buf.clear();
-        res.map_err(|err| Fail { name: self.name.clone(), err })
+        res.map_err(|err| Fail {
+            name: self.name.clone(),
+            err,
+        })
     }
 
     fn flush(&mut self) -> Result<(), Fail> {
         self.drain()?;
-        self.w.flush().map_err(|err| Fail { name: self.name.clone(), err })
+        self.w.flush().map_err(|err| Fail {
+            name: self.name.clone(),
+            err,
+        })
     }
 
     #[cfg(test)]
@@ -214,12 +235,18 @@ fn check_rate(rate: f64) -> Result<(), String> {
     if rate.is_finite() && rate > 0.0 {
         Ok(())
     } else {
-        Err(format!("--rate must be a positive number of events per second, not {rate}"))
+        Err(format!(
+            "--rate must be a positive number of events per second, not {rate}"
+        ))
     }
 }
 
 fn check_pool(flag: &str, n: u64) -> Result<(), String> {
-    if n == 0 { Err(format!("{flag} must be at least 1")) } else { Ok(()) }
+    if n == 0 {
+        Err(format!("{flag} must be at least 1"))
+    } else {
+        Ok(())
+    }
 }
 
 /// Bounded disorder: moves each timestamp back by a uniform amount in `[0, max]`, from its own
@@ -231,11 +258,18 @@ struct Jitter {
 
 impl Jitter {
     fn new(seed: u64, max: u64) -> Self {
-        Jitter { rng: rng(seed, 1), max }
+        Jitter {
+            rng: rng(seed, 1),
+            max,
+        }
     }
 
     fn apply(&mut self, t: u64) -> u64 {
-        if self.max == 0 { t } else { t.saturating_sub(self.rng.random_range(0..=self.max)) }
+        if self.max == 0 {
+            t
+        } else {
+            t.saturating_sub(self.rng.random_range(0..=self.max))
+        }
     }
 }
 
@@ -247,8 +281,9 @@ struct Zipf {
 
 impl Zipf {
     fn new(n: u64, s: f64) -> Result<Self, String> {
-        let dist = rand_distr::Zipf::new(n as f64, s)
-            .map_err(|e| format!("cannot build a Zipf distribution over {n} with exponent {s}: {e}"))?;
+        let dist = rand_distr::Zipf::new(n as f64, s).map_err(|e| {
+            format!("cannot build a Zipf distribution over {n} with exponent {s}: {e}")
+        })?;
         Ok(Zipf { dist, n })
     }
 
@@ -268,13 +303,18 @@ struct Scatter {
 impl Scatter {
     /// Ids below `2^bits`, at least `min_bits` and enough for `n` ranks.
     fn new(n: u64, min_bits: u32, salt: u64) -> Self {
-        let bits = (64 - n.saturating_sub(1).leading_zeros()).max(min_bits).clamp(1, 63);
+        let bits = (64 - n.saturating_sub(1).leading_zeros())
+            .max(min_bits)
+            .clamp(1, 63);
         Scatter { bits, salt }
     }
 
     fn id(self, rank: u64) -> u64 {
         let mask = (1u64 << self.bits) - 1;
-        let mut x = rank.wrapping_add(self.salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask;
+        let mut x = rank
+            .wrapping_add(self.salt)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            & mask;
         x ^= x >> self.bits.div_ceil(2);
         x = x.wrapping_mul(0xD6E8_FEB8_6659_FD93) & mask;
         x + 1

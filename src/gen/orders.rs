@@ -43,8 +43,12 @@ pub struct OrdersGen {
 /// The order-timeout deadline the pay delays are drawn around.
 const DEADLINE: u64 = 15 * 60;
 /// What becomes of an order, by share.
-const FATE: [(f64, Fate); 4] =
-    [(0.80, Fate::OnTime), (0.05, Fate::Late), (0.13, Fate::Unpaid), (0.02, Fate::PayOnly)];
+const FATE: [(f64, Fate); 4] = [
+    (0.80, Fate::OnTime),
+    (0.05, Fate::Late),
+    (0.13, Fate::Unpaid),
+    (0.02, Fate::PayOnly),
+];
 /// Share of pays without a receipt, and of orders that bring a receipt for no pay.
 const NO_RECEIPT: f64 = 0.05;
 const STRAY_RECEIPT: f64 = 0.01;
@@ -160,7 +164,9 @@ impl Plan {
                 fate => {
                     self.order_event(born, order, 0);
                     let delay = match fate {
-                        Fate::OnTime => Some((self.rng.random::<f64>().powi(2) * DEADLINE as f64) as u64),
+                        Fate::OnTime => {
+                            Some((self.rng.random::<f64>().powi(2) * DEADLINE as f64) as u64)
+                        }
                         Fate::Late => Some(self.rng.random_range(DEADLINE + 1..=4 * DEADLINE)),
                         _ => None,
                     };

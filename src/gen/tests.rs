@@ -46,7 +46,8 @@ fn fields(line: &str, sep: char, n: usize) -> Vec<&str> {
 }
 
 fn num(s: &str) -> u64 {
-    s.parse().unwrap_or_else(|_| panic!("{s:?} is not a number"))
+    s.parse()
+        .unwrap_or_else(|_| panic!("{s:?} is not a number"))
 }
 
 fn is_ip(s: &str) -> bool {
@@ -56,7 +57,9 @@ fn is_ip(s: &str) -> bool {
 
 /// Timestamps of the rows, from the given field.
 fn times(text: &str, sep: char, n: usize, field: usize) -> Vec<u64> {
-    text.lines().map(|l| num(fields(l, sep, n)[field])).collect()
+    text.lines()
+        .map(|l| num(fields(l, sep, n)[field]))
+        .collect()
 }
 
 /// Seconds since the epoch of an apache line's `dd/MM/yyyy:HH:mm:ss ±HHMM`.
@@ -67,7 +70,10 @@ fn apache_time(line: &str) -> u64 {
         "[day]/[month]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
     );
     let t = time::OffsetDateTime::parse(&format!("{} {}", f[3], f[4]), &fmt).expect("apache time");
-    assert!(["GET", "POST", "HEAD"].contains(&f[5]) && f[6].starts_with('/'), "{line}");
+    assert!(
+        ["GET", "POST", "HEAD"].contains(&f[5]) && f[6].starts_with('/'),
+        "{line}"
+    );
     t.unix_timestamp() as u64
 }
 
@@ -84,7 +90,10 @@ const ALL: [&str; 6] = [
 fn same_arguments_same_bytes_and_the_seed_matters() {
     for args in ALL {
         let args = format!("{args} --rows 3000 --disorder 5s");
-        let args = args.replace("marketing --rows 3000 --disorder 5s", "marketing --rows 3000");
+        let args = args.replace(
+            "marketing --rows 3000 --disorder 5s",
+            "marketing --rows 3000",
+        );
         let a = generate2(&format!("{args} --seed 7"));
         assert_eq!(a, generate2(&format!("{args} --seed 7")), "{args}");
         assert_ne!(a.0, generate(&format!("{args} --seed 8")), "{args}");
@@ -109,18 +118,35 @@ fn without_disorder_every_file_is_in_time_order() {
     assert!(sorted(&times(&ub, ',', 5, 4)));
     let web = generate("apache-log --rows 5000");
     assert!(sorted(&web.lines().map(apache_time).collect::<Vec<_>>()));
-    assert!(sorted(&times(&generate("login --rows 5000 --attack-rate 0.2"), ',', 4, 3)));
+    assert!(sorted(&times(
+        &generate("login --rows 5000 --attack-rate 0.2"),
+        ',',
+        4,
+        3
+    )));
     let (orders, receipts) = generate2("orders --rows 5000");
     assert!(sorted(&times(&orders, ',', 4, 3)));
     assert!(sorted(&times(&receipts, ',', 3, 2)));
-    assert!(sorted(&times(&generate("ad-clicks --rows 5000"), ',', 5, 4)));
-    assert!(sorted(&times(&generate("marketing --rows 5000"), ',', 4, 3)));
+    assert!(sorted(&times(
+        &generate("ad-clicks --rows 5000"),
+        ',',
+        5,
+        4
+    )));
+    assert!(sorted(&times(
+        &generate("marketing --rows 5000"),
+        ',',
+        4,
+        3
+    )));
 }
 
 #[test]
 fn disorder_is_bounded() {
     // user-behavior: every row is within [base - D, base] of its own base time.
-    let text = generate("user-behavior --rows 20000 --items 1000 --users 100 --categories 10 --rate 3 --disorder 7s");
+    let text = generate(
+        "user-behavior --rows 20000 --items 1000 --users 100 --categories 10 --rate 3 --disorder 7s",
+    );
     let mut moved = 0;
     for (i, ts) in times(&text, ',', 5, 4).into_iter().enumerate() {
         let base = 1_511_539_200 + i as u64 / 3;
@@ -140,7 +166,12 @@ fn disorder_is_bounded() {
             .unwrap_or(0)
     };
     for (args, sep, n, field) in [
-        ("login --rows 5000 --disorder 6s --attack-rate 0.2", ',', 4, 3),
+        (
+            "login --rows 5000 --disorder 6s --attack-rate 0.2",
+            ',',
+            4,
+            3,
+        ),
         ("orders --rows 5000 --disorder 6s", ',', 4, 3),
         ("ad-clicks --rows 5000 --disorder 6s", ',', 5, 4),
     ] {
@@ -154,18 +185,28 @@ fn disorder_is_bounded() {
 
 #[test]
 fn user_behavior_rows_are_well_formed_with_the_taobao_mix() {
-    let text = generate("user-behavior --rows 100000 --items 200000 --users 20000 --categories 500");
+    let text =
+        generate("user-behavior --rows 100000 --items 200000 --users 20000 --categories 500");
     let mut mix: HashMap<&str, u64> = HashMap::new();
     let mut category_of: HashMap<u64, u64> = HashMap::new();
     for line in text.lines() {
         let f = fields(line, ',', 5);
         let (item, cat) = (num(f[1]), num(f[2]));
         assert!(num(f[0]) >= 1 && item >= 1 && cat >= 1);
-        assert_eq!(*category_of.entry(item).or_insert(cat), cat, "item {item} in two categories");
+        assert_eq!(
+            *category_of.entry(item).or_insert(cat),
+            cat,
+            "item {item} in two categories"
+        );
         *mix.entry(f[3]).or_default() += 1;
     }
     assert_eq!(mix.len(), 4, "{mix:?}");
-    for (behavior, share) in [("pv", 0.896), ("cart", 0.055), ("fav", 0.029), ("buy", 0.020)] {
+    for (behavior, share) in [
+        ("pv", 0.896),
+        ("cart", 0.055),
+        ("fav", 0.029),
+        ("buy", 0.020),
+    ] {
         let got = mix[behavior] as f64 / 100_000.0;
         assert!((got - share).abs() < 0.004, "{behavior}: {got} vs {share}");
     }
@@ -173,16 +214,23 @@ fn user_behavior_rows_are_well_formed_with_the_taobao_mix() {
     // tail is reached.
     let mut per_item: HashMap<&str, u64> = HashMap::new();
     for line in text.lines() {
-        *per_item.entry(line.split(',').nth(1).unwrap_or("")).or_default() += 1;
+        *per_item
+            .entry(line.split(',').nth(1).unwrap_or(""))
+            .or_default() += 1;
     }
     let hottest = per_item.values().max().copied().unwrap_or(0);
-    assert!(hottest > 200 && per_item.len() > 10_000, "{hottest} {}", per_item.len());
+    assert!(
+        hottest > 200 && per_item.len() > 10_000,
+        "{hottest} {}",
+        per_item.len()
+    );
     assert!(per_item.keys().all(|k| *k != "1"));
 }
 
 #[test]
 fn users_keep_to_their_favourite_categories() {
-    let text = generate("user-behavior --rows 200000 --items 100000 --users 2000 --categories 1000");
+    let text =
+        generate("user-behavior --rows 200000 --items 100000 --users 2000 --categories 1000");
     let mut by_user: HashMap<&str, HashMap<&str, u64>> = HashMap::new();
     for line in text.lines() {
         let f = fields(line, ',', 5);
@@ -201,12 +249,24 @@ fn users_keep_to_their_favourite_categories() {
 
 #[test]
 fn bogus_timestamps_come_at_the_asked_rate() {
-    let text = generate("user-behavior --rows 50000 --items 1000 --users 100 --categories 10 --bogus-rate 0.01");
+    let text = generate(
+        "user-behavior --rows 50000 --items 1000 --users 100 --categories 10 --bogus-rate 0.01",
+    );
     let ts = times(&text, ',', 5, 4);
     let early = ts.iter().filter(|&&t| t < 86_400).count();
     let late = ts.iter().filter(|&&t| t >= 2_114_380_800).count();
-    assert!((150..350).contains(&early) && (150..350).contains(&late), "{early} {late}");
-    assert_eq!(early + late + ts.iter().filter(|&&t| (1_511_539_200..1_511_539_200 + 400).contains(&t)).count(), 50_000);
+    assert!(
+        (150..350).contains(&early) && (150..350).contains(&late),
+        "{early} {late}"
+    );
+    assert_eq!(
+        early
+            + late
+            + ts.iter()
+                .filter(|&&t| (1_511_539_200..1_511_539_200 + 400).contains(&t))
+                .count(),
+        50_000
+    );
 }
 
 #[test]
@@ -214,15 +274,28 @@ fn apache_lines_parse_and_the_zone_keeps_the_instant() {
     let utc = generate("apache-log --rows 3000 --seed 3");
     let east = generate("apache-log --rows 3000 --seed 3 --zone +02:00");
     let west = generate("apache-log --rows 3000 --seed 3 --zone -0530");
-    assert!(utc.lines().next().unwrap_or("").contains(" 17/05/2015:10:05:00 +0000 "));
-    assert!(east.lines().next().unwrap_or("").contains(" 17/05/2015:12:05:00 +0200 "));
+    assert!(
+        utc.lines()
+            .next()
+            .unwrap_or("")
+            .contains(" 17/05/2015:10:05:00 +0000 ")
+    );
+    assert!(
+        east.lines()
+            .next()
+            .unwrap_or("")
+            .contains(" 17/05/2015:12:05:00 +0200 ")
+    );
     let instants = |t: &str| t.lines().map(apache_time).collect::<Vec<_>>();
     assert_eq!(instants(&utc), instants(&east));
     assert_eq!(instants(&utc), instants(&west));
     let get = utc.lines().filter(|l| l.contains(" GET ")).count();
     assert!((2800..3000).contains(&get), "{get}");
     let statics = [".css", ".js", ".png", ".ico"];
-    let resources = utc.lines().filter(|l| statics.iter().any(|s| l.ends_with(s))).count();
+    let resources = utc
+        .lines()
+        .filter(|l| statics.iter().any(|s| l.ends_with(s)))
+        .count();
     assert!((600..2400).contains(&resources), "{resources}");
     assert!(utc.lines().any(|l| l.contains('?')));
     // Shuffling within a minute only reorders lines.
@@ -238,7 +311,9 @@ fn apache_lines_parse_and_the_zone_keeps_the_instant() {
 #[test]
 fn civil_dates_agree_with_the_time_crate() {
     for days in (-800_000..3_000_000).step_by(997) {
-        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(days * 86_400) else { continue };
+        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(days * 86_400) else {
+            continue;
+        };
         let want = (t.year() as u64, u8::from(t.month()) as u64, t.day() as u64);
         if t.year() >= 0 {
             assert_eq!(apache_log::civil(days), want, "{days}");
@@ -285,7 +360,10 @@ fn orders_cover_every_outcome_and_receipts_follow_pays() {
         match f[1] {
             "create" => assert!(f[2].is_empty() && created.insert(id, ts).is_none()),
             "pay" => {
-                assert!(f[2].len() == 9 && f[2].bytes().all(|b| b.is_ascii_alphanumeric()), "{line}");
+                assert!(
+                    f[2].len() == 9 && f[2].bytes().all(|b| b.is_ascii_alphanumeric()),
+                    "{line}"
+                );
                 assert!(txs.insert(f[2].to_string()), "tx {} twice", f[2]);
                 assert!(paid.insert(id, (ts, f[2].to_string())).is_none());
             }
@@ -321,7 +399,7 @@ fn orders_cover_every_outcome_and_receipts_follow_pays() {
 
 #[test]
 fn heavy_clickers_pass_100_a_day_on_both_sides_of_the_utc8_midnight() {
-    let text = generate("ad-clicks --rows 60000");
+    let text = generate("ad-clicks --rows 70000");
     let mut per_day: HashMap<(&str, &str, u64), u64> = HashMap::new();
     let mut places = HashSet::new();
     for line in text.lines() {
@@ -335,7 +413,10 @@ fn heavy_clickers_pass_100_a_day_on_both_sides_of_the_utc8_midnight() {
     let days: HashSet<u64> = per_day.keys().map(|k| k.2).collect();
     assert_eq!(days.len(), 2);
     for day in days {
-        let heavy = per_day.iter().filter(|(k, n)| k.2 == day && **n > 100).count();
+        let heavy = per_day
+            .iter()
+            .filter(|(k, n)| k.2 == day && **n > 100)
+            .count();
         assert_eq!(heavy, 3, "day {day}");
     }
 }
@@ -357,20 +438,28 @@ fn marketing_rows_and_live_mode() {
     let ts = times(&live, ',', 4, 3);
     assert_eq!(ts[19] - ts[0], 95);
     assert!(Cli::try_parse_from(["gen", "marketing"]).is_ok());
-    let GenCommand::Marketing(m) = parse("marketing") else { unreachable!() };
+    let GenCommand::Marketing(m) = parse("marketing") else {
+        unreachable!()
+    };
     assert!(m.plan().is_err());
 }
 
 #[test]
 fn arguments_errors_are_sentences() {
-    assert_eq!(parse_duration("1h 5m"), Ok(std::time::Duration::from_secs(3900)));
+    assert_eq!(
+        parse_duration("1h 5m"),
+        Ok(std::time::Duration::from_secs(3900))
+    );
     assert_eq!(parse_duration("0"), Ok(std::time::Duration::ZERO));
     assert!(parse_duration("soon").is_err());
     assert!(Cli::try_parse_from(["gen", "apache-log", "--rows", "1", "--zone", "0200"]).is_err());
     assert!(Cli::try_parse_from(["gen", "apache-log", "--rows", "1", "--zone", "-0530"]).is_ok());
-    let GenCommand::UserBehavior(ub) = parse("user-behavior --rows 1 --rate 0") else { unreachable!() };
+    let GenCommand::UserBehavior(ub) = parse("user-behavior --rows 1 --rate 0") else {
+        unreachable!()
+    };
     assert!(ub.plan().is_err_and(|e| e.contains("--rate")));
-    let GenCommand::UserBehavior(ub) = parse("user-behavior --rows 1 --items 5 --categories 9") else {
+    let GenCommand::UserBehavior(ub) = parse("user-behavior --rows 1 --items 5 --categories 9")
+    else {
         unreachable!()
     };
     assert!(ub.plan().is_err());

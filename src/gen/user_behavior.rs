@@ -59,7 +59,12 @@ const SESSIONS: usize = 1024;
 /// A session ends after each event with this probability (mean length 6 events).
 const SESSION_END: f64 = 1.0 / 6.0;
 /// The dataset's behaviour mix, by share.
-const MIX: [(f64, &str); 4] = [(0.896, "pv"), (0.055, "cart"), (0.029, "fav"), (0.020, "buy")];
+const MIX: [(f64, &str); 4] = [
+    (0.896, "pv"),
+    (0.055, "cart"),
+    (0.029, "fav"),
+    (0.020, "buy"),
+];
 /// 2037-01-01 00:00 UTC.
 const YEAR_2037: u64 = 2_114_380_800;
 
@@ -76,7 +81,10 @@ impl UserBehaviorGen {
             ));
         }
         if !(0.0..=1.0).contains(&self.bogus_rate) {
-            return Err(format!("--bogus-rate must be a fraction between 0 and 1, not {}", self.bogus_rate));
+            return Err(format!(
+                "--bogus-rate must be a fraction between 0 and 1, not {}",
+                self.bogus_rate
+            ));
         }
         let per_cat = self.items / self.categories;
         Ok(Plan {
@@ -134,7 +142,11 @@ struct Session {
 
 impl Plan {
     fn item(&mut self, cat: u64) -> u64 {
-        let within = if cat < self.rem { &self.big } else { &self.small };
+        let within = if cat < self.rem {
+            &self.big
+        } else {
+            &self.small
+        };
         let k = within.rank(&mut self.rng);
         self.item_ids.id(k * self.cats + cat)
     }
@@ -155,13 +167,22 @@ impl Plan {
         } else {
             self.cat_zipf.rank(&mut self.rng)
         };
-        Session { user: self.user_ids.id(user), cat, seen: [0; 4], n_seen: 0 }
+        Session {
+            user: self.user_ids.id(user),
+            cat,
+            seen: [0; 4],
+            n_seen: 0,
+        }
     }
 
     fn timestamp(&mut self, base: u64) -> u64 {
         if self.bogus_rate > 0.0 && self.jitter.rng.random::<f64>() < self.bogus_rate {
             let r = &mut self.jitter.rng;
-            return if r.random() { r.random_range(0..86_400) } else { YEAR_2037 + r.random_range(0..31_536_000) };
+            return if r.random() {
+                r.random_range(0..86_400)
+            } else {
+                YEAR_2037 + r.random_range(0..31_536_000)
+            };
         }
         self.jitter.apply(base)
     }
@@ -180,9 +201,17 @@ impl Plan {
             } else {
                 s.seen[self.rng.random_range(0..s.n_seen.min(4))]
             };
-            sessions[slot] = if self.rng.random::<f64>() < SESSION_END { self.session() } else { s };
+            sessions[slot] = if self.rng.random::<f64>() < SESSION_END {
+                self.session()
+            } else {
+                s
+            };
             let ts = self.timestamp(base_time(self.start, i, self.rate));
-            out.num(s.user).text(",").num(item).text(",").num(self.cat_ids.id(s.cat));
+            out.num(s.user)
+                .text(",")
+                .num(item)
+                .text(",")
+                .num(self.cat_ids.id(s.cat));
             out.text(",").text(behavior).text(",").num(ts).end()?;
         }
         Ok(())

@@ -23,9 +23,9 @@ use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
 use crate::event_time::Lateness;
 use crate::records::{Behavior, UserBehavior};
 use crate::runner;
-use crate::sink::{self, WindowReport};
-use crate::topn::{Ranked, top_n};
-use crate::windows::{Window, Windows, expand_panes};
+use crate::sink::WindowReport;
+use crate::topn::Ranked;
+use crate::windows::{Window, Windows, count_and_rank};
 
 /// The sample our generator wrote (`uba gen user-behavior --rows 100000 --seed 1`).
 pub const SAMPLE: &str = "data/user-behavior.csv";
@@ -79,8 +79,23 @@ impl WindowReport for Report {
     fn title(&self) -> String {
         "hot items by page views".into()
     }
-    fn record(&self, w: Window, rank: usize, &(Reverse(count), item_id): &Ranked<u64>, update: bool, emitted_at: u64) -> HotItem {
-        HotItem { window_start: w.start, window_end: w.end, rank, item_id, count, update, emitted_at }
+    fn record(
+        &self,
+        w: Window,
+        rank: usize,
+        &(Reverse(count), item_id): &Ranked<u64>,
+        update: bool,
+        emitted_at: u64,
+    ) -> HotItem {
+        HotItem {
+            window_start: w.start,
+            window_end: w.end,
+            rank,
+            item_id,
+            count,
+            update,
+            emitted_at,
+        }
     }
     fn text(&self, rank: usize, &(Reverse(count), item_id): &Ranked<u64>) -> String {
         format!("No.{rank}: item {item_id}, {count} views")
@@ -100,9 +115,10 @@ pub fn run(args: Args) -> Result<(), String> {
         let output = job.output();
         let (views, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (views, panes) = scope.new_collection::<(u64, u64), isize>();
-            let counts = expand_panes(panes, windows).count();
-            let ranked = top_n(counts, top, "HotItems/top");
-            (views, sink::windows(ranked, "HotItems/sink", windows, Report, output))
+            (
+                views,
+                count_and_rank(panes, windows, Some(top), "HotItems", Report, output),
+            )
         });
         job.feed(
             0,

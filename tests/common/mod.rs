@@ -1,0 +1,145 @@
+//! Running the `uba` binary from tests, the same way a user does.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The public sample files of the tutorial (never copied into the repository).
+pub fn shared(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: the tests need ../shared/data beside the repository",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
+/// A scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn write(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Runs `uba ARGS`, returning its output whatever its exit status.
+pub fn uba(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running uba")
+}
+
+/// Runs `uba ARGS` with `input` on stdin.
+pub fn uba_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running uba");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `uba ARGS`, asserting success; returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = uba(args);
+    assert!(
+        out.status.success(),
+        "uba {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `uba ARGS` as a cluster of `processes` processes with `workers` workers each, on
+/// 127.0.0.1; returns process 0's stdout (where the gathered output is written).
+pub fn cluster(args: &[&str], processes: usize, workers: usize) -> String {
+    let dir = scratch(&format!("cluster-{}", free_port()));
+    let hosts: Vec<String> = (0..processes)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let hostfile = write(&dir.join("hosts.txt"), &(hosts.join("\n") + "\n"));
+    let children: Vec<_> = (0..processes)
+        .map(|p| {
+            Command::new(env!("CARGO_BIN_EXE_uba"))
+                .args(args)
+                .args([
+                    "-w",
+                    &workers.to_string(),
+                    "-n",
+                    &processes.to_string(),
+                    "-p",
+                    &p.to_string(),
+                    "-h",
+                    &hostfile,
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("running uba")
+        })
+        .collect();
+    let mut outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for (p, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {p} of uba {args:?} failed:\n{}",
+            stderr(out)
+        );
+    }
+    for out in &outputs[1..] {
+        assert!(out.stdout.is_empty(), "only process 0 writes results");
+    }
+    String::from_utf8(outputs.swap_remove(0).stdout).unwrap()
+}
+
+/// Runs a job with `-w 1`, `-w 4` and as 2 processes x 2 workers; asserts that the three outputs
+/// are identical, every emission, byte for byte, and returns it.
+pub fn everywhere(args: &[&str]) -> String {
+    let one = ok(&[args, &["-w", "1"]].concat());
+    let four = ok(&[args, &["-w", "4"]].concat());
+    assert!(one == four, "uba {args:?}: -w 1 and -w 4 differ");
+    let two_processes = cluster(args, 2, 2);
+    assert!(
+        one == two_processes,
+        "uba {args:?}: -w 1 and 2 processes x 2 workers differ"
+    );
+    one
+}
+
+/// Parses csv output into rows of fields (header first).
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}

@@ -1,0 +1,398 @@
+//! hot-items against a naive reference: plain loops over the whole input, written from the
+//! contract in `DESIGN.md`, sharing no code with the engine.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use common::*;
+
+const HEADER: &str = "window_start,window_end,rank,item_id,count,update,emitted_at";
+
+struct Params {
+    window: u64,
+    slide: u64,
+    top: usize,
+    out_of_orderness: u64,
+    lateness: u64,
+}
+
+const TUTORIAL: Params = Params {
+    window: 3_600_000,
+    slide: 300_000,
+    top: 5,
+    out_of_orderness: 0,
+    lateness: 0,
+};
+
+/// What the reference expects: the csv output, and the line numbers of the late records.
+struct Expected {
+    csv: String,
+    late_lines: Vec<usize>,
+}
+
+/// Replays the file line by line with the contract's lateness rule, then computes every window's
+/// result at every time its contents change, by brute force.
+fn reference(text: &str, p: &Params) -> Expected {
+    let mut max_ts: Option<u64> = None;
+    let mut late_lines = Vec::new();
+    // window end -> (insert time, item)
+    let mut contributions: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let (Some(item), Some(secs)) = (
+            f.get(1).and_then(|s| s.parse::<u64>().ok()),
+            f.get(4).and_then(|s| s.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        let ts = secs * 1000;
+        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        if f[3] != "pv" {
+            continue;
+        }
+        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
+        let first_end = (ts / p.slide + 1) * p.slide;
+        let ends: Vec<u64> = (0..p.window / p.slide)
+            .map(|k| first_end + k * p.slide)
+            .collect();
+        let at = if ts >= frontier { ts } else { frontier };
+        let alive: Vec<u64> = ends
+            .iter()
+            .copied()
+            .filter(|e| at.max(e - 1) < e + p.lateness)
+            .collect();
+        if alive.is_empty() {
+            late_lines.push(i + 1);
+        }
+        for e in alive {
+            contributions
+                .entry(e)
+                .or_default()
+                .push((at.max(e - 1), item));
+        }
+    }
+    // (emitted_at, window_end) -> rows
+    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
+    for (end, mut rows) in contributions {
+        rows.sort();
+        let times: BTreeSet<u64> = rows.iter().map(|r| r.0).collect();
+        let mut printed: Option<Vec<(u64, usize)>> = None;
+        for t in times {
+            let mut counts: HashMap<u64, usize> = HashMap::new();
+            for &(_, item) in rows.iter().filter(|r| r.0 <= t) {
+                *counts.entry(item).or_default() += 1;
+            }
+            let mut ranked: Vec<(u64, usize)> = counts.into_iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            ranked.truncate(p.top);
+            if printed.as_ref() == Some(&ranked) {
+                continue;
+            }
+            let update = printed.is_some();
+            let lines = ranked
+                .iter()
+                .enumerate()
+                .map(|(r, (item, count))| {
+                    format!(
+                        "{},{end},{},{item},{count},{update},{t}",
+                        end - p.window,
+                        r + 1
+                    )
+                })
+                .collect();
+            emissions.insert((t, end), lines);
+            printed = Some(ranked);
+        }
+    }
+    let mut csv = String::from(HEADER);
+    csv.push('\n');
+    for lines in emissions.values() {
+        for line in lines {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+    }
+    Expected { csv, late_lines }
+}
+
+fn args<'a>(input: &'a str, p: &Params, extra: &[&'a str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "hot-items".into(),
+        input.into(),
+        "--format".into(),
+        "csv".into(),
+    ];
+    for (flag, ms) in [
+        ("--window", p.window),
+        ("--slide", p.slide),
+        ("--out-of-orderness", p.out_of_orderness),
+        ("--allowed-lateness", p.lateness),
+    ] {
+        a.push(flag.into());
+        a.push(format!("{ms}ms"));
+    }
+    a.push("--top".into());
+    a.push(p.top.to_string());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn tutorial_sample_equals_the_reference_on_any_cluster_shape() {
+    let input = shared("UserBehavior.csv");
+    let expected = reference(&std::fs::read_to_string(&input).unwrap(), &TUTORIAL);
+    let a = args(&input, &TUTORIAL, &[]);
+    let output = everywhere(&strs(&a));
+    assert_eq!(output, expected.csv);
+    // 01:00..03:10 UTC of pv rows: windows ending 01:05 .. 04:10, 38 of them, top 5 each.
+    assert_eq!(output.lines().count(), 1 + 38 * 5);
+}
+
+#[test]
+fn tutorial_sample_golden_first_window() {
+    // The tutorial printed this window (end 2017-11-26 09:05 in UTC+8): three items with 3 views.
+    let output = ok(&[
+        "hot-items",
+        &shared("UserBehavior.csv"),
+        "--format",
+        "csv",
+        "--top",
+        "3",
+    ]);
+    let first: Vec<&str> = output.lines().skip(1).take(3).collect();
+    assert_eq!(
+        first,
+        [
+            "1511654700000,1511658300000,1,3493253,3,false,1511658299999",
+            "1511654700000,1511658300000,2,4261030,3,false,1511658299999",
+            "1511654700000,1511658300000,3,5051027,3,false,1511658299999",
+        ]
+    );
+}
+
+#[test]
+fn disorder_and_lateness_give_the_reference_corrections_and_late_records() {
+    let dir = scratch("hot-items-late");
+    let input = dir.join("disordered.csv").to_string_lossy().into_owned();
+    ok(&[
+        "gen",
+        "user-behavior",
+        "--rows",
+        "40000",
+        "--seed",
+        "7",
+        "--items",
+        "300",
+        "--categories",
+        "30",
+        "--rate",
+        "20",
+        "--disorder",
+        "1h",
+        "--out",
+        &input,
+    ]);
+    let p = Params {
+        window: 1_800_000,
+        slide: 300_000,
+        top: 3,
+        out_of_orderness: 60_000,
+        lateness: 600_000,
+    };
+    let expected = reference(&std::fs::read_to_string(&input).unwrap(), &p);
+    assert!(
+        expected.csv.contains(",true,"),
+        "the input must produce corrections"
+    );
+    assert!(
+        !expected.late_lines.is_empty(),
+        "the input must produce late records"
+    );
+
+    let late = dir.join("late.csv").to_string_lossy().into_owned();
+    let a = args(&input, &p, &["--late", &late]);
+    assert_eq!(everywhere(&strs(&a)), expected.csv);
+    let late_lines: Vec<usize> = std::fs::read_to_string(&late)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(late_lines, expected.late_lines);
+}
+
+#[test]
+fn zero_lateness_still_lets_late_records_into_unfired_windows() {
+    // Out of order by 2 min, no allowed lateness: the late row at 00:04 is behind the watermark
+    // (00:06) but its windows ending 00:05.. have not all fired: it joins those that have not.
+    let dir = scratch("hot-items-unfired");
+    let rows = "1,7,1,pv,360\n2,8,1,pv,240\n3,8,1,pv,900\n";
+    let input = write(&dir.join("in.csv"), rows);
+    let p = Params {
+        window: 600_000,
+        slide: 300_000,
+        top: 5,
+        out_of_orderness: 0,
+        lateness: 0,
+    };
+    let expected = reference(rows, &p);
+    assert_eq!(everywhere(&strs(&args(&input, &p, &[]))), expected.csv);
+    assert!(
+        expected.csv.contains(",8,1,false,599999"),
+        "{}",
+        expected.csv
+    );
+}
+
+#[test]
+fn generated_input_equals_the_reference() {
+    let dir = scratch("hot-items-generated");
+    let input = dir.join("gen.csv").to_string_lossy().into_owned();
+    ok(&[
+        "gen",
+        "user-behavior",
+        "--rows",
+        "60000",
+        "--seed",
+        "3",
+        "--items",
+        "5000",
+        "--categories",
+        "100",
+        "--out",
+        &input,
+    ]);
+    let expected = reference(&std::fs::read_to_string(&input).unwrap(), &TUTORIAL);
+    assert_eq!(
+        everywhere(&strs(&args(&input, &TUTORIAL, &[]))),
+        expected.csv
+    );
+}
+
+#[test]
+fn bad_rows_are_rejected_with_their_line_numbers_and_good_rows_counted() {
+    let dir = scratch("hot-items-bad");
+    let text = [
+        "1,100,1,pv,1511658000",   // 1 good
+        "1,100,1,pv",              // 2 wrong field count
+        "1,abc,1,pv,1511658001",   // 3 non-numeric id
+        "1,100,1,like,1511658002", // 4 unknown behaviour
+        "",                        // 5 empty line
+        "1,100,1,pv,2145916800",   // 6 bogus time (2037)
+        "2,100,1,pv,1511658003",   // 7 good: not late because of line 6
+        "3,101,1,buy,1511658004",  // 8 good, filtered
+        "1,100,1,pv,5",            // 9 bogus time (1970)
+    ]
+    .join("\n");
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"\n4,\xff\xfe,1,pv,1511658005\n5,100,1,pv,1511658006"); // 10 bad UTF-8, 11 good, no final newline
+    let input = dir.join("bad.csv");
+    std::fs::write(&input, &bytes).unwrap();
+    let input = input.to_string_lossy().into_owned();
+    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
+    let out = uba(&[
+        "hot-items",
+        &input,
+        "--format",
+        "csv",
+        "--rejects",
+        &rejects,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejected: Vec<(String, String)> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[1].clone(), r[2].clone()))
+        .collect();
+    let lines: Vec<&str> = rejected.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(lines, ["2", "3", "4", "5", "6", "9", "10"]);
+    assert!(rejected[0].1.contains("wrong number of fields"));
+    assert!(rejected[1].1.contains("itemId is not a number"));
+    assert!(rejected[2].1.contains("unknown behavior 'like'"));
+    assert!(rejected[3].1.contains("empty line"));
+    assert!(rejected[4].1.contains("bogus timestamp"));
+    assert!(rejected[6].1.contains("itemId is not a number"));
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(
+            "11 lines read: 4 accepted (3 used, 1 filtered, 0 late; 0 corrections), 7 rejected"
+        ),
+        "{summary}"
+    );
+    // The three good pv rows all count: item 100 has 3 views in its first window.
+    let output = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        output.lines().nth(1).unwrap().contains(",1,100,3,false,"),
+        "{output}"
+    );
+}
+
+#[test]
+fn without_a_rejects_file_the_first_ten_go_to_stderr() {
+    let dir = scratch("hot-items-many-bad");
+    let text: String = (0..25).map(|i| format!("x,{i}\n")).collect();
+    let input = write(&dir.join("bad.csv"), &text);
+    let out = uba(&["hot-items", &input]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.matches("uba: rejected").count(), 10, "{err}");
+    assert!(err.contains("... and 15 more rejected lines"), "{err}");
+}
+
+#[test]
+fn stdin_and_job_files_give_the_same_output() {
+    let input = shared("UserBehavior.csv");
+    let direct = ok(&["hot-items", &input, "--format", "json", "--top", "3"]);
+    let piped = uba_stdin(
+        &["hot-items", "-", "--format", "json", "--top", "3"],
+        &std::fs::read(&input).unwrap(),
+    );
+    assert_eq!(String::from_utf8(piped.stdout).unwrap(), direct);
+    let job = format!("{}/jobs/hot-items.toml", env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        ok(&["run", &job, &input, "--format", "json", "--top", "3"]),
+        direct
+    );
+    let first: serde_json::Value = serde_json::from_str(direct.lines().next().unwrap()).unwrap();
+    assert_eq!(first["item_id"], 3493253);
+    assert_eq!(first["update"], false);
+}
+
+#[test]
+fn the_readme_command_runs_on_the_embedded_sample() {
+    let out = ok(&[
+        "run",
+        &format!("{}/jobs/hot-items.toml", env!("CARGO_MANIFEST_DIR")),
+    ]);
+    assert!(
+        out.starts_with("== hot items by page views | window "),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("No.1: ").count(),
+        out.matches("== hot items").count()
+    );
+}
+
+#[test]
+fn user_errors_are_one_sentence_and_exit_2() {
+    for args in [
+        vec!["hot-items", "/no/such/file.csv"],
+        vec!["hot-items", "--no-such-flag"],
+        vec!["hot-items", "--window", "7m", "--slide", "5m"],
+        vec!["hot-items", "--window", "soon"],
+        vec!["hot-items", "--tz", "Mars/Olympus"],
+    ] {
+        let out = uba(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("uba: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -22,13 +22,38 @@ use crate::windows::{Window, Windows};
 pub fn gather<'s, D, F>(
     results: VecCollection<'s, u64, D>,
     name: &str,
-    mut write: F,
+    write: F,
 ) -> ProbeHandle<u64>
 where
     D: ExchangeData,
     F: FnMut(u64, Vec<(D, isize)>) + 'static,
 {
+    gather_into(results, name, write)
+}
+
+/// What a sink does with gathered results.
+pub trait Gathered<D>: 'static {
+    /// The consolidated changes of one completed time, in time order.
+    fn changes(&mut self, time: u64, changes: Vec<(D, isize)>);
+    /// Called with each new frontier after the completed times were handed over: results that
+    /// are due at a time without any change there can be written then.
+    fn progress(&mut self, _frontier: Option<u64>) {}
+}
+
+impl<D, F: FnMut(u64, Vec<(D, isize)>) + 'static> Gathered<D> for F {
+    fn changes(&mut self, time: u64, changes: Vec<(D, isize)>) {
+        self(time, changes)
+    }
+}
+
+/// [`gather`] with a [`Gathered`] handler.
+pub fn gather_into<'s, D: ExchangeData, G: Gathered<D>>(
+    results: VecCollection<'s, u64, D>,
+    name: &str,
+    mut handler: G,
+) -> ProbeHandle<u64> {
     let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let mut reported: Option<Option<u64>> = None;
     let probe = ProbeHandle::new();
     results
         .inner
@@ -49,8 +74,13 @@ where
                         let (time, mut changes) = entry.remove_entry();
                         consolidate(&mut changes);
                         if !changes.is_empty() {
-                            write(time, changes);
+                            handler.changes(time, changes);
                         }
+                    }
+                    let now = frontier.frontier().first().copied();
+                    if reported != Some(now) {
+                        reported = Some(now);
+                        handler.progress(now);
                     }
                 }
             },
@@ -137,6 +167,84 @@ pub fn windows<'s, W: WindowReport>(
         live = live.split_off(&(time.saturating_sub(windows.lateness) + 1));
         out.flush();
     })
+}
+
+/// Writes a result kept *in time* rather than per window: the collection `rows`, at time
+/// `end - 1`, is the result of the window that ends at `end` (see `windows::count_and_rank`).
+/// Each window is written once, when the frontier passes `end - 1`, if its result is not empty.
+/// This holds only without allowed lateness: a fired window is never corrected.
+pub fn windows_in_time<'s, W: WindowReport>(
+    rows: VecCollection<'s, u64, W::Row>,
+    name: &str,
+    windows: Windows,
+    report: W,
+    output: Option<Output>,
+) -> ProbeHandle<u64> {
+    assert_eq!(
+        windows.lateness, 0,
+        "results kept in time cannot be corrected"
+    );
+    gather_into(
+        rows,
+        name,
+        InTime {
+            rows: Vec::new(),
+            next_end: 0,
+            windows,
+            report,
+            output,
+        },
+    )
+}
+
+struct InTime<W: WindowReport> {
+    /// The collection as of the last completed time.
+    rows: Vec<W::Row>,
+    /// The end of the first window not written yet.
+    next_end: u64,
+    windows: Windows,
+    report: W,
+    output: Option<Output>,
+}
+
+impl<W: WindowReport> InTime<W> {
+    /// Writes the windows that end at or before `limit`: all their changes have been applied.
+    fn write_until(&mut self, limit: u64) {
+        let Some(out) = self.output.as_mut() else {
+            return;
+        };
+        while !self.rows.is_empty() && self.next_end <= limit {
+            let end = self.next_end;
+            print_window(
+                out,
+                &self.report,
+                self.windows.ending_at(end),
+                &self.rows,
+                false,
+                end - 1,
+            );
+            self.next_end += self.windows.slide;
+        }
+        out.flush();
+    }
+}
+
+impl<W: WindowReport> Gathered<W::Row> for InTime<W> {
+    fn changes(&mut self, time: u64, changes: Vec<(W::Row, isize)>) {
+        self.write_until(time);
+        apply(&mut self.rows, changes.iter().map(|(row, r)| (row, *r)));
+        // Changes at `time` belong to the windows that end after it.
+        self.next_end = self
+            .next_end
+            .max((time / self.windows.slide + 1) * self.windows.slide);
+    }
+
+    fn progress(&mut self, frontier: Option<u64>) {
+        // At the end the last retractions have emptied the rows: nothing is left to write.
+        if let Some(frontier) = frontier {
+            self.write_until(frontier);
+        }
+    }
 }
 
 /// Applies consolidated changes to a sorted set of rows.

@@ -137,6 +137,13 @@ pub fn expand_panes<'s, K: ExchangeData>(
 /// `(key, pane)`, ranks the keys of each window (count descending, then key ascending), keeps
 /// the first `top` of them (all with `None`), and writes each window's result with `report`.
 /// Operators are named after `name` (`"HotItems"` gives `HotItems/top`, `HotItems/sink`).
+///
+/// Without allowed lateness a fired window never changes again, and the windows are kept *in
+/// time* instead of as data: a pane's updates are visible from the pane's end until the end of its
+/// last window, so the collection at `end - 1` is exactly the window ending at `end`. Each pane
+/// update then costs 2 updates instead of `2 * size / slide`, and a slide changes only the counts
+/// of the keys in the panes that enter and leave. With allowed lateness, fired windows take
+/// corrections, so each window is its own data ([`expand_panes`]).
 pub fn count_and_rank<'s, K, W>(
     panes: VecCollection<'s, u64, (K, u64)>,
     windows: Windows,
@@ -149,12 +156,45 @@ where
     K: ExchangeData + Hash,
     W: WindowReport<Row = Ranked<K>>,
 {
-    let counts = expand_panes(panes, windows).count();
-    let ranked = match top {
-        Some(n) => top_n(counts, n, &format!("{name}/top")),
-        None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
-    };
-    sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+    if windows.lateness == 0 {
+        let counts = visible_while_open(panes, windows)
+            .map(|key| ((), key))
+            .count();
+        let ranked = match top {
+            Some(n) => top_n(counts, n, &format!("{name}/top")),
+            None => counts.map(|(((), key), count)| ((), (Reverse(count), key))),
+        };
+        sink::windows_in_time(
+            ranked.map(|((), row)| row),
+            &format!("{name}/sink"),
+            windows,
+            report,
+            output,
+        )
+    } else {
+        let counts = expand_panes(panes, windows).count();
+        let ranked = match top {
+            Some(n) => top_n(counts, n, &format!("{name}/top")),
+            None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
+        };
+        sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+    }
+}
+
+/// Keeps each pane update `(key, pane)` visible from its time until the end of the pane's last
+/// window (`pane_end - 1 + size`), when it is retracted: at time `end - 1` the collection holds
+/// exactly the keys of the window that ends at `end`. Only valid without allowed lateness.
+pub fn visible_while_open<'s, K: ExchangeData>(
+    panes: VecCollection<'s, u64, (K, u64)>,
+    windows: Windows,
+) -> VecCollection<'s, u64, K> {
+    panes
+        .inner
+        .flat_map(move |((key, pane), t, r)| {
+            let gone = max(t, (pane + 1) * windows.slide - 1 + windows.size);
+            [(key.clone(), t, r), (key, gone, -r)]
+        })
+        .as_collection()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::cmp::max;
 use std::cmp::Reverse;
 use std::hash::Hash;
 
+use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::vec::Map;
@@ -172,7 +173,7 @@ where
             output,
         )
     } else {
-        let counts = expand_panes(panes, windows).count();
+        let counts = expand_panes(panes, windows).count_total();
         let ranked = match top {
             Some(n) => top_n(counts, n, &format!("{name}/top")),
             None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers_common import base_parser, count_lines, rate, write_rows  # noqa: E402
 
@@ -68,6 +69,7 @@ def main():
 
     events = count_lines(args.input)  # untimed
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout, where the CSV may go
     if args.threads:
         con.execute(f"SET threads = {args.threads}")
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]

@@ -16,8 +16,8 @@ The result is collected into Python (it is small) and written as the common peer
 All computation runs in the JVM (a local MiniCluster inside the py4j gateway process); Python
 only submits SQL and collects rows. Timings, printed to stderr:
   * startup: python -> JVM gateway up and the TableEnvironment created (not counted below);
-  * the `flink:` line: from executing the DDL + query to the last result row collected
-    (planning, job submission, reading the CSV, the job itself, the result transfer);
+  * the `flink:` line: from submitting the query (the DDL before it is not timed) to the last
+    result row collected (planning, job submission, reading the CSV, the job, the result transfer);
   * the java process's peak RSS (VmHWM from /proc, read after the job, before it exits).
 
     pip install apache-flink     # brings Flink's jars; needs Java 11/17 as `java` or JAVA_HOME
@@ -30,6 +30,7 @@ import resource
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers_common import base_parser, count_lines, rate, write_rows  # noqa: E402
 

@@ -15,6 +15,7 @@ import sys
 import time
 from collections import defaultdict
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers_common import base_parser, rate, write_rows  # noqa: E402
 
@@ -46,7 +47,7 @@ def hot_items(path, size, slide, top):
 
 
 def main():
-    args = base_parser(__doc__.splitlines()[1]).parse_args()
+    args = base_parser(__doc__.splitlines()[0]).parse_args()
     t0 = time.perf_counter()
     rows, rows_in = hot_items(args.input, args.window, args.slide, args.top)
     write_rows(rows, args.out)

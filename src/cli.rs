@@ -35,6 +35,15 @@ pub enum Command {
     /// true`). Flags given on the command line override the file; inputs given before the first
     /// flag replace the file's inputs.
     Run(RunArgs),
+    /// Runs a job as a cluster of local processes: `uba cluster --processes 2 --workers 2 hot-items data.csv`.
+    ///
+    /// Writes a hostfile with free ports on 127.0.0.1, starts `uba JOB ARGS -w W -n N -p I -h
+    /// HOSTFILE` for each process, labels their messages, and stops all of them if one fails.
+    /// Results are gathered by the job itself: process 0's stdout is the output.
+    Cluster(crate::cluster::Args),
+    /// Reads an input and does nothing else: the parse-only pass the benchmarks compare against.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Parse(jobs::parse::Args),
     /// Writes deterministic sample data (same seed, same bytes).
     #[command(subcommand)]
     Gen(crate::generate::GenCommand),
@@ -85,6 +94,13 @@ pub struct OutputArgs {
     /// watermark. `off` disables the guard.
     #[arg(long, default_value = "1d", value_name = "DURATION|off")]
     pub max_time_jump: String,
+    /// Benchmarking: read the input at this many lines per second of wall-clock time.
+    #[arg(long, value_name = "LINES_PER_S")]
+    pub replay_rate: Option<u64>,
+    /// Benchmarking: report p50/p99 of the delay between the watermark passing a window's end
+    /// and its result being written.
+    #[arg(long)]
+    pub report_latency: bool,
 }
 
 impl OutputArgs {
@@ -198,6 +214,8 @@ pub fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::HotItems(args) => jobs::hot_items::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
+        Command::Cluster(args) => crate::cluster::run(args),
+        Command::Parse(args) => jobs::parse::run(args),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;
             let cli = Cli::try_parse_from(&argv).map_err(|e| usage_error(&e))?;

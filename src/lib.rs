@@ -5,10 +5,12 @@
 //! what its job computes.
 
 pub mod cli;
+pub mod cluster;
 pub mod event_time;
 #[path = "gen/mod.rs"]
 pub mod generate;
 pub mod jobs;
+pub mod latency;
 pub mod output;
 pub mod records;
 pub mod runner;

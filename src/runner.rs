@@ -26,6 +26,7 @@ struct Shared {
     output: Mutex<Option<Output>>,
     sides: Arc<SideOutputs>,
     max_time_jump: Option<u64>,
+    replay_rate: Option<u64>,
     started: Instant,
 }
 
@@ -73,6 +74,7 @@ impl Job {
             out_of_orderness,
             lateness,
             max_time_jump: self.shared.max_time_jump,
+            replay_rate: self.shared.replay_rate,
         };
         let mut feed = source::spawn_reader(source, policy, self.shared.sides.clone(), keep, place);
         feed.attach(session);
@@ -245,8 +247,12 @@ where
         output: Mutex::new(output),
         sides: Arc::new(sides),
         max_time_jump: out.max_time_jump()?,
+        replay_rate: out.replay_rate,
         started: Instant::now(),
     });
+    if out.report_latency {
+        crate::latency::enable();
+    }
     install_ctrl_c();
     let guards = timely::execute(config, move |worker| {
         let mut job = Job {
@@ -259,6 +265,9 @@ where
         if job.reads {
             job.shared.sides.finish();
             job.summarize();
+            if let Some(line) = crate::latency::report() {
+                eprintln!("uba: {line}");
+            }
         }
         result
     })?;

@@ -273,6 +273,9 @@ fn print_window<W: WindowReport>(
     update: bool,
     at: u64,
 ) {
+    if !update {
+        crate::latency::window_written(window.end);
+    }
     match out.format {
         Format::Text => {
             let mut header = format!(

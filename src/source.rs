@@ -42,6 +42,8 @@ pub struct TimePolicy {
     pub lateness: Lateness,
     /// See [`TimeGuard`]; `None` turns the guard off.
     pub max_time_jump: Option<u64>,
+    /// Read at most this many lines per second of wall-clock time (benchmarks).
+    pub replay_rate: Option<u64>,
 }
 
 /// Where every line of one input ended up: `read = accepted + rejected`,
@@ -100,6 +102,7 @@ where
                 state: ReaderState::new(&policy, source.name),
             };
             let error = reader.run(source.reader).err();
+            crate::latency::watermark(u64::MAX);
             let _ = tx.send(Message::Done {
                 accounting: reader.state.counts,
                 error,
@@ -156,8 +159,15 @@ impl<K, P, D> Reader<K, P, D> {
         K: Fn(&R) -> bool,
         P: FnMut(R, u64) -> (D, u64),
     {
-        let mut buffer = vec![0u8; BLOCK];
+        // Paced replays read small blocks, so that batches follow the pace closely.
+        let block = if self.policy.replay_rate.is_some() {
+            BLOCK / 64
+        } else {
+            BLOCK
+        };
+        let mut buffer = vec![0u8; block];
         let mut filled = 0;
+        let started = std::time::Instant::now();
         loop {
             if STOP.load(Ordering::Relaxed) {
                 return Ok(());
@@ -182,6 +192,15 @@ impl<K, P, D> Reader<K, P, D> {
             };
             if complete > 0 {
                 let updates = self.lines::<R>(&buffer[..complete]);
+                if let Some(rate) = self.policy.replay_rate {
+                    let due = std::time::Duration::from_secs_f64(
+                        self.state.counts.read as f64 / rate.max(1) as f64,
+                    );
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+                crate::latency::watermark(self.state.clock.frontier());
                 let batch = Message::Batch {
                     updates,
                     frontier: self.state.clock.frontier(),

@@ -1,0 +1,68 @@
+//! parse: reads an input through the same reader as every job and does nothing else.
+//!
+//! The benchmarks divide a job's throughput by this pass's: it is the cost of reading, parsing,
+//! the bogus-time guard, the watermark and the accounting, with an empty dataflow behind them.
+
+use differential_dataflow::input::Input;
+
+use crate::cli::{ClusterArgs, OutputArgs};
+use crate::event_time::Lateness;
+use crate::records::{self, Record};
+use crate::runner::{self, Job};
+
+/// The record formats `uba parse` reads.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum RecordKind {
+    UserBehavior,
+    ApacheLog,
+    Login,
+    Orders,
+    Receipts,
+    AdClicks,
+    Marketing,
+}
+
+/// Flags of `uba parse`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The input file, or `-` for stdin.
+    pub input: String,
+    /// The format of its lines.
+    #[arg(long, value_enum, default_value_t = RecordKind::UserBehavior)]
+    pub record: RecordKind,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let record = args.record;
+    runner::execute(
+        std::slice::from_ref(&args.input),
+        &args.cluster,
+        &args.output,
+        move |worker, job| match record {
+            RecordKind::UserBehavior => parse_only::<records::UserBehavior>(worker, job),
+            RecordKind::ApacheLog => parse_only::<records::ApacheLogEvent>(worker, job),
+            RecordKind::Login => parse_only::<records::LoginEvent>(worker, job),
+            RecordKind::Orders => parse_only::<records::OrderEvent>(worker, job),
+            RecordKind::Receipts => parse_only::<records::ReceiptEvent>(worker, job),
+            RecordKind::AdClicks => parse_only::<records::AdClickEvent>(worker, job),
+            RecordKind::Marketing => parse_only::<records::MarketingEvent>(worker, job),
+        },
+    )
+}
+
+/// Every record is read, then counted as filtered: nothing enters the dataflow.
+fn parse_only<R: Record>(
+    worker: &mut timely::worker::Worker,
+    job: &mut Job,
+) -> timely::dataflow::ProbeHandle<u64> {
+    let (input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+        let (input, records) = scope.new_collection::<(), isize>();
+        (input, records.probe().0)
+    });
+    job.feed(0, input, 0, Lateness::Strict, |_: &R| false, |_, t| ((), t));
+    probe
+}

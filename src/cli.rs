@@ -64,6 +64,13 @@ pub struct ClusterArgs {
     /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101, 2102, ...).
     #[arg(short = 'h', long = "hostfile")]
     pub hostfile: Option<PathBuf>,
+    /// This process's own input files, comma-separated, instead of INPUT: each process of a
+    /// cluster reads its own list (the first worker of each process reads them). Every file is
+    /// an input with its own watermark, decided in its own line order; the job's watermark is the
+    /// least over all files of all processes, so the output stays deterministic. For jobs with
+    /// one input; give it to every process.
+    #[arg(long, value_name = "A.csv,B.csv")]
+    pub inputs: Option<String>,
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,

@@ -21,6 +21,11 @@ pub struct Args {
     /// Worker threads per process.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
+    /// Input files to share out among the processes, comma-separated: process `i` reads files
+    /// `i`, `i + N`, ... (passed to it as `--inputs`), each file with its own watermark. Without
+    /// it, process 0 reads the job's INPUT.
+    #[arg(long, value_name = "A.csv,B.csv,...")]
+    pub split_inputs: Option<String>,
     /// The job and its arguments, as for a single process (`hot-items data.csv --format csv`).
     #[arg(required = true, allow_hyphen_values = true, value_name = "JOB ARGS")]
     pub job: Vec<String>,
@@ -71,6 +76,21 @@ pub fn run(args: Args) -> Result<(), String> {
             .arg("-h")
             .arg(&hostfile)
             .stderr(Stdio::piped());
+        if let Some(files) = &args.split_inputs {
+            let mine: Vec<&str> = files
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .skip(p)
+                .step_by(args.processes)
+                .collect();
+            if mine.is_empty() {
+                return Err(format!(
+                    "--split-inputs has fewer files than the {} processes",
+                    args.processes
+                ));
+            }
+            command.arg("--inputs").arg(mine.join(","));
+        }
         if p > 0 {
             command.stdin(Stdio::null()).stdout(Stdio::null());
         }

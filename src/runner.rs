@@ -22,7 +22,8 @@ use crate::source::{self, Pump, STOP, Source, TimePolicy};
 
 /// What every worker of a run shares.
 struct Shared {
-    sources: Mutex<Vec<Option<Source>>>,
+    /// Per input of the job, the files this process reads (empty on processes that read nothing).
+    sources: Mutex<Vec<Vec<Source>>>,
     output: Mutex<Option<Output>>,
     sides: Arc<SideOutputs>,
     max_time_jump: Option<u64>,
@@ -33,6 +34,9 @@ struct Shared {
 /// One worker's view of the run, handed to the job while it builds its dataflow.
 pub struct Job {
     shared: Arc<Shared>,
+    /// Whether this worker writes the output (global worker 0).
+    writes: bool,
+    /// Whether this worker reads this process's inputs.
     reads: bool,
     feeds: Vec<Box<dyn Pump>>,
 }
@@ -40,7 +44,7 @@ pub struct Job {
 impl Job {
     /// The output, on the worker that writes it (global worker 0); `None` elsewhere.
     pub fn output(&mut self) -> Option<Output> {
-        if self.reads {
+        if self.writes {
             self.shared.output.lock().expect("output lock").take()
         } else {
             None
@@ -61,24 +65,37 @@ impl Job {
     ) where
         R: Record,
         D: ExchangeData,
-        K: Fn(&R) -> bool + Send + 'static,
-        P: FnMut(R, u64) -> (D, u64) + Send + 'static,
+        K: Fn(&R) -> bool + Clone + Send + 'static,
+        P: FnMut(R, u64) -> (D, u64) + Clone + Send + 'static,
     {
-        if !self.reads {
+        let sources = if self.reads {
+            std::mem::take(&mut self.shared.sources.lock().expect("sources lock")[input])
+        } else {
+            Vec::new()
+        };
+        if sources.is_empty() {
             return; // dropping the session closes it
         }
-        let source = self.shared.sources.lock().expect("sources lock")[input]
-            .take()
-            .expect("each input is fed once");
         let policy = TimePolicy {
             out_of_orderness,
             lateness,
             max_time_jump: self.shared.max_time_jump,
             replay_rate: self.shared.replay_rate,
         };
-        let mut feed = source::spawn_reader(source, policy, self.shared.sides.clone(), keep, place);
-        feed.attach(session);
-        self.feeds.push(Box::new(feed));
+        let readings = sources
+            .into_iter()
+            .map(|source| {
+                source::spawn_reader(
+                    source,
+                    policy,
+                    self.shared.sides.clone(),
+                    keep.clone(),
+                    place.clone(),
+                )
+            })
+            .collect();
+        self.feeds
+            .push(Box::new(source::Feed::new(readings, session)));
     }
 
     /// Moves the inputs into the dataflow until they end (or Ctrl-C), then lets every pending
@@ -116,11 +133,10 @@ impl Job {
     /// The accounting line of each input, on stderr.
     fn summarize(&self) {
         let elapsed = self.shared.started.elapsed().as_secs_f64().max(1e-9);
-        for feed in &self.feeds {
-            let a = feed.accounting();
+        for (name, a) in self.feeds.iter().flat_map(|f| f.accounting()) {
             eprintln!(
                 "uba: {}: {} lines read: {} accepted ({} used, {} filtered, {} late; {} corrections), {} rejected; {:.2} s, {:.0} lines/s",
-                feed.name(),
+                name,
                 a.read,
                 a.accepted,
                 a.used,
@@ -221,25 +237,45 @@ where
 {
     let config = timely_config(cluster)?;
     let first = cluster.processes <= 1 || cluster.process == 0;
-    let (sources, output, sides) = if first {
-        let sources = inputs
+    // Each process may read its own files (`--inputs`); otherwise process 0 reads them all.
+    let own_files = cluster.inputs.as_deref().map(|list| {
+        list.split(',')
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>()
+    });
+    if own_files.is_some() && inputs.len() != 1 {
+        return Err("--inputs works for jobs with one input; this job has several".into());
+    }
+    let sources = match &own_files {
+        Some(files) => vec![
+            files
+                .iter()
+                .map(|p| open_input(p))
+                .collect::<Result<Vec<_>, _>>()?,
+        ],
+        None if first => inputs
             .iter()
-            .map(|p| open_input(p).map(Some))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|p| open_input(p).map(|s| vec![s]))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => inputs.iter().map(|_| Vec::new()).collect(),
+    };
+    let (output, sides) = if first {
         let output = Output::open(
             out.output.as_deref(),
             out.format,
             out.zone()?,
             cluster.processes > 1,
         )?;
-        let sides = SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?;
-        (sources, Some(output), sides)
+        (
+            Some(output),
+            SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
+        )
     } else {
         output::guarded_stdout()?;
         (
-            inputs.iter().map(|_| None).collect(),
             None,
-            SideOutputs::open(None, None)?,
+            SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
         )
     };
     let shared = Arc::new(Shared {
@@ -254,10 +290,16 @@ where
         crate::latency::enable();
     }
     install_ctrl_c();
+    let workers = cluster.workers;
     let guards = timely::execute(config, move |worker| {
         let mut job = Job {
             shared: shared.clone(),
-            reads: worker.index() == 0,
+            writes: worker.index() == 0,
+            reads: if own_files.is_some() {
+                worker.index() % workers == 0
+            } else {
+                worker.index() == 0
+            },
             feeds: Vec::new(),
         };
         let probe = build(worker, &mut job);

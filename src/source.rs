@@ -81,7 +81,7 @@ pub fn spawn_reader<R, D, K, P>(
     sides: Arc<SideOutputs>,
     keep: K,
     place: P,
-) -> Feed<D>
+) -> Reading<D>
 where
     R: Record,
     D: ExchangeData,
@@ -109,12 +109,10 @@ where
             });
         })
         .expect("spawning a reader thread");
-    Feed {
+    Reading {
         name,
         rx,
-        session: None,
         frontier: 0,
-        recent: VecDeque::new(),
         accounting: Accounting::default(),
         done: false,
         error: None,
@@ -368,98 +366,132 @@ impl<R: Record> Iterator for Records<'_, R> {
     }
 }
 
-/// The worker's end of one input: receives the reader's batches and feeds its session.
-pub struct Feed<D: ExchangeData> {
-    pub name: String,
+/// The worker's end of one reader thread.
+pub struct Reading<D> {
+    name: String,
     rx: Receiver<Message<D>>,
-    session: Option<InputSession<u64, D, isize>>,
     frontier: u64,
-    /// Frontiers of the last batches: the dataflow may lag this many batches behind the reader.
-    recent: VecDeque<u64>,
     accounting: Accounting,
     done: bool,
     error: Option<String>,
 }
 
+/// The worker's end of one input: the readers of its files (usually one), feeding one session.
+///
+/// Each file has its own watermark; the session advances to the least of them, so that a file
+/// that is behind holds the input back, and a finished file no longer does.
+pub struct Feed<D: ExchangeData> {
+    readings: Vec<Reading<D>>,
+    session: Option<InputSession<u64, D, isize>>,
+    /// The session's time after the last batches: the dataflow may lag this many behind.
+    recent: VecDeque<u64>,
+}
+
+impl<D: ExchangeData> Feed<D> {
+    pub fn new(readings: Vec<Reading<D>>, session: InputSession<u64, D, isize>) -> Self {
+        Feed {
+            readings,
+            session: Some(session),
+            recent: VecDeque::new(),
+        }
+    }
+
+    fn session_time(&self) -> Option<u64> {
+        self.readings
+            .iter()
+            .filter(|r| !r.done)
+            .map(|r| r.frontier)
+            .min()
+    }
+}
+
 /// What a worker needs from an input, whatever its record type.
 pub trait Pump {
-    fn name(&self) -> &str;
     fn done(&self) -> bool;
+    /// The input's watermark: the least watermark of its unfinished files.
     fn frontier(&self) -> u64;
     /// Moves at most one batch into the dataflow, if the dataflow has caught up enough.
     /// Returns whether anything happened.
     fn pump(&mut self, probe: &ProbeHandle<u64>) -> bool;
     /// Closes the input (end of input or Ctrl-C).
     fn close(&mut self);
-    fn accounting(&self) -> Accounting;
+    /// Each file's name and accounting.
+    fn accounting(&self) -> Vec<(String, Accounting)>;
     fn error(&self) -> Option<&str>;
 }
 
-impl<D: ExchangeData> Feed<D> {
-    pub fn attach(&mut self, session: InputSession<u64, D, isize>) {
-        self.session = Some(session);
-    }
-}
-
 impl<D: ExchangeData> Pump for Feed<D> {
-    fn name(&self) -> &str {
-        &self.name
-    }
     fn done(&self) -> bool {
-        self.done
+        self.session.is_none()
     }
     fn frontier(&self) -> u64 {
-        self.frontier
+        self.session_time().unwrap_or(u64::MAX)
     }
     fn pump(&mut self, probe: &ProbeHandle<u64>) -> bool {
-        if self.done || self.recent.len() >= 2 && probe.less_than(&self.recent[0]) {
+        if self.done() || self.recent.len() >= 2 && probe.less_than(&self.recent[0]) {
             return false;
         }
-        match self.rx.try_recv() {
+        // The file furthest behind goes first, so that none runs far ahead of the others.
+        let Some(reading) = self
+            .readings
+            .iter_mut()
+            .filter(|r| !r.done)
+            .min_by_key(|r| r.frontier)
+        else {
+            self.close();
+            return true;
+        };
+        match reading.rx.try_recv() {
             Ok(Message::Batch {
                 updates,
                 frontier,
                 accounting,
             }) => {
-                let session = self
-                    .session
-                    .as_mut()
-                    .expect("a feed is attached before it runs");
+                let session = self.session.as_mut().expect("an open feed has a session");
                 for (data, time, diff) in updates {
                     session.update_at(data, time, diff);
                 }
-                session.advance_to(frontier);
+                reading.frontier = frontier;
+                reading.accounting = accounting;
+            }
+            Ok(Message::Done { accounting, error }) => {
+                reading.accounting = accounting;
+                reading.error = error;
+                reading.done = true;
+            }
+            Err(TryRecvError::Empty) => return false,
+            Err(TryRecvError::Disconnected) => {
+                reading.error = Some(format!(
+                    "the reader of {} stopped unexpectedly",
+                    reading.name
+                ));
+                reading.done = true;
+            }
+        }
+        match self.session_time() {
+            Some(time) => {
+                let session = self.session.as_mut().expect("an open feed has a session");
+                session.advance_to(time);
                 session.flush();
-                self.frontier = frontier;
-                self.accounting = accounting;
-                self.recent.push_back(frontier);
+                self.recent.push_back(time);
                 if self.recent.len() > 2 {
                     self.recent.pop_front();
                 }
-                true
             }
-            Ok(Message::Done { accounting, error }) => {
-                self.accounting = accounting;
-                self.error = error;
-                self.close();
-                true
-            }
-            Err(TryRecvError::Empty) => false,
-            Err(TryRecvError::Disconnected) => {
-                self.error = Some(format!("the reader of {} stopped unexpectedly", self.name));
-                self.close();
-                true
-            }
+            None => self.close(),
         }
+        true
     }
     fn close(&mut self) {
-        self.done = true;
         self.session = None;
     }
-    fn accounting(&self) -> Accounting {
-        self.accounting
+    fn accounting(&self) -> Vec<(String, Accounting)> {
+        self.readings
+            .iter()
+            .map(|r| (r.name.clone(), r.accounting))
+            .collect()
     }
     fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.readings.iter().find_map(|r| r.error.as_deref())
     }
 }

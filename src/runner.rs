@@ -130,13 +130,15 @@ impl Job {
         }
     }
 
-    /// The accounting line of each input, on stderr.
+    /// The accounting line of each input, on stderr, with this process's peak memory.
     fn summarize(&self) {
         let elapsed = self.shared.started.elapsed().as_secs_f64().max(1e-9);
+        let peak = peak_rss_kb()
+            .map(|kb| format!(", peak RSS {:.1} MB", kb as f64 / 1024.0))
+            .unwrap_or_default();
         for (name, a) in self.feeds.iter().flat_map(|f| f.accounting()) {
             eprintln!(
-                "uba: {}: {} lines read: {} accepted ({} used, {} filtered, {} late; {} corrections), {} rejected; {:.2} s, {:.0} lines/s",
-                name,
+                "uba: {name}: {} lines read: {} accepted ({} used, {} filtered, {} late; {} corrections), {} rejected; {elapsed:.2} s, {:.0} lines/s{peak}",
                 a.read,
                 a.accepted,
                 a.used,
@@ -144,11 +146,17 @@ impl Job {
                 a.late,
                 a.corrections,
                 a.rejected,
-                elapsed,
                 a.read as f64 / elapsed
             );
         }
     }
+}
+
+/// This process's peak resident memory, from `/proc/self/status` (Linux).
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Timely's configuration from `-w/-n/-p/-h`.

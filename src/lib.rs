@@ -8,12 +8,14 @@ pub mod cli;
 pub mod event_time;
 #[path = "gen/mod.rs"]
 pub mod generate;
+pub mod interned;
 pub mod jobs;
 pub mod output;
 pub mod records;
 pub mod runner;
 pub mod side;
 pub mod sink;
+pub mod sketch;
 pub mod source;
 pub mod time_fmt;
 pub mod topn;

@@ -40,16 +40,23 @@ use crate::windows::{Window, Windows};
 /// in any letter case.
 pub const STATIC_SUFFIXES: [&str; 4] = [".css", ".js", ".png", ".ico"];
 
+/// What `uba hot-pages --help` adds after the flags.
+const HELP: &str = "\
+Reads a web server log (`ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url`, space-separated, as
+apache.log). Each time is read in the zone its line gives (+0000, +0200, ...) and kept as an
+instant; windows are aligned to the epoch in UTC (--tz only changes how text output prints
+times). Only GET lines are counted; the others still move the watermark. A URL is any valid
+UTF-8 text (non-ASCII included); a line that is not valid UTF-8, has a bad date or zone, or does
+not have 7 fields is rejected with its line number.
+
+Ranking: count descending, then URL ascending (as strings, byte order), never by an internal id.
+Each window prints its top N when the watermark passes its end, then again in full (update: true)
+each time late lines change it, until --allowed-lateness after its end; lines later than that go
+to the late side output (--late FILE).";
+
 /// Flags of `uba hot-pages`.
-///
-/// Reads a web server log (`ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url`, space-separated, as
-/// `apache.log`). Each time is read in the zone its line gives (`+0000`, `+0200`, ...) and kept as
-/// an instant; windows are aligned to the epoch in UTC. Only `GET` lines are counted; the others
-/// still move the watermark. A URL is any valid UTF-8 text (non-ASCII included) and is compared
-/// as a string; a line that is not valid UTF-8, has a bad date or zone, or does not have 7 fields
-/// is rejected with its line number. Ties are broken by count descending, then URL ascending (as
-/// strings, byte order).
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = HELP)]
 pub struct Args {
     /// Web server log file like apache.log, or `-` for stdin.
     #[arg(required = true)]

@@ -27,11 +27,17 @@ use crate::sink::WindowReport;
 use crate::topn::Ranked;
 use crate::windows::{Window, Windows, count_and_rank};
 
+/// What `uba pv --help` adds after the flags.
+const HELP: &str = "\
+Counts the pv rows of a UserBehavior csv in each tumbling window (epoch-aligned, UTC; --tz only
+changes how text output prints times). Rows other than pv still move the watermark. A window with
+no pv row prints nothing. Each window prints its count when the watermark passes its end, then
+again (update: true) each time late rows change it, until --allowed-lateness after its end; rows
+later than that go to the late side output (--late FILE).";
+
 /// Flags of `uba pv`.
-///
-/// Windows are tumbling and aligned to the epoch in UTC; rows other than `pv` still move the
-/// watermark. A window with no `pv` row prints nothing.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = HELP)]
 pub struct Args {
     /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
     /// Default: the sample in data/.

@@ -55,16 +55,26 @@ impl Method {
     }
 }
 
+/// What `uba uv --help` adds after the flags.
+const HELP: &str = "\
+Counts the distinct userIds among the pv rows of a UserBehavior csv in each tumbling window
+(epoch-aligned, UTC). Rows other than pv still move the watermark; corrections and the late side
+output follow the same rule as pv.
+
+exact: a distinct count in the dataflow; memory proportional to the users of the live windows.
+bloom: a Bloom filter of m = --bloom-bits bits per window, k = --bloom-hashes bits per user; the
+  count is estimated from the number X of set bits as n = -(m/k) ln(1 - X/m), whatever the order of
+  arrival (the tutorial counted a user when its bit was still 0, which depends on the order).
+  Relative standard error about sqrt(m/k (e^t - t - 1)) / n with t = k n / m: 0.003% for a
+  million users in 2^29 bits. The filter is a set of bit positions while that is smaller than the
+  bitmap, so a small window does not take m/8 bytes.
+hll: HyperLogLog, 2^p one-byte registers per window (p = --hll-precision), Ertl's improved
+  estimator; relative standard error 1.04 / sqrt(2^p): 0.81% for p = 14.
+Estimates are rounded to whole users and are the same for any -w / -n.";
+
 /// Flags of `uba uv`.
-///
-/// Windows are tumbling and aligned to the epoch in UTC; rows other than `pv` still move the
-/// watermark. `bloom` estimates `n = -(m/k) ln(1 - X/m)` from the number X of set bits among m,
-/// with k bits per user: relative standard error about sqrt(m/k (e^t - t - 1)) / n, t = k n / m
-/// (0.003% for a million users in 2^29 bits). The filter is a set of bit positions until the
-/// bitmap is smaller, so a small window takes little memory. `hll` has 2^p registers (p =
-/// --hll-precision, 2^p bytes per window): relative standard error 1.04 / sqrt(2^p) (0.81% for
-/// p = 14). Both are the same for any -w.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = HELP)]
 pub struct Args {
     /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
     /// Default: the sample in data/.

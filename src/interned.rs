@@ -51,7 +51,10 @@ where
         .clone()
         .inner
         .flat_map(move |((key, pane), t, r)| {
-            let last_end = windows.ends_of_pane(pane).last().expect("a pane has windows");
+            let last_end = windows
+                .ends_of_pane(pane)
+                .last()
+                .expect("a pane has windows");
             let id = name_id(&key);
             [
                 ((id, key.clone()), t, r),

@@ -269,7 +269,10 @@ fn exclude_static_and_the_tutorial_job_file_equal_the_reference() {
         top: 3,
         ..DEFAULTS
     };
-    let job = format!("{}/jobs/hot-pages-tutorial.toml", env!("CARGO_MANIFEST_DIR"));
+    let job = format!(
+        "{}/jobs/hot-pages-tutorial.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let output = ok(&["run", &job, &input, "--format", "csv"]);
     assert_eq!(output, reference(&text, &tutorial).csv);
     // The default job file runs on the sample beside the repository.

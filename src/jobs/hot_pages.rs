@@ -148,25 +148,32 @@ pub fn run(args: Args) -> Result<(), String> {
     let (top, out_of_orderness, exclude_static) =
         (args.top, args.out_of_orderness, args.exclude_static);
 
-    runner::execute(&[args.input], &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
-        let (requests, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (requests, panes) = scope.new_collection::<(String, u64), isize>();
-            (
+    runner::execute(
+        &[args.input],
+        &args.cluster,
+        &args.output,
+        move |worker, job| {
+            let output = job.output();
+            let (requests, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (requests, panes) = scope.new_collection::<(String, u64), isize>();
+                (
+                    requests,
+                    count_and_rank_named(panes, windows, top, "HotPages", Report, output),
+                )
+            });
+            job.feed(
+                0,
                 requests,
-                count_and_rank_named(panes, windows, top, "HotPages", Report, output),
-            )
-        });
-        job.feed(
-            0,
-            requests,
-            out_of_orderness,
-            Lateness::Windowed(windows),
-            move |e: &ApacheLogEvent| e.method == "GET" && !(exclude_static && is_static(&e.url)),
-            move |e, t| ((e.url, windows.pane(e.ts)), windows.pane_time(e.ts, t)),
-        );
-        probe
-    })
+                out_of_orderness,
+                Lateness::Windowed(windows),
+                move |e: &ApacheLogEvent| {
+                    e.method == "GET" && !(exclude_static && is_static(&e.url))
+                },
+                move |e, t| ((e.url, windows.pane(e.ts)), windows.pane_time(e.ts, t)),
+            );
+            probe
+        },
+    )
 }
 
 #[cfg(test)]

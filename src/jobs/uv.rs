@@ -174,7 +174,9 @@ pub fn run(args: Args) -> Result<(), String> {
     Windows::validate(args.window, args.window)?;
     let kind = match args.method {
         Method::Exact if args.compare => {
-            return Err("--compare compares an approximation: use it with --method bloom or hll".into());
+            return Err(
+                "--compare compares an approximation: use it with --method bloom or hll".into(),
+            );
         }
         Method::Exact => None,
         Method::Bloom => Some(SketchKind::Bloom {

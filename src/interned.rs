@@ -33,7 +33,7 @@ pub fn name_id(name: &str) -> u64 {
 /// [`crate::windows::count_and_rank`] for string keys: counts each name per window from pane
 /// updates `(name, pane)`, ranks the names of each window (count descending, then name ascending),
 /// keeps the first `top`, and writes each window's result with `report`. Operators are named after
-/// `name` (`"HotPages/counts"`, `"HotPages/names"`, `"HotPages/top"`, `"HotPages/sink"`).
+/// `name` (`"HotPages/top"`, `"HotPages/sink"`).
 pub fn count_and_rank_named<'s, W>(
     panes: VecCollection<'s, u64, (String, u64)>,
     windows: Windows,

@@ -28,6 +28,15 @@ pub enum Command {
     /// Top N items by page views in each sliding window (the tutorial's HotItems).
     #[command(disable_help_flag = true, args_override_self = true)]
     HotItems(jobs::hot_items::Args),
+    /// Top N URLs by GET requests in each sliding window of a web server log (HotPages).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    HotPages(jobs::hot_pages::Args),
+    /// Page views (`pv` rows) per tumbling window (PageView).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Pv(jobs::pv::Args),
+    /// Distinct users among `pv` rows per tumbling window: exact, Bloom filter or HyperLogLog (UniqueVisitor).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Uv(jobs::uv::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -220,6 +229,9 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
 pub fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::HotItems(args) => jobs::hot_items::run(args),
+        Command::HotPages(args) => jobs::hot_pages::run(args),
+        Command::Pv(args) => jobs::pv::run(args),
+        Command::Uv(args) => jobs::uv::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Cluster(args) => crate::cluster::run(args),
         Command::Parse(args) => jobs::parse::run(args),

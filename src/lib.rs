@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod event_time;
 #[path = "gen/mod.rs"]
 pub mod generate;
+pub mod interned;
 pub mod jobs;
 pub mod latency;
 pub mod output;
@@ -16,6 +17,7 @@ pub mod records;
 pub mod runner;
 pub mod side;
 pub mod sink;
+pub mod sketch;
 pub mod source;
 pub mod time_fmt;
 pub mod topn;

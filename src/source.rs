@@ -29,6 +29,11 @@ pub static STOP: AtomicBool = AtomicBool::new(false);
 /// The bytes read at a time. Larger blocks mean fewer, larger batches per timestamp.
 const BLOCK: usize = 1 << 20;
 
+/// The first rows whose median anchors the bogus-time guard: the start of the input, not a whole
+/// block (a small file spanning days, like `apache.log`, fits in one block and its median would be
+/// days after its first lines).
+const ANCHOR_ROWS: usize = 1000;
+
 /// An opened input: its name for messages, and its bytes.
 pub struct Source {
     pub name: String,
@@ -228,6 +233,7 @@ impl<K, P, D> Reader<K, P, D> {
             let times = records::<R>(bytes)
                 .filter_map(|(_, r)| r.ok())
                 .map(|r| r.event_time())
+                .take(ANCHOR_ROWS)
                 .collect();
             self.state.guard.anchor_at_median(times);
         }

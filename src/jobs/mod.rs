@@ -1,4 +1,7 @@
 //! One module per job, each reading top to bottom as the dataflow it builds.
 
 pub mod hot_items;
+pub mod hot_pages;
 pub mod parse;
+pub mod pv;
+pub mod uv;

@@ -1,0 +1,193 @@
+//! hot-pages: the most requested URLs of a web server log in each sliding window (the tutorial's
+//! NetworkFlowAnalysis / HotPages).
+//!
+//! Business rule: of the `GET` lines of `apache.log`, count the requests of each URL over 1 min
+//! windows sliding by 5 s, and print the 5 most requested URLs of each window; ties go to the
+//! URL that sorts first (as a string). The log is out of order by up to a minute, so the
+//! watermark trails the latest time by 3 s and windows accept late lines for 1 min more: a
+//! window prints its first result when the watermark passes its end, then its corrected result
+//! (`update: true`) each time late lines change it. The tutorial's Flink code:
+//!
+//! ```scala
+//! dataStream.filter(_.method == "GET")
+//!   .assignTimestampsAndWatermarks(new BoundedOutOfOrdernessTimestampExtractor(Time.seconds(3)))
+//!   .keyBy(_.url)
+//!   .timeWindow(Time.minutes(10), Time.seconds(5))
+//!   .allowedLateness(Time.minutes(1))
+//!   .sideOutputLateData(lateTag)
+//!   .aggregate(new PageCountAgg(), new PageCountWindowResult())
+//!   .keyBy(_.windowEnd)
+//!   .process(new TopNHotPages(3))
+//! ```
+//!
+//! URLs are hashed to ids for counting and named again for ranking (`interned`).
+
+use std::cmp::Reverse;
+
+use differential_dataflow::input::Input;
+use serde::Serialize;
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::event_time::Lateness;
+use crate::interned::count_and_rank_named;
+use crate::records::ApacheLogEvent;
+use crate::runner;
+use crate::sink::WindowReport;
+use crate::topn::Ranked;
+use crate::windows::{Window, Windows};
+
+/// What `--exclude-static` drops: URLs whose path (before any `?query`) ends with one of these,
+/// in any letter case.
+pub const STATIC_SUFFIXES: [&str; 4] = [".css", ".js", ".png", ".ico"];
+
+/// What `uba hot-pages --help` adds after the flags.
+const HELP: &str = "\
+Reads a web server log (`ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url`, space-separated, as
+apache.log). Each time is read in the zone its line gives (+0000, +0200, ...) and kept as an
+instant; windows are aligned to the epoch in UTC (--tz only changes how text output prints
+times). Only GET lines are counted; the others still move the watermark. A URL is any valid
+UTF-8 text (non-ASCII included); a line that is not valid UTF-8, has a bad date or zone, or does
+not have 7 fields is rejected with its line number.
+
+Ranking: count descending, then URL ascending (as strings, byte order), never by an internal id.
+Each window prints its top N when the watermark passes its end, then again in full (update: true)
+each time late lines change it, until --allowed-lateness after its end; lines later than that go
+to the late side output (--late FILE).";
+
+/// Flags of `uba hot-pages`.
+#[derive(clap::Args, Debug)]
+#[command(after_long_help = HELP)]
+pub struct Args {
+    /// Web server log file like apache.log, or `-` for stdin.
+    #[arg(required = true)]
+    pub input: String,
+    /// Window size.
+    #[arg(long, default_value = "1m", value_parser = duration_ms)]
+    pub window: u64,
+    /// Window slide; the window size must be a multiple of it.
+    #[arg(long, default_value = "5s", value_parser = duration_ms)]
+    pub slide: u64,
+    /// How many URLs to print per window.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Bounded out-of-orderness of the log: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "3s", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    /// How long after a window's end late lines still correct it (`update: true`); later ones go
+    /// to the late side output.
+    #[arg(long, default_value = "1m", value_parser = duration_ms)]
+    pub allowed_lateness: u64,
+    /// Drops static resources: URLs ending in .css, .js, .png or .ico (before any `?query`, in
+    /// any letter case). They are counted as filtered.
+    #[arg(long)]
+    pub exclude_static: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Whether a URL is a static resource in the sense of `--exclude-static`.
+pub fn is_static(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or(url).as_bytes();
+    STATIC_SUFFIXES.iter().any(|suffix| {
+        path.len() >= suffix.len()
+            && path[path.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    })
+}
+
+/// One row of the output.
+#[derive(Serialize)]
+pub struct HotPage {
+    pub window_start: u64,
+    pub window_end: u64,
+    pub rank: usize,
+    pub url: String,
+    pub count: isize,
+    pub update: bool,
+    pub emitted_at: u64,
+}
+
+struct Report;
+
+impl WindowReport for Report {
+    type Row = Ranked<String>;
+    type Record = HotPage;
+    fn title(&self) -> String {
+        "hot pages by GET requests".into()
+    }
+    fn record(
+        &self,
+        w: Window,
+        rank: usize,
+        (Reverse(count), url): &Ranked<String>,
+        update: bool,
+        emitted_at: u64,
+    ) -> HotPage {
+        HotPage {
+            window_start: w.start,
+            window_end: w.end,
+            rank,
+            url: url.clone(),
+            count: *count,
+            update,
+            emitted_at,
+        }
+    }
+    fn text(&self, rank: usize, (Reverse(count), url): &Ranked<String>) -> String {
+        format!("No.{rank}: {url}, {count} requests")
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    Windows::validate(args.window, args.slide)?;
+    if args.top == 0 {
+        return Err("--top must be at least 1".into());
+    }
+    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
+    let (top, out_of_orderness, exclude_static) =
+        (args.top, args.out_of_orderness, args.exclude_static);
+
+    runner::execute(
+        &[args.input],
+        &args.cluster,
+        &args.output,
+        move |worker, job| {
+            let output = job.output();
+            let (requests, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (requests, panes) = scope.new_collection::<(String, u64), isize>();
+                (
+                    requests,
+                    count_and_rank_named(panes, windows, top, "HotPages", Report, output),
+                )
+            });
+            job.feed(
+                0,
+                requests,
+                out_of_orderness,
+                Lateness::Windowed(windows),
+                move |e: &ApacheLogEvent| {
+                    e.method == "GET" && !(exclude_static && is_static(&e.url))
+                },
+                move |e, t| ((e.url, windows.pane(e.ts)), windows.pane_time(e.ts, t)),
+            );
+            probe
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_static;
+
+    #[test]
+    fn static_resources_are_recognised_before_the_query_string() {
+        assert!(is_static("/style2.css"));
+        assert!(is_static("/a/b.JS"));
+        assert!(is_static("/images/x.png?v=3"));
+        assert!(is_static("/favicon.ico"));
+        assert!(!is_static("/blog/tags/puppet?flav=rss20"));
+        assert!(!is_static("/projects/xdotool/"));
+        assert!(!is_static("/doc/x.html?f=a.png"));
+    }
+}

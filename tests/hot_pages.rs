@@ -1,0 +1,408 @@
+//! hot-pages against naive references: plain loops over the whole log, written from the contract
+//! in `DESIGN.md`, sharing no code with the engine.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use common::*;
+
+const HEADER: &str = "window_start,window_end,rank,url,count,update,emitted_at";
+
+struct Params {
+    window: u64,
+    slide: u64,
+    top: usize,
+    out_of_orderness: u64,
+    lateness: u64,
+    exclude_static: bool,
+}
+
+const DEFAULTS: Params = Params {
+    window: 60_000,
+    slide: 5_000,
+    top: 5,
+    out_of_orderness: 3_000,
+    lateness: 60_000,
+    exclude_static: false,
+};
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url` -> (ms, method, url); None for a bad line.
+fn parse(line: &str) -> Option<(u64, &str, &str)> {
+    let f: Vec<&str> = line.split(' ').collect();
+    if f.len() != 7 {
+        return None;
+    }
+    let d: Vec<i64> = f[3]
+        .split(['/', ':'])
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let z = f[4];
+    let sign = if z.starts_with('-') { -1 } else { 1 };
+    let zone: i64 = z[1..].parse().ok()?;
+    let offset = sign * ((zone / 100) * 3600 + (zone % 100) * 60);
+    let secs = days_from_civil(d[2], d[1], d[0]) * 86_400 + d[3] * 3600 + d[4] * 60 + d[5] - offset;
+    Some((secs as u64 * 1000, f[5], f[6]))
+}
+
+fn is_static(url: &str) -> bool {
+    let path = url.split('?').next().unwrap().to_ascii_lowercase();
+    [".css", ".js", ".png", ".ico"]
+        .iter()
+        .any(|s| path.ends_with(s))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+struct Expected {
+    csv: String,
+    late_lines: Vec<usize>,
+    /// The last result of each window: window end -> [(url, count)].
+    settled: BTreeMap<u64, Vec<(String, usize)>>,
+}
+
+fn rank(counts: HashMap<&str, usize>, top: usize) -> Vec<(String, usize)> {
+    let mut ranked: Vec<(String, usize)> =
+        counts.into_iter().map(|(u, c)| (u.to_owned(), c)).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(top);
+    ranked
+}
+
+/// Replays the log line by line with the contract's lateness rule, then computes every window's
+/// result at every time its contents change, by brute force.
+fn reference(text: &str, p: &Params) -> Expected {
+    let mut max_ts: Option<u64> = None;
+    let mut late_lines = Vec::new();
+    // window end -> (insert time, url)
+    let mut contributions: BTreeMap<u64, Vec<(u64, &str)>> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some((ts, method, url)) = parse(line) else {
+            continue;
+        };
+        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        if method != "GET" || (p.exclude_static && is_static(url)) {
+            continue;
+        }
+        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
+        let at = ts.max(frontier);
+        let first_end = (ts / p.slide + 1) * p.slide;
+        let alive: Vec<u64> = (0..p.window / p.slide)
+            .map(|k| first_end + k * p.slide)
+            .filter(|e| at.max(e - 1) < e + p.lateness)
+            .collect();
+        if alive.is_empty() {
+            late_lines.push(i + 1);
+        }
+        for e in alive {
+            contributions
+                .entry(e)
+                .or_default()
+                .push((at.max(e - 1), url));
+        }
+    }
+    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
+    let mut settled = BTreeMap::new();
+    for (end, rows) in contributions {
+        let times: BTreeSet<u64> = rows.iter().map(|r| r.0).collect();
+        let mut printed: Option<Vec<(String, usize)>> = None;
+        for t in times {
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            for &(_, url) in rows.iter().filter(|r| r.0 <= t) {
+                *counts.entry(url).or_default() += 1;
+            }
+            let ranked = rank(counts, p.top);
+            if printed.as_ref() == Some(&ranked) {
+                continue;
+            }
+            let update = printed.is_some();
+            let lines = ranked
+                .iter()
+                .enumerate()
+                .map(|(r, (url, count))| {
+                    format!(
+                        "{},{end},{},{},{count},{update},{t}",
+                        end - p.window,
+                        r + 1,
+                        csv_field(url)
+                    )
+                })
+                .collect();
+            emissions.insert((t, end), lines);
+            printed = Some(ranked);
+        }
+        settled.insert(end, printed.unwrap());
+    }
+    let mut csv = String::from(HEADER);
+    csv.push('\n');
+    for line in emissions.values().flatten() {
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    Expected {
+        csv,
+        late_lines,
+        settled,
+    }
+}
+
+fn args<'a>(input: &'a str, p: &Params, extra: &[&'a str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "hot-pages".into(),
+        input.into(),
+        "--format".into(),
+        "csv".into(),
+    ];
+    for (flag, ms) in [
+        ("--window", p.window),
+        ("--slide", p.slide),
+        ("--out-of-orderness", p.out_of_orderness),
+        ("--allowed-lateness", p.lateness),
+    ] {
+        a.push(flag.into());
+        a.push(format!("{ms}ms"));
+    }
+    a.push("--top".into());
+    a.push(p.top.to_string());
+    if p.exclude_static {
+        a.push("--exclude-static".into());
+    }
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn sample_with_its_corrections_equals_the_replay_reference_on_any_cluster_shape() {
+    let input = shared("apache.log");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let expected = reference(&text, &DEFAULTS);
+    let output = everywhere(&strs(&args(&input, &DEFAULTS, &[])));
+    assert_eq!(output, expected.csv);
+    // The sample is shuffled inside each (hour-long, see README) block: most windows are corrected.
+    assert!(output.matches(",true,").count() > 1000, "{output}");
+    assert!(expected.late_lines.is_empty());
+}
+
+#[test]
+fn settled_results_equal_a_whole_file_count() {
+    // Nothing in the sample is later than the allowed lateness, so each window's last emission is
+    // the top 5 of all its GET lines, counted over the whole file at once.
+    let input = shared("apache.log");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut whole: BTreeMap<u64, HashMap<&str, usize>> = BTreeMap::new();
+    for line in text.lines() {
+        let (ts, method, url) = parse(line).unwrap();
+        if method == "GET" {
+            let first_end = (ts / 5_000 + 1) * 5_000;
+            for k in 0..12 {
+                *whole
+                    .entry(first_end + k * 5_000)
+                    .or_default()
+                    .entry(url)
+                    .or_default() += 1;
+            }
+        }
+    }
+    let output = ok(&strs(&args(&input, &DEFAULTS, &[])));
+    let mut last: BTreeMap<u64, Vec<(String, usize)>> = BTreeMap::new();
+    let mut seen_at: BTreeMap<u64, u64> = BTreeMap::new();
+    for row in csv_rows(&output).into_iter().skip(1) {
+        // url has no comma in rows we look at; a quoted one is skipped by the length check
+        if row.len() != 7 {
+            continue;
+        }
+        let (end, at): (u64, u64) = (row[1].parse().unwrap(), row[6].parse().unwrap());
+        if seen_at.get(&end) != Some(&at) {
+            last.insert(end, Vec::new());
+            seen_at.insert(end, at);
+        }
+        last.get_mut(&end)
+            .unwrap()
+            .push((row[3].clone(), row[4].parse().unwrap()));
+    }
+    assert_eq!(last.len(), whole.len());
+    for (end, counts) in whole {
+        let expected = rank(counts, 5);
+        if expected.iter().any(|(u, _)| u.contains(',')) {
+            continue;
+        }
+        assert_eq!(last[&end], expected, "window ending {end}");
+    }
+    let expected = reference(&text, &DEFAULTS);
+    assert_eq!(expected.settled.len(), last.len());
+}
+
+#[test]
+fn exclude_static_and_the_tutorial_job_file_equal_the_reference() {
+    let input = shared("apache.log");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let p = Params {
+        exclude_static: true,
+        ..DEFAULTS
+    };
+    let output = ok(&strs(&args(&input, &p, &["-w", "2"])));
+    assert_eq!(output, reference(&text, &p).csv);
+    assert!(!output.contains(".png,") && !output.contains(".css,"));
+
+    let tutorial = Params {
+        window: 600_000,
+        top: 3,
+        ..DEFAULTS
+    };
+    let job = format!(
+        "{}/jobs/hot-pages-tutorial.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = ok(&["run", &job, &input, "--format", "csv"]);
+    assert_eq!(output, reference(&text, &tutorial).csv);
+    // The default job file runs on the sample beside the repository.
+    let job = format!("{}/jobs/hot-pages.toml", env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        ok(&["run", &job, "--format", "csv"]),
+        reference(&text, &DEFAULTS).csv
+    );
+}
+
+#[test]
+fn generated_disorder_gives_the_reference_corrections_and_late_lines() {
+    let dir = scratch("hot-pages-late");
+    let input = dir.join("gen.log").to_string_lossy().into_owned();
+    ok(&[
+        "gen",
+        "apache-log",
+        "--rows",
+        "20000",
+        "--seed",
+        "5",
+        "--rate",
+        "20",
+        "--urls",
+        "300",
+        "--disorder",
+        "90s",
+        "--shuffle-minute",
+        "--zone",
+        "+0530",
+        "--out",
+        &input,
+    ]);
+    let p = Params {
+        window: 30_000,
+        slide: 5_000,
+        top: 3,
+        out_of_orderness: 3_000,
+        lateness: 20_000,
+        exclude_static: false,
+    };
+    let expected = reference(&std::fs::read_to_string(&input).unwrap(), &p);
+    assert!(expected.csv.contains(",true,"));
+    assert!(!expected.late_lines.is_empty());
+    let late = dir.join("late.csv").to_string_lossy().into_owned();
+    let a = args(&input, &p, &["--late", &late]);
+    assert_eq!(everywhere(&strs(&a)), expected.csv);
+    let late_lines: Vec<usize> = std::fs::read_to_string(&late)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(late_lines, expected.late_lines);
+}
+
+#[test]
+fn ties_are_broken_by_the_url_string() {
+    let dir = scratch("hot-pages-ties");
+    // Three URLs with one request each in the same window: printed in string order, whatever
+    // their ids or input order; a non-ASCII URL is a URL like any other.
+    let text = "1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /zeta\n\
+                1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /été\n\
+                1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /alpha\n\
+                1.1.1.1 - - 17/05/2015:10:05:04 +0000 GET /Beta\n";
+    let input = write(&dir.join("ties.log"), text);
+    let output = ok(&["hot-pages", &input, "--format", "csv", "--top", "4"]);
+    let first: Vec<String> = csv_rows(&output)
+        .into_iter()
+        .skip(1)
+        .take(4)
+        .map(|r| r[3].clone())
+        .collect();
+    assert_eq!(first, ["/Beta", "/alpha", "/zeta", "/été"]);
+    assert_eq!(output, reference(text, &DEFAULTS).csv);
+}
+
+#[test]
+fn bad_lines_are_rejected_with_their_line_numbers() {
+    let dir = scratch("hot-pages-bad");
+    let mut bytes = [
+        "1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a", // 1 good
+        "1.1.1.1 - - 32/05/2015:10:05:03 +0000 GET /a", // 2 bad date
+        "1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET",    // 3 missing field
+        "1.1.1.1 - - 17/05/2015:10:05:04 +0000 GET /ünï", // 4 good: non-ASCII URL
+        "1.1.1.1 - - 17/05/2015:10:05:04 +9900 GET /a", // 5 bad zone
+        "1.1.1.1 - - 17/05/2015:10:05:05 +0000 POST /a", // 6 good, filtered
+    ]
+    .join("\n")
+    .into_bytes();
+    bytes.extend_from_slice(b"\n1.1.1.1 - - 17/05/2015:10:05:05 +0000 GET /\xff\n"); // 7 bad UTF-8
+    let input = dir.join("bad.log");
+    std::fs::write(&input, &bytes).unwrap();
+    let input = input.to_string_lossy().into_owned();
+    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
+    let out = uba(&[
+        "hot-pages",
+        &input,
+        "--format",
+        "csv",
+        "--rejects",
+        &rejects,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejected: Vec<(String, String)> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[1].clone(), r[2].clone()))
+        .collect();
+    let lines: Vec<&str> = rejected.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(lines, ["2", "3", "5", "7"], "{rejected:?}");
+    assert!(rejected[0].1.contains("bad time"));
+    assert!(rejected[1].1.contains("wrong number of fields"));
+    assert!(rejected[2].1.contains("bad time"));
+    assert!(rejected[3].1.contains("not valid UTF-8"));
+    assert!(
+        stderr(&out).contains(
+            "7 lines read: 3 accepted (2 used, 1 filtered, 0 late; 0 corrections), 4 rejected"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let output = String::from_utf8(out.stdout).unwrap();
+    assert!(output.contains(",/ünï,1,false,"), "{output}");
+}
+
+#[test]
+fn help_says_how_zones_and_ties_are_treated() {
+    let help = ok(&["hot-pages", "--help"]);
+    for needle in ["zone", "URL ascending", "--exclude-static", "[default: 1m]"] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+}

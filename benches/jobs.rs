@@ -109,7 +109,8 @@ fn data_dir() -> PathBuf {
 
 /// The input of a benchmark, generated on first use.
 fn input(generator: &[&str], rows: u64) -> PathBuf {
-    let path = data_dir().join(format!("{}-{rows}.csv", generator.join("-")));
+    let name: String = generator.join("").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let path = data_dir().join(format!("{name}-{rows}.csv"));
     if !path.exists() {
         let tmp = path.with_extension("tmp");
         let status = Command::new(UBA)
@@ -234,8 +235,8 @@ fn main() {
             for shape in [Shape::Workers(1), Shape::Workers(2), Shape::Processes(2)] {
                 let (s, kb) = measure(&args, shape, o.reps);
                 println!(
-                    "{:<16} {:>11} {:>12} {:>13.0} {:>8.1} MB {:>8.2}x",
-                    bench.job,
+                    "{:<22} {:>11} {:>12} {:>13.0} {:>8.1} MB {:>8.2}x",
+                    format!("{} {}", bench.job, bench.args.last().unwrap_or(&"")).trim_end(),
                     rows,
                     shape.label(),
                     rows as f64 / s,

@@ -94,9 +94,34 @@ pub fn windows<'s, W: WindowReport>(
     output: Option<Output>,
 ) -> ProbeHandle<u64> {
     let mut output = output;
-    let mut live: BTreeMap<u64, Printed<W::Row>> = BTreeMap::new();
+    let mut printer = WindowPrinter::new(windows, report);
     gather(results, name, move |time, changes| {
         let Some(out) = output.as_mut() else { return };
+        printer.write(out, time, &changes);
+        out.flush();
+    })
+}
+
+/// The state of [`windows`]: what each live window last printed. Public so that a sink which
+/// writes a windowed result together with other outcomes on one output can share it.
+pub struct WindowPrinter<W: WindowReport> {
+    windows: Windows,
+    report: W,
+    live: BTreeMap<u64, Printed<W::Row>>,
+}
+
+impl<W: WindowReport> WindowPrinter<W> {
+    pub fn new(windows: Windows, report: W) -> Self {
+        WindowPrinter {
+            windows,
+            report,
+            live: BTreeMap::new(),
+        }
+    }
+
+    /// Writes the windows that the consolidated, sorted changes of one completed `time` change.
+    pub fn write(&mut self, out: &mut Output, time: u64, changes: &[((u64, W::Row), isize)]) {
+        let windows = self.windows;
         let mut start = 0;
         while start < changes.len() {
             let end = changes[start].0.0;
@@ -105,7 +130,7 @@ pub fn windows<'s, W: WindowReport>(
                     .iter()
                     .take_while(|((e, _), _)| *e == end)
                     .count();
-            let state = live.entry(end).or_insert_with(|| Printed {
+            let state = self.live.entry(end).or_insert_with(|| Printed {
                 rows: Vec::new(),
                 emitted: false,
             });
@@ -116,7 +141,7 @@ pub fn windows<'s, W: WindowReport>(
             start = stop;
             if time >= windows.purge_time(end) {
                 if state.rows.is_empty() {
-                    live.remove(&end);
+                    self.live.remove(&end);
                 }
                 continue;
             }
@@ -125,7 +150,7 @@ pub fn windows<'s, W: WindowReport>(
             }
             print_window(
                 out,
-                &report,
+                &self.report,
                 windows.ending_at(end),
                 &state.rows,
                 state.emitted,
@@ -134,9 +159,10 @@ pub fn windows<'s, W: WindowReport>(
             state.emitted = true;
         }
         // Windows whose purge time has passed can no longer change: forget them.
-        live = live.split_off(&(time.saturating_sub(windows.lateness) + 1));
-        out.flush();
-    })
+        self.live = self
+            .live
+            .split_off(&(time.saturating_sub(windows.lateness) + 1));
+    }
 }
 
 /// Applies consolidated changes to a sorted set of rows.
@@ -212,28 +238,37 @@ pub fn append<'s, A: AppendReport>(
     let mut output = output;
     gather(results, name, move |time, changes| {
         let Some(out) = output.as_mut() else { return };
-        for (row, diff) in changes {
-            if diff < 0 {
-                crate::output::fail("internal error: an append-only result was retracted");
-            }
-            if only
-                .as_ref()
-                .is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row)))
-            {
-                continue;
-            }
-            for _ in 0..diff {
-                match out.format {
-                    Format::Text => {
-                        let line = report.text(out, &row, time);
-                        out.line(&line);
-                    }
-                    Format::Csv | Format::Json => out.record(&report.record(&row, time)),
-                }
-            }
-        }
+        write_appended(out, &report, only.as_deref(), time, changes);
         out.flush();
     })
+}
+
+/// Writes the consolidated changes of one completed `time` of an append-only result (see
+/// [`append`]); public so that a combined sink can write them beside a windowed result.
+pub fn write_appended<A: AppendReport>(
+    out: &mut Output,
+    report: &A,
+    only: Option<&[String]>,
+    time: u64,
+    changes: Vec<(A::Row, isize)>,
+) {
+    for (row, diff) in changes {
+        if diff < 0 {
+            crate::output::fail("internal error: an append-only result was retracted");
+        }
+        if only.is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row))) {
+            continue;
+        }
+        for _ in 0..diff {
+            match out.format {
+                Format::Text => {
+                    let line = report.text(out, &row, time);
+                    out.line(&line);
+                }
+                Format::Csv | Format::Json => out.record(&report.record(&row, time)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

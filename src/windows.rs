@@ -149,12 +149,26 @@ where
     K: ExchangeData + Hash,
     W: WindowReport<Row = Ranked<K>>,
 {
+    let ranked = ranked_counts(panes, windows, top, name);
+    sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+}
+
+/// [`count_and_rank`] without its sink, for a job that writes the ranked counts together with
+/// other outcomes on one output: `(window_end, (count, key))`, the rows of a window in rank order.
+pub fn ranked_counts<'s, K>(
+    panes: VecCollection<'s, u64, (K, u64)>,
+    windows: Windows,
+    top: Option<usize>,
+    name: &str,
+) -> VecCollection<'s, u64, (u64, Ranked<K>)>
+where
+    K: ExchangeData + Hash,
+{
     let counts = expand_panes(panes, windows).count();
-    let ranked = match top {
+    match top {
         Some(n) => top_n(counts, n, &format!("{name}/top")),
         None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
-    };
-    sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,13 @@ pub enum Command {
     /// Top N items by page views in each sliding window (the tutorial's HotItems).
     #[command(disable_help_flag = true, args_override_self = true)]
     HotItems(jobs::hot_items::Args),
+    /// Marketing events per channel and behaviour in sliding windows (AppMarketingByChannel;
+    /// `--total` for AppMarketingTotal); reads a live stream from stdin with `-`.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    AppMarketing(jobs::app_marketing::Args),
+    /// Ad clicks per province in sliding windows, after a click-fraud blacklist (AdStatisticsByGeo).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    AdStats(jobs::ad_stats::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -197,6 +204,8 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
 pub fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::HotItems(args) => jobs::hot_items::run(args),
+        Command::AppMarketing(args) => jobs::app_marketing::run(args),
+        Command::AdStats(args) => jobs::ad_stats::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;

@@ -5,6 +5,7 @@
 //! what its job computes.
 
 pub mod cli;
+pub mod combined_sink;
 pub mod event_time;
 #[path = "gen/mod.rs"]
 pub mod generate;

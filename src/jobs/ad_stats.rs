@@ -291,7 +291,9 @@ pub fn run(args: Args) -> Result<(), String> {
                         let pane = windows.pane(click.ts);
                         ((click.province, pane), windows.pane_time(click.ts, t), r)
                     })
-                    .as_collection();
+                    .as_collection()
+                    // One update per province and pane before each is expanded into its windows.
+                    .consolidate();
                 let warnings = decided
                     .filter(|(_, (_, passed))| !*passed)
                     .map(move |((user_id, ad_id, day), (click, _))| Warning {

@@ -294,15 +294,15 @@ pub fn run(args: Args) -> Result<(), String> {
                     .as_collection()
                     // One update per province and pane before each is expanded into its windows.
                     .consolidate();
-                let warnings = decided
-                    .filter(|(_, (_, passed))| !*passed)
-                    .map(move |((user_id, ad_id, day), (click, _))| Warning {
+                let warnings = decided.filter(|(_, (_, passed))| !*passed).map(
+                    move |((user_id, ad_id, day), (click, _))| Warning {
                         user_id,
                         ad_id,
                         day,
                         clicks_so_far: max_clicks + 1,
                         first_blocked_at: click.ts,
-                    });
+                    },
+                );
 
                 let counts = ranked_counts(panes, windows, None, "AdStats");
                 let reports = Reports {

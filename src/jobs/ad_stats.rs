@@ -252,7 +252,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let out_of_orderness = args.out_of_orderness;
 
     runner::execute(
-        &[args.input.clone()],
+        std::slice::from_ref(&args.input),
         &args.cluster,
         &args.output,
         move |worker, job| {

@@ -109,7 +109,11 @@ fn data_dir() -> PathBuf {
 
 /// The input of a benchmark, generated on first use.
 fn input(generator: &[&str], rows: u64) -> PathBuf {
-    let name: String = generator.join("").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let name: String = generator
+        .join("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     let path = data_dir().join(format!("{name}-{rows}.csv"));
     if !path.exists() {
         let tmp = path.with_extension("tmp");

@@ -37,6 +37,33 @@ pub enum Command {
     /// Distinct users among `pv` rows per tumbling window: exact, Bloom filter or HyperLogLog (UniqueVisitor).
     #[command(disable_help_flag = true, args_override_self = true)]
     Uv(jobs::uv::Args),
+    /// Marketing events per channel and behaviour in sliding windows (AppMarketingByChannel;
+    /// `--total` for AppMarketingTotal); reads a live stream from stdin with `-`.
+    ///
+    /// Counts the non-UNINSTALL events (UNINSTALL rows are counted as filtered, and still move
+    /// the watermark) per (channel, behavior) over each window, every key of a window printed,
+    /// ordered by count descending, then channel ascending, then behavior (CLICK, DOWNLOAD,
+    /// INSTALL); `--total` prints one count per window instead. Windows are aligned to the epoch
+    /// (UTC); a late event joins those of its windows that have not fired (or are within
+    /// --allowed-lateness: `update: true`), else it goes to the late output. With `-` the job
+    /// reads a live stream: each window is written as soon as the stream passes its end, and
+    /// Ctrl-C (or the end of input) fires the pending windows and writes the accounting line.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    AppMarketing(jobs::app_marketing::Args),
+    /// Ad clicks per province in sliding windows, after a click-fraud blacklist (AdStatisticsByGeo).
+    ///
+    /// Per (user, ad) and per day (00:00 to 24:00 in --day-tz, by the click's event time), the
+    /// first --max-clicks clicks pass; the next one raises one warning (`outcome: blacklist`:
+    /// user_id, ad_id, day, clicks_so_far, first_blocked_at) and it and the pair's later clicks
+    /// that day are dropped; the next day starts from zero. "First" is the order in which clicks
+    /// enter event time: their own time, or the watermark for a late click that still joins a
+    /// window; equal times in input order. A click that passed is never taken back. The clicks
+    /// that pass are counted per province in each window (`outcome: count`), ordered by count
+    /// descending, then province ascending. A late click with no window left goes to the late
+    /// output and does not count toward the limit. Both outcomes share one output (one csv
+    /// header; `--only` picks one).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    AdStats(jobs::ad_stats::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -232,6 +259,8 @@ pub fn dispatch(cli: Cli) -> Result<(), String> {
         Command::HotPages(args) => jobs::hot_pages::run(args),
         Command::Pv(args) => jobs::pv::run(args),
         Command::Uv(args) => jobs::uv::run(args),
+        Command::AppMarketing(args) => jobs::app_marketing::run(args),
+        Command::AdStats(args) => jobs::ad_stats::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Cluster(args) => crate::cluster::run(args),
         Command::Parse(args) => jobs::parse::run(args),

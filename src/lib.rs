@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod combined_sink;
 pub mod event_time;
 #[path = "gen/mod.rs"]
 pub mod generate;

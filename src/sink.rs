@@ -124,9 +124,34 @@ pub fn windows<'s, W: WindowReport>(
     output: Option<Output>,
 ) -> ProbeHandle<u64> {
     let mut output = output;
-    let mut live: BTreeMap<u64, Printed<W::Row>> = BTreeMap::new();
+    let mut printer = WindowPrinter::new(windows, report);
     gather(results, name, move |time, changes| {
         let Some(out) = output.as_mut() else { return };
+        printer.write(out, time, &changes);
+        out.flush();
+    })
+}
+
+/// The state of [`windows`]: what each live window last printed. Public so that a sink which
+/// writes a windowed result together with other outcomes on one output can share it.
+pub struct WindowPrinter<W: WindowReport> {
+    windows: Windows,
+    report: W,
+    live: BTreeMap<u64, Printed<W::Row>>,
+}
+
+impl<W: WindowReport> WindowPrinter<W> {
+    pub fn new(windows: Windows, report: W) -> Self {
+        WindowPrinter {
+            windows,
+            report,
+            live: BTreeMap::new(),
+        }
+    }
+
+    /// Writes the windows that the consolidated, sorted changes of one completed `time` change.
+    pub fn write(&mut self, out: &mut Output, time: u64, changes: &[((u64, W::Row), isize)]) {
+        let windows = self.windows;
         let mut start = 0;
         while start < changes.len() {
             let end = changes[start].0.0;
@@ -135,7 +160,7 @@ pub fn windows<'s, W: WindowReport>(
                     .iter()
                     .take_while(|((e, _), _)| *e == end)
                     .count();
-            let state = live.entry(end).or_insert_with(|| Printed {
+            let state = self.live.entry(end).or_insert_with(|| Printed {
                 rows: Vec::new(),
                 emitted: false,
             });
@@ -146,7 +171,7 @@ pub fn windows<'s, W: WindowReport>(
             start = stop;
             if time >= windows.purge_time(end) {
                 if state.rows.is_empty() {
-                    live.remove(&end);
+                    self.live.remove(&end);
                 }
                 continue;
             }
@@ -155,7 +180,7 @@ pub fn windows<'s, W: WindowReport>(
             }
             print_window(
                 out,
-                &report,
+                &self.report,
                 windows.ending_at(end),
                 &state.rows,
                 state.emitted,
@@ -164,86 +189,9 @@ pub fn windows<'s, W: WindowReport>(
             state.emitted = true;
         }
         // Windows whose purge time has passed can no longer change: forget them.
-        live = live.split_off(&(time.saturating_sub(windows.lateness) + 1));
-        out.flush();
-    })
-}
-
-/// Writes a result kept *in time* rather than per window: the collection `rows`, at time
-/// `end - 1`, is the result of the window that ends at `end` (see `windows::count_and_rank`).
-/// Each window is written once, when the frontier passes `end - 1`, if its result is not empty.
-/// This holds only without allowed lateness: a fired window is never corrected.
-pub fn windows_in_time<'s, W: WindowReport>(
-    rows: VecCollection<'s, u64, W::Row>,
-    name: &str,
-    windows: Windows,
-    report: W,
-    output: Option<Output>,
-) -> ProbeHandle<u64> {
-    assert_eq!(
-        windows.lateness, 0,
-        "results kept in time cannot be corrected"
-    );
-    gather_into(
-        rows,
-        name,
-        InTime {
-            rows: Vec::new(),
-            next_end: 0,
-            windows,
-            report,
-            output,
-        },
-    )
-}
-
-struct InTime<W: WindowReport> {
-    /// The collection as of the last completed time.
-    rows: Vec<W::Row>,
-    /// The end of the first window not written yet.
-    next_end: u64,
-    windows: Windows,
-    report: W,
-    output: Option<Output>,
-}
-
-impl<W: WindowReport> InTime<W> {
-    /// Writes the windows that end at or before `limit`: all their changes have been applied.
-    fn write_until(&mut self, limit: u64) {
-        let Some(out) = self.output.as_mut() else {
-            return;
-        };
-        while !self.rows.is_empty() && self.next_end <= limit {
-            let end = self.next_end;
-            print_window(
-                out,
-                &self.report,
-                self.windows.ending_at(end),
-                &self.rows,
-                false,
-                end - 1,
-            );
-            self.next_end += self.windows.slide;
-        }
-        out.flush();
-    }
-}
-
-impl<W: WindowReport> Gathered<W::Row> for InTime<W> {
-    fn changes(&mut self, time: u64, changes: Vec<(W::Row, isize)>) {
-        self.write_until(time);
-        apply(&mut self.rows, changes.iter().map(|(row, r)| (row, *r)));
-        // Changes at `time` belong to the windows that end after it.
-        self.next_end = self
-            .next_end
-            .max((time / self.windows.slide + 1) * self.windows.slide);
-    }
-
-    fn progress(&mut self, frontier: Option<u64>) {
-        // At the end the last retractions have emptied the rows: nothing is left to write.
-        if let Some(frontier) = frontier {
-            self.write_until(frontier);
-        }
+        self.live = self
+            .live
+            .split_off(&(time.saturating_sub(windows.lateness) + 1));
     }
 }
 
@@ -323,28 +271,37 @@ pub fn append<'s, A: AppendReport>(
     let mut output = output;
     gather(results, name, move |time, changes| {
         let Some(out) = output.as_mut() else { return };
-        for (row, diff) in changes {
-            if diff < 0 {
-                crate::output::fail("internal error: an append-only result was retracted");
-            }
-            if only
-                .as_ref()
-                .is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row)))
-            {
-                continue;
-            }
-            for _ in 0..diff {
-                match out.format {
-                    Format::Text => {
-                        let line = report.text(out, &row, time);
-                        out.line(&line);
-                    }
-                    Format::Csv | Format::Json => out.record(&report.record(&row, time)),
-                }
-            }
-        }
+        write_appended(out, &report, only.as_deref(), time, changes);
         out.flush();
     })
+}
+
+/// Writes the consolidated changes of one completed `time` of an append-only result (see
+/// [`append`]); public so that a combined sink can write them beside a windowed result.
+pub fn write_appended<A: AppendReport>(
+    out: &mut Output,
+    report: &A,
+    only: Option<&[String]>,
+    time: u64,
+    changes: Vec<(A::Row, isize)>,
+) {
+    for (row, diff) in changes {
+        if diff < 0 {
+            crate::output::fail("internal error: an append-only result was retracted");
+        }
+        if only.is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row))) {
+            continue;
+        }
+        for _ in 0..diff {
+            match out.format {
+                Format::Text => {
+                    let line = report.text(out, &row, time);
+                    out.line(&line);
+                }
+                Format::Csv | Format::Json => out.record(&report.record(&row, time)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,13 @@
 use std::cmp::max;
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::hash::Hash;
+
+use differential_dataflow::consolidation::consolidate;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Capability, Operator};
 
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
@@ -157,28 +163,40 @@ where
     K: ExchangeData + Hash,
     W: WindowReport<Row = Ranked<K>>,
 {
+    let ranked = ranked_counts(panes, windows, top, name);
+    sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+}
+
+/// [`count_and_rank`] without its sink, for a job that writes the ranked counts together with
+/// other outcomes on one output: `(window_end, (count, key))`, the rows of a window in rank order.
+pub fn ranked_counts<'s, K>(
+    panes: VecCollection<'s, u64, (K, u64)>,
+    windows: Windows,
+    top: Option<usize>,
+    name: &str,
+) -> VecCollection<'s, u64, (u64, Ranked<K>)>
+where
+    K: ExchangeData + Hash,
+{
     if windows.lateness == 0 {
         let counts = visible_while_open(panes, windows)
             .map(|key| ((), key))
-            .count();
+            .count_total();
         let ranked = match top {
             Some(n) => top_n(counts, n, &format!("{name}/top")),
             None => counts.map(|(((), key), count)| ((), (Reverse(count), key))),
         };
-        sink::windows_in_time(
+        windows_of_time(
             ranked.map(|((), row)| row),
-            &format!("{name}/sink"),
             windows,
-            report,
-            output,
+            &format!("{name}/windows"),
         )
     } else {
         let counts = expand_panes(panes, windows).count_total();
-        let ranked = match top {
+        match top {
             Some(n) => top_n(counts, n, &format!("{name}/top")),
             None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
-        };
-        sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+        }
     }
 }
 
@@ -195,6 +213,99 @@ pub fn visible_while_open<'s, K: ExchangeData>(
             let gone = max(t, (pane + 1) * windows.slide - 1 + windows.size);
             [(key.clone(), t, r), (key, gone, -r)]
         })
+        .as_collection()
+}
+
+/// Turns a result kept in time (the collection at `end - 1` is the window ending at `end`) back
+/// into windows as data: each window's rows inserted at `end - 1` and retracted at `end`, the
+/// form every window sink reads. Only the result is expanded, never the events: a top N has N
+/// rows per window. The result is gathered on worker 0, which holds a capability for the next
+/// window to write while the result is not empty. Only valid without allowed lateness.
+pub fn windows_of_time<'s, R: ExchangeData>(
+    rows: VecCollection<'s, u64, R>,
+    windows: Windows,
+    name: &str,
+) -> VecCollection<'s, u64, (u64, R)> {
+    assert_eq!(
+        windows.lateness, 0,
+        "a result kept in time cannot take corrections"
+    );
+    let mut pending: BTreeMap<u64, Vec<(R, isize)>> = BTreeMap::new();
+    let mut current: Vec<R> = Vec::new();
+    let mut next_end = 0u64;
+    let mut capability: Option<Capability<u64>> = None;
+    rows.inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<((u64, R), u64, isize)>>, _, _, _>(
+            Exchange::new(|_: &(R, u64, isize)| 0),
+            name,
+            |_capability, _info| {
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        if cap.least().is_some_and(|least| {
+                            capability.as_ref().is_none_or(|c| c.time() > least)
+                        }) {
+                            capability = cap.retain_least(output.output_index());
+                        }
+                        for (row, t, r) in data.drain(..) {
+                            pending.entry(t).or_default().push((row, r));
+                        }
+                    });
+                    let Some(cap) = capability.as_mut() else {
+                        return;
+                    };
+                    let mut session = output.session(&*cap);
+                    loop {
+                        let change = pending
+                            .first_key_value()
+                            .map(|(t, _)| *t)
+                            .filter(|t| !frontier.less_equal(t));
+                        let due = (!current.is_empty())
+                            .then(|| next_end - 1)
+                            .filter(|t| !frontier.less_equal(t));
+                        match (due, change) {
+                            // A window whose last change has been applied: write it.
+                            (Some(at), c) if c.is_none_or(|c| at < c) => {
+                                for row in &current {
+                                    session.give(((next_end, row.clone()), at, 1));
+                                    session.give(((next_end, row.clone()), at + 1, -1));
+                                }
+                                next_end += windows.slide;
+                            }
+                            (_, Some(t)) => {
+                                let mut changes = pending.remove(&t).expect("a pending time");
+                                consolidate(&mut changes);
+                                for (row, r) in changes {
+                                    match current.binary_search(&row) {
+                                        Ok(at) if r < 0 => {
+                                            current.remove(at);
+                                        }
+                                        Err(at) if r > 0 => current.insert(at, row),
+                                        _ => crate::output::fail(
+                                            "internal error: a windowed result is not a set",
+                                        ),
+                                    }
+                                }
+                                // Changes at `t` belong to the windows that end after it.
+                                next_end = next_end.max((t / windows.slide + 1) * windows.slide);
+                            }
+                            _ => break,
+                        }
+                    }
+                    drop(session);
+                    let next = pending
+                        .keys()
+                        .next()
+                        .copied()
+                        .into_iter()
+                        .chain((!current.is_empty()).then(|| next_end - 1))
+                        .min();
+                    match next {
+                        Some(t) => cap.downgrade(&t),
+                        None => capability = None,
+                    }
+                }
+            },
+        )
         .as_collection()
 }
 

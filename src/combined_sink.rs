@@ -1,0 +1,77 @@
+//! One output for a windowed result and an append-only result of the same job.
+//!
+//! A job's side outcomes are results and go to the same output as its main stream (`DESIGN.md`,
+//! "Output"). When the main stream is windowed (printed per window, updated on late data) and the
+//! side outcome is append-only (a warning decided once), two sinks cannot share the output: their
+//! writes would interleave in scheduling order. This sink gathers both on worker 0 and writes each
+//! completed time once, windows first, then events, so the output stays byte-identical for any
+//! `-w`, `-n` or batch size.
+
+use differential_dataflow::{ExchangeData, VecCollection};
+use serde::{Deserialize, Serialize};
+use timely::dataflow::ProbeHandle;
+
+use crate::output::Output;
+use crate::sink::{self, AppendReport, WindowPrinter, WindowReport};
+use crate::windows::Windows;
+
+/// A change of either result, in the order they are written within one time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Change<W, E> {
+    Window(u64, W),
+    Event(E),
+}
+
+/// The two halves of a combined output, and how each is labelled for `--only`.
+pub struct Reports<W, A> {
+    pub windows: W,
+    /// The `outcome` of every windowed row (`"count"`).
+    pub window_outcome: &'static str,
+    pub events: A,
+}
+
+/// Writes `windowed` as [`sink::windows`] does and `events` as [`sink::append`] does, on one
+/// output. `only` keeps the outcomes it names (`window_outcome` for the windowed rows).
+pub fn windows_and_events<'s, W, A>(
+    windowed: VecCollection<'s, u64, (u64, W::Row)>,
+    events: VecCollection<'s, u64, A::Row>,
+    name: &str,
+    windows: Windows,
+    reports: Reports<W, A>,
+    only: Option<Vec<String>>,
+    output: Option<Output>,
+) -> ProbeHandle<u64>
+where
+    W: WindowReport,
+    A: AppendReport,
+    A::Row: ExchangeData,
+{
+    let Reports {
+        windows: window_report,
+        window_outcome,
+        events: event_report,
+    } = reports;
+    let print_windows = only
+        .as_ref()
+        .is_none_or(|only| only.iter().any(|o| o == window_outcome));
+    let mut output = output;
+    let mut printer = WindowPrinter::new(windows, window_report);
+    let changes = windowed
+        .map(|(end, row)| Change::Window(end, row))
+        .concat(events.map(Change::Event));
+    sink::gather(changes, name, move |time, changes| {
+        let Some(out) = output.as_mut() else { return };
+        let (mut windowed, mut events) = (Vec::new(), Vec::new());
+        for (change, diff) in changes {
+            match change {
+                Change::Window(end, row) => windowed.push(((end, row), diff)),
+                Change::Event(row) => events.push((row, diff)),
+            }
+        }
+        if print_windows {
+            printer.write(out, time, &windowed);
+        }
+        sink::write_appended(out, &event_report, only.as_deref(), time, events);
+        out.flush();
+    })
+}

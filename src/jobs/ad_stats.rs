@@ -1,0 +1,350 @@
+//! ad-stats: ad clicks per province in sliding windows, after a click-fraud blacklist (the
+//! tutorial's AdStatisticsByGeo with its FilterBlackListUser).
+//!
+//! Business rule: of the clicks of `AdClickLog.csv` (`userId, adId, province, city, ts`), each
+//! (user, ad) pair may click `--max-clicks` (100) times a day, a day starting at 00:00 in
+//! `--day-tz` (UTC+8) and decided by the click's event time. The first 100 clicks of a pair and day
+//! pass; the 101st raises one blacklist warning (`outcome: blacklist`) and it and every later click
+//! of that pair and day are dropped; the next day the pair starts again from zero. The clicks that
+//! pass are counted per province over 1 h windows sliding by 5 s (`outcome: count`). The
+//! tutorial's Flink job:
+//!
+//! ```scala
+//! val filterBlackListStream = adEventStream.keyBy(data => (data.userId, data.adId))
+//!   .process(new FilterBlackListUser(100))   // count in keyed state, reset by a timer at
+//!                                            // the next midnight (UTC+8, processing time)
+//! filterBlackListStream.keyBy(_.province)
+//!   .timeWindow(Time.hours(1), Time.seconds(5))
+//!   .aggregate(new AdCountAgg(), new AdCountResult())
+//! ```
+//!
+//! # Which clicks are "the first 100"
+//!
+//! Flink counted in arrival order and reset on a processing-time timer. Here the order is the
+//! event-time order in which clicks enter the dataflow: by their insertion time (the click's own
+//! time, or its input's watermark for a late click that still has a window to join, as the
+//! windowed rule of `DESIGN.md` says), then by input order. A decision must never change once
+//! made. A plain `count` per (user, ad, day) followed by `filter(count > 100)` and an antijoin of
+//! the clicks against that blacklist would, when the 101st click arrives, blacklist the pair for
+//! the whole day and retract its first 100 clicks from every window they had already been
+//! counted in, at the time of the 101st click. Instead, every click carries its rank key
+//! `(insertion time, input sequence)`, and one `reduce` per (user, ad, day) keeps the first 101
+//! clicks in that order: at any time, its input holds exactly the clicks inserted up to then, and
+//! a click inserted later sorts after every click already there, so the prefix only ever grows.
+//! The first 100 pass, the 101st is the warning; neither can be retracted by a later click.
+//!
+//! # State
+//!
+//! A pair's clicks are kept until no click of its day can still enter: the last window of a
+//! click ends at most one window size after its day, so a click of day `d` is retracted at
+//! `end(d) + window + allowed lateness` (temporally, as window contributions are). That
+//! retraction empties the reduce's output for the pair and day, at a time when every window those
+//! clicks were counted in has been purged; it is the state being forgotten, not a decision, and is
+//! not passed on.
+
+use std::cmp::{Reverse, max};
+
+use differential_dataflow::input::Input;
+use differential_dataflow::{AsCollection, VecCollection};
+use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::vec::{Filter, Map};
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::combined_sink::{self, Reports};
+use crate::event_time::Lateness;
+use crate::output::Output;
+use crate::records::AdClickEvent;
+use crate::runner;
+use crate::sink::{AppendReport, WindowReport};
+use crate::topn::Ranked;
+use crate::windows::{Window, Windows, ranked_counts};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Flags of `uba ad-stats`.
+///
+/// Rows of a window are ordered by count descending, then province ascending. Clicks with equal
+/// insertion times are taken in input order. A late click that has no window left to join goes to
+/// the late output and does not count toward the limit.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Ad clicks csv (`userId,adId,province,city,ts` with ts in seconds), or `-` for stdin.
+    pub input: String,
+    /// Clicks a (user, ad) pair may make per day; the next one raises the blacklist warning and
+    /// it and the pair's later clicks that day are dropped.
+    #[arg(long, default_value_t = 100)]
+    pub max_clicks: usize,
+    /// Zone whose midnight starts a day for the blacklist (UTC, +08:00, -0500, ...).
+    #[arg(long, default_value = "+08:00")]
+    pub day_tz: String,
+    /// Window size.
+    #[arg(long, default_value = "1h", value_parser = duration_ms)]
+    pub window: u64,
+    /// Window slide; the window size must be a multiple of it.
+    #[arg(long, default_value = "5s", value_parser = duration_ms)]
+    pub slide: u64,
+    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    /// How long after a window's end late clicks still correct it (`update: true`).
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub allowed_lateness: u64,
+    /// Only write these outcomes: count, blacklist (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_parser = [COUNT, BLACKLIST])]
+    pub only: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+const COUNT: &str = "count";
+const BLACKLIST: &str = "blacklist";
+
+/// Days in a fixed zone: day `d` is `[start(d), start(d + 1))` in epoch milliseconds.
+#[derive(Clone, Copy, Debug)]
+struct Days {
+    offset_ms: i64,
+}
+
+impl Days {
+    fn of(&self, ts: u64) -> i64 {
+        (ts as i64 + self.offset_ms).div_euclid(DAY_MS)
+    }
+    fn start(&self, day: i64) -> u64 {
+        (day * DAY_MS - self.offset_ms).max(0) as u64
+    }
+    /// `2017-11-26`: the date of the day in its zone.
+    fn date(&self, day: i64) -> String {
+        let date = time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN);
+        format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    }
+}
+
+/// A click as the filter sees it, sorted by `(at, seq)`: its insertion time, then input order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct Click {
+    at: u64,
+    seq: u64,
+    ts: u64,
+    province: String,
+}
+
+/// One blacklist warning: the (user, ad) pair that passed the limit on `day`, and its first
+/// dropped click.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Warning {
+    user_id: u64,
+    ad_id: u64,
+    day: i64,
+    clicks_so_far: usize,
+    first_blocked_at: u64,
+}
+
+/// One row of the output: a province's count in a window, or a blacklist warning (one csv header
+/// for both; the cells of the other outcome are empty).
+#[derive(Serialize, Default)]
+pub struct AdStatsRecord {
+    pub outcome: &'static str,
+    pub window_start: Option<u64>,
+    pub window_end: Option<u64>,
+    pub province: Option<String>,
+    pub count: Option<isize>,
+    pub update: Option<bool>,
+    pub user_id: Option<u64>,
+    pub ad_id: Option<u64>,
+    pub day: Option<String>,
+    pub clicks_so_far: Option<usize>,
+    pub first_blocked_at: Option<u64>,
+    pub emitted_at: u64,
+}
+
+struct ByProvince;
+
+impl WindowReport for ByProvince {
+    type Row = Ranked<String>;
+    type Record = AdStatsRecord;
+    fn title(&self) -> String {
+        "ad clicks by province".into()
+    }
+    fn record(
+        &self,
+        w: Window,
+        _rank: usize,
+        (Reverse(count), province): &Ranked<String>,
+        update: bool,
+        emitted_at: u64,
+    ) -> AdStatsRecord {
+        AdStatsRecord {
+            outcome: COUNT,
+            window_start: Some(w.start),
+            window_end: Some(w.end),
+            province: Some(province.clone()),
+            count: Some(*count),
+            update: Some(update),
+            emitted_at,
+            ..Default::default()
+        }
+    }
+    fn text(&self, _rank: usize, (Reverse(count), province): &Ranked<String>) -> String {
+        format!("{province}: {count}")
+    }
+}
+
+struct Blacklist {
+    days: Days,
+    day_tz: String,
+}
+
+impl AppendReport for Blacklist {
+    type Row = Warning;
+    type Record = AdStatsRecord;
+    fn outcome(&self, _: &Warning) -> &'static str {
+        BLACKLIST
+    }
+    fn record(&self, w: &Warning, emitted_at: u64) -> AdStatsRecord {
+        AdStatsRecord {
+            outcome: BLACKLIST,
+            user_id: Some(w.user_id),
+            ad_id: Some(w.ad_id),
+            day: Some(self.days.date(w.day)),
+            clicks_so_far: Some(w.clicks_so_far),
+            first_blocked_at: Some(w.first_blocked_at),
+            emitted_at,
+            ..Default::default()
+        }
+    }
+    fn text(&self, out: &Output, w: &Warning, _emitted_at: u64) -> String {
+        format!(
+            "blacklist: user {} clicked ad {} {} times on {} ({}); blocked from {}",
+            w.user_id,
+            w.ad_id,
+            w.clicks_so_far,
+            self.days.date(w.day),
+            self.day_tz,
+            out.time(w.first_blocked_at)
+        )
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    Windows::validate(args.window, args.slide)?;
+    if args.max_clicks == 0 {
+        return Err("--max-clicks must be at least 1".into());
+    }
+    let zone = crate::time_fmt::parse_zone(&args.day_tz).map_err(|e| format!("--day-tz: {e}"))?;
+    let days = Days {
+        offset_ms: i64::from(zone.whole_seconds()) * 1000,
+    };
+    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
+    // No click of day `d` can enter at or after this time (see "State" above).
+    let forget_at = move |day: i64| days.start(day + 1) + windows.size + windows.lateness;
+    let max_clicks = args.max_clicks;
+    let only = (!args.only.is_empty()).then(|| args.only.clone());
+    let day_tz = args.day_tz.clone();
+    let out_of_orderness = args.out_of_orderness;
+
+    runner::execute(
+        std::slice::from_ref(&args.input),
+        &args.cluster,
+        &args.output,
+        move |worker, job| {
+            let output = job.output();
+            let (clicks, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (input, clicks) = scope.new_collection::<((u64, u64, i64), Click), isize>();
+
+                // Each click is kept by the filter until its day can no longer change.
+                let clicks = clicks
+                    .inner
+                    .flat_map(move |((pair, click), t, r)| {
+                        let until = max(t, forget_at(pair.2));
+                        [((pair, click.clone()), t, r), ((pair, click), until, -r)]
+                    })
+                    .as_collection();
+
+                // The first `max_clicks` clicks of a pair and day pass; the next is the warning.
+                let decided: VecCollection<_, ((u64, u64, i64), (Click, bool))> = clicks
+                    .reduce_named("AdStats/first-clicks", move |_pair, input, output| {
+                        let ranked = input.iter().flat_map(|(click, n)| {
+                            std::iter::repeat_n(*click, (*n).max(0) as usize)
+                        });
+                        for (rank, click) in ranked.take(max_clicks + 1).enumerate() {
+                            output.push(((click.clone(), rank < max_clicks), 1));
+                        }
+                    })
+                    .inner
+                    .filter(move |((pair, _), t, _)| *t < forget_at(pair.2))
+                    .as_collection();
+
+                let panes = decided
+                    .clone()
+                    .inner
+                    .filter(|((_, (_, passed)), _, _)| *passed)
+                    .map(move |((_, (click, _)), t, r)| {
+                        let pane = windows.pane(click.ts);
+                        ((click.province, pane), windows.pane_time(click.ts, t), r)
+                    })
+                    .as_collection()
+                    // One update per province and pane before each is expanded into its windows.
+                    .consolidate();
+                let warnings = decided.filter(|(_, (_, passed))| !*passed).map(
+                    move |((user_id, ad_id, day), (click, _))| Warning {
+                        user_id,
+                        ad_id,
+                        day,
+                        clicks_so_far: max_clicks + 1,
+                        first_blocked_at: click.ts,
+                    },
+                );
+
+                let counts = ranked_counts(panes, windows, None, "AdStats");
+                let reports = Reports {
+                    windows: ByProvince,
+                    window_outcome: COUNT,
+                    events: Blacklist {
+                        days,
+                        day_tz: day_tz.clone(),
+                    },
+                };
+                let probe = combined_sink::windows_and_events(
+                    counts,
+                    warnings,
+                    "AdStats/sink",
+                    windows,
+                    reports,
+                    only.clone(),
+                    output,
+                );
+                (input, probe)
+            });
+            // Input order breaks ties between clicks inserted at the same time.
+            let mut seq = 0;
+            job.feed(
+                0,
+                clicks,
+                out_of_orderness,
+                Lateness::Windowed(windows),
+                |_: &AdClickEvent| true,
+                move |c, at| {
+                    seq += 1;
+                    let pair = (c.user_id, c.ad_id, days.of(c.ts));
+                    let click = Click {
+                        at,
+                        seq,
+                        ts: c.ts,
+                        province: c.province,
+                    };
+                    ((pair, click), at)
+                },
+            );
+            probe
+        },
+    )
+}

@@ -1,0 +1,490 @@
+//! ad-stats against a naive reference: plain loops over the whole input, written from the
+//! contract in `DESIGN.md` and the blacklist rule of `JOBS.md`, sharing no code with the engine.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::*;
+
+const HEADER: &str = "outcome,window_start,window_end,province,count,update,user_id,ad_id,day,clicks_so_far,first_blocked_at,emitted_at";
+
+struct Params {
+    window: u64,
+    slide: u64,
+    max_clicks: usize,
+    /// Offset of --day-tz in ms.
+    day_offset: i64,
+    day_tz: &'static str,
+    out_of_orderness: u64,
+    lateness: u64,
+}
+
+const DEFAULTS: Params = Params {
+    window: 3_600_000,
+    slide: 5_000,
+    max_clicks: 100,
+    day_offset: 8 * 3_600_000,
+    day_tz: "+08:00",
+    out_of_orderness: 0,
+    lateness: 0,
+};
+
+/// `yyyy-mm-dd` of a day number since 1970-01-01 (Howard Hinnant's civil_from_days).
+fn date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// What the reference expects: the csv, and the line numbers of the late clicks.
+struct Expected {
+    csv: String,
+    late_lines: Vec<usize>,
+    corrections: usize,
+}
+
+/// Replays the file line by line (watermark and lateness decided in input order), sorts the
+/// inserted clicks by (insertion time, line), runs the per-(user, ad, day) counter over them, and
+/// recomputes every province window at every time its contents change.
+fn reference(text: &str, p: &Params) -> Expected {
+    struct Inserted {
+        at: u64,
+        line: usize,
+        user: u64,
+        ad: u64,
+        province: String,
+        ts: u64,
+    }
+    let mut max_ts: Option<u64> = None;
+    let mut late_lines = Vec::new();
+    let mut corrections = 0;
+    let mut inserted = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 5 {
+            continue;
+        }
+        let (Ok(user), Ok(ad), Ok(secs)) = (f[0].parse(), f[1].parse(), f[4].parse::<u64>()) else {
+            continue;
+        };
+        let ts = secs * 1000;
+        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
+        let last_end = (ts / p.slide + 1) * p.slide + p.window - p.slide;
+        let at = if ts >= frontier {
+            ts
+        } else if frontier <= last_end - 1 + p.lateness {
+            corrections += 1;
+            frontier
+        } else {
+            late_lines.push(i + 1);
+            continue;
+        };
+        inserted.push(Inserted {
+            at,
+            line: i,
+            user,
+            ad,
+            province: f[2].to_owned(),
+            ts,
+        });
+    }
+    inserted.sort_by_key(|c| (c.at, c.line));
+
+    // window end -> (time, province) contributions; (time, user, ad, day) -> warning line.
+    let mut contributions: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
+    let mut warnings: BTreeMap<(u64, u64, u64, i64), String> = BTreeMap::new();
+    let mut clicks: HashMap<(u64, u64, i64), usize> = HashMap::new();
+    for c in &inserted {
+        let day = (c.ts as i64 + p.day_offset).div_euclid(86_400_000);
+        let n = clicks.entry((c.user, c.ad, day)).or_default();
+        *n += 1;
+        if *n == p.max_clicks + 1 {
+            warnings.insert(
+                (c.at, c.user, c.ad, day),
+                format!(
+                    "blacklist,,,,,,{},{},{},{},{},{}",
+                    c.user,
+                    c.ad,
+                    date(day),
+                    p.max_clicks + 1,
+                    c.ts,
+                    c.at
+                ),
+            );
+        }
+        if *n > p.max_clicks {
+            continue;
+        }
+        let first_end = (c.ts / p.slide + 1) * p.slide;
+        for k in 0..p.window / p.slide {
+            let end = first_end + k * p.slide;
+            let t = c.at.max(end - 1);
+            if t < end + p.lateness {
+                contributions
+                    .entry(end)
+                    .or_default()
+                    .push((t, c.province.clone()));
+            }
+        }
+    }
+
+    // (time, 0 = windows first, window end) -> lines
+    let mut emissions: BTreeMap<(u64, u8, u64, u64, u64, i64), Vec<String>> = BTreeMap::new();
+    for (end, mut rows) in contributions {
+        rows.sort();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut printed: Option<Vec<(usize, String)>> = None;
+        let mut i = 0;
+        while i < rows.len() {
+            let t = rows[i].0;
+            while i < rows.len() && rows[i].0 == t {
+                *counts.entry(rows[i].1.clone()).or_default() += 1;
+                i += 1;
+            }
+            let mut ranked: Vec<(usize, String)> =
+                counts.iter().map(|(p, c)| (*c, p.clone())).collect();
+            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            if printed.as_ref() == Some(&ranked) {
+                continue;
+            }
+            let update = printed.is_some();
+            let lines = ranked
+                .iter()
+                .map(|(count, province)| {
+                    format!(
+                        "count,{},{end},{province},{count},{update},,,,,,{t}",
+                        end - p.window
+                    )
+                })
+                .collect();
+            emissions.insert((t, 0, end, 0, 0, 0), lines);
+            printed = Some(ranked);
+        }
+    }
+    for ((t, user, ad, day), line) in warnings {
+        emissions.insert((t, 1, 0, user, ad, day), vec![line]);
+    }
+    let mut csv = String::from(HEADER);
+    csv.push('\n');
+    for line in emissions.values().flatten() {
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    Expected {
+        csv,
+        late_lines,
+        corrections,
+    }
+}
+
+fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "ad-stats".into(),
+        input.into(),
+        "--format".into(),
+        "csv".into(),
+    ];
+    for (flag, ms) in [
+        ("--window", p.window),
+        ("--slide", p.slide),
+        ("--out-of-orderness", p.out_of_orderness),
+        ("--allowed-lateness", p.lateness),
+    ] {
+        a.push(flag.into());
+        a.push(format!("{ms}ms"));
+    }
+    a.extend([
+        "--max-clicks".into(),
+        p.max_clicks.to_string(),
+        "--day-tz".into(),
+        p.day_tz.into(),
+    ]);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn sample_equals_the_reference_on_any_cluster_shape() {
+    let input = shared("AdClickLog.csv");
+    let expected = reference(&std::fs::read_to_string(&input).unwrap(), &DEFAULTS);
+    assert_eq!(
+        everywhere(&strs(&args(&input, &DEFAULTS, &[]))),
+        expected.csv
+    );
+}
+
+#[test]
+fn sample_golden_facts_of_user_937166_and_ad_1715() {
+    let input = shared("AdClickLog.csv");
+    let out = uba(&["ad-stats", &input, "--format", "csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = String::from_utf8(out.stdout.clone()).unwrap();
+    // One warning, at the 101st click (ts 1511661701), decided at that time.
+    let warnings: Vec<&str> = csv.lines().filter(|l| l.starts_with("blacklist")).collect();
+    assert_eq!(
+        warnings,
+        ["blacklist,,,,,,937166,1715,2017-11-26,101,1511661701000,1511661701000"]
+    );
+    // The last two rows (ts ..710 and ..711, 9 s and 8 s behind ..719) are late, yet their
+    // windows ending after ..719 have not fired: they are inserted at the frontier, not dropped
+    // as late; the filter then drops them with clicks 101..121.
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(
+            "143 lines read: 143 accepted (143 used, 0 filtered, 0 late; 2 corrections), 0 rejected"
+        ),
+        "{summary}"
+    );
+    // Beijing's only other click near the pair's is at ..8180: the window [..8110, ..1710) holds
+    // it and the pair's clicks ..601..709, of which only the first 100 pass.
+    assert!(
+        csv.contains("count,1511658110000,1511661710000,beijing,101,false,,,,,,1511661709999"),
+        "{csv}"
+    );
+    let max_beijing = csv
+        .lines()
+        .filter(|l| l.starts_with("count,") && l.contains(",beijing,"))
+        .map(|l| l.split(',').nth(4).unwrap().parse::<usize>().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(max_beijing, 101);
+    // With a higher limit nothing is dropped: the two late clicks now count too.
+    let all = ok(&[
+        "ad-stats",
+        &input,
+        "--format",
+        "csv",
+        "--max-clicks",
+        "1000",
+    ]);
+    assert!(!all.contains("blacklist"));
+    assert!(all.contains("count,1511658110000,1511661710000,beijing,110,false,"));
+    // All 121 clicks of the pair (the two late ones included) and ..8180 in [..8120, ..1720).
+    let max_all = all
+        .lines()
+        .filter(|l| l.contains(",beijing,"))
+        .map(|l| l.split(',').nth(4).unwrap().parse::<usize>().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(max_all, 122);
+}
+
+#[test]
+fn generated_clicks_across_midnight_equal_the_reference() {
+    // Heavy clickers from 23:00 to 02:30 in UTC+8: each passes 100 on both days, with disorder
+    // that makes late clicks, corrections and updates. 1 min windows keep the run short.
+    let dir = scratch("ad-stats-generated");
+    let input = dir.join("clicks.csv").to_string_lossy().into_owned();
+    ok(&[
+        "gen",
+        "ad-clicks",
+        "--rows",
+        "15000",
+        "--seed",
+        "9",
+        "--start",
+        "1511708400",
+        "--heavy-every",
+        "10s",
+        "--disorder",
+        "120s",
+        "--out",
+        &input,
+    ]);
+    let text = std::fs::read_to_string(&input).unwrap();
+    let p = Params {
+        window: 60_000,
+        slide: 5_000,
+        out_of_orderness: 5_000,
+        lateness: 20_000,
+        ..DEFAULTS
+    };
+    let expected = reference(&text, &p);
+    assert!(expected.csv.contains(",true,"), "corrections must update");
+    assert!(!expected.late_lines.is_empty() && expected.corrections > 0);
+    let days: Vec<&str> = expected
+        .csv
+        .lines()
+        .filter(|l| l.starts_with("blacklist"))
+        .map(|l| l.split(',').nth(8).unwrap())
+        .collect();
+    assert_eq!(
+        days.iter().filter(|d| **d == "2017-11-26").count(),
+        3,
+        "{days:?}"
+    );
+    assert_eq!(
+        days.iter().filter(|d| **d == "2017-11-27").count(),
+        3,
+        "{days:?}"
+    );
+
+    let late = dir.join("late.csv").to_string_lossy().into_owned();
+    let output = everywhere(&strs(&args(&input, &p, &["--late", &late])));
+    assert_eq!(output, expected.csv);
+    let late_lines: Vec<usize> = std::fs::read_to_string(&late)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(late_lines, expected.late_lines);
+
+    // The default rule (no out-of-orderness, no lateness) on the same disordered clicks.
+    let p0 = Params {
+        window: 60_000,
+        ..DEFAULTS
+    };
+    let expected0 = reference(&text, &p0);
+    assert!(expected0.corrections > 0);
+    assert_eq!(ok(&strs(&args(&input, &p0, &["-w", "2"]))), expected0.csv);
+}
+
+#[test]
+fn the_limit_resets_at_midnight_of_the_day_zone() {
+    // Three clicks of one pair before 00:00 UTC+8 (16:00 UTC) and three after, limit 2.
+    let dir = scratch("ad-stats-midnight");
+    let midnight = 1_511_712_000; // 2017-11-27 00:00 in UTC+8
+    let rows: String = [-30, -20, -10, 0, 10, 20]
+        .iter()
+        .map(|d| format!("7,8,hubei,wuhan,{}\n", midnight + d))
+        .collect();
+    let input = write(&dir.join("in.csv"), &rows);
+    let tight = Params {
+        max_clicks: 2,
+        window: 60_000,
+        ..DEFAULTS
+    };
+    let out = ok(&strs(&args(&input, &tight, &["--only", "blacklist"])));
+    assert_eq!(
+        out.lines().skip(1).collect::<Vec<_>>(),
+        [
+            "blacklist,,,,,,7,8,2017-11-26,3,1511711990000,1511711990000",
+            "blacklist,,,,,,7,8,2017-11-27,3,1511712020000,1511712020000",
+        ]
+    );
+    assert_eq!(out, only_blacklist(&reference(&rows, &tight).csv));
+    // In UTC the six clicks are one day: one warning, at the third.
+    let utc = Params {
+        day_offset: 0,
+        day_tz: "UTC",
+        ..tight
+    };
+    let all = ok(&strs(&args(&input, &utc, &[])));
+    assert_eq!(all, reference(&rows, &utc).csv);
+    assert_eq!(all.matches("blacklist").count(), 1);
+    assert!(all.contains("blacklist,,,,,,7,8,2017-11-26,3,1511711990000,"));
+}
+
+/// The reference csv with the `count` rows left out (as `--only blacklist` writes it).
+fn only_blacklist(csv: &str) -> String {
+    csv.lines()
+        .filter(|l| !l.starts_with("count,"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn a_late_click_counts_toward_the_limit_when_it_is_inserted() {
+    // Limit 2. Clicks at 10, 20 (on time), then 15 (late, inserted at the frontier 20, after the
+    // click at 20), then 30. Event order would block 20; insertion order blocks 15, and the click
+    // at 20, which already passed, is never retracted.
+    let dir = scratch("ad-stats-late-order");
+    let base = 1_511_658_000;
+    let rows: String = [10, 20, 15, 30]
+        .iter()
+        .map(|d| format!("1,2,hubei,wuhan,{}\n", base + d))
+        .collect();
+    let input = write(&dir.join("in.csv"), &rows);
+    let p = Params {
+        max_clicks: 2,
+        window: 60_000,
+        ..DEFAULTS
+    };
+    let out = everywhere(&strs(&args(&input, &p, &[])));
+    assert_eq!(out, reference(&rows, &p).csv);
+    assert!(
+        out.contains(",1,2,2017-11-26,3,1511658015000,1511658020000\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(",true,"),
+        "nothing that passed is retracted:\n{out}"
+    );
+}
+
+#[test]
+fn bad_rows_are_rejected_with_their_line_numbers() {
+    let dir = scratch("ad-stats-bad");
+    let text = "1,2,beijing,beijing,1511658000\n1,2,beijing\nx,2,beijing,beijing,1511658001\n\n1,2,beijing,beijing,soon\n1,2,beijing,beijing,1511658002";
+    let input = write(&dir.join("bad.csv"), text);
+    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
+    let out = uba(&["ad-stats", &input, "--format", "csv", "--rejects", &rejects]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
+        .into_iter()
+        .skip(1)
+        .map(|r| r[1].clone())
+        .collect();
+    assert_eq!(lines, ["2", "3", "4", "5"]);
+    assert!(
+        stderr(&out).contains(
+            "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.contains(",beijing,2,false,"), "{csv}");
+}
+
+#[test]
+fn job_file_text_and_json_outputs() {
+    let job = format!("{}/jobs/ad-stats.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = ok(&["run", &job]);
+    assert!(
+        text.starts_with("== ad clicks by province | window "),
+        "{text}"
+    );
+    assert!(
+        text.contains("blacklist: user 937166 clicked ad 1715 101 times on 2017-11-26 (+08:00); blocked from 2017-11-26 10:01:41"),
+        "{text}"
+    );
+    let json = ok(&["run", &job, "--format", "json", "--only", "blacklist"]);
+    let row: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(row["outcome"], "blacklist");
+    assert_eq!(row["user_id"], 937166);
+    assert_eq!(row["first_blocked_at"], 1511661701000u64);
+    assert_eq!(row["emitted_at"], 1511661701000u64);
+    assert!(row["window_end"].is_null());
+}
+
+#[test]
+fn user_errors_are_one_sentence_and_exit_2() {
+    let input = shared("AdClickLog.csv");
+    for extra in [
+        vec!["--day-tz", "Mars"],
+        vec!["--max-clicks", "0"],
+        vec!["--only", "fraud"],
+        vec!["--window", "7s"],
+    ] {
+        let out = uba(&[&["ad-stats", input.as_str()], extra.as_slice()].concat());
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{extra:?}: {err}");
+        assert!(err.starts_with("uba: "), "{err}");
+    }
+}

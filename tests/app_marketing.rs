@@ -1,0 +1,451 @@
+//! app-marketing against a naive reference (plain loops over the whole input, written from the
+//! contract in `DESIGN.md`, sharing no code with the engine), and as a live stream behind
+//! `uba gen marketing --follow`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const HEADER: &str = "window_start,window_end,channel,behavior,count,update,emitted_at";
+const TOTAL_HEADER: &str = "window_start,window_end,count,update,emitted_at";
+
+struct Params {
+    window: u64,
+    slide: u64,
+    out_of_orderness: u64,
+    lateness: u64,
+    total: bool,
+}
+
+const DEFAULTS: Params = Params {
+    window: 3_600_000,
+    slide: 5_000,
+    out_of_orderness: 0,
+    lateness: 0,
+    total: false,
+};
+
+/// What the reference expects: the csv, and how many rows were UNINSTALL and late.
+struct Expected {
+    csv: String,
+    uninstalls: usize,
+    late: usize,
+}
+
+/// Replays the file line by line with the contract's lateness rule, then computes every window's
+/// counts at every time they change, by brute force.
+fn reference(text: &str, p: &Params) -> Expected {
+    let mut max_ts: Option<u64> = None;
+    let (mut uninstalls, mut late) = (0, 0);
+    // window end -> (insert time, key)
+    let mut contributions: BTreeMap<u64, Vec<(u64, (String, String))>> = BTreeMap::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let (Some(behavior), Some(channel), Some(Ok(ts))) =
+            (f.get(1), f.get(2), f.get(3).map(|s| s.parse::<u64>()))
+        else {
+            continue;
+        };
+        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        if *behavior == "UNINSTALL" {
+            uninstalls += 1;
+            continue;
+        }
+        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
+        let at = ts.max(frontier);
+        let first_end = (ts / p.slide + 1) * p.slide;
+        let key = if p.total {
+            (String::new(), String::new())
+        } else {
+            (channel.to_string(), behavior.to_string())
+        };
+        let mut alive = false;
+        for k in 0..p.window / p.slide {
+            let end = first_end + k * p.slide;
+            let t = at.max(end - 1);
+            if t < end + p.lateness {
+                alive = true;
+                contributions.entry(end).or_default().push((t, key.clone()));
+            }
+        }
+        late += usize::from(!alive);
+    }
+    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
+    for (end, mut rows) in contributions {
+        rows.sort();
+        let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut printed: Option<Vec<(usize, (String, String))>> = None;
+        let mut i = 0;
+        while i < rows.len() {
+            let t = rows[i].0;
+            while i < rows.len() && rows[i].0 == t {
+                *counts.entry(rows[i].1.clone()).or_default() += 1;
+                i += 1;
+            }
+            let mut ranked: Vec<(usize, (String, String))> =
+                counts.iter().map(|(k, c)| (*c, k.clone())).collect();
+            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            if printed.as_ref() == Some(&ranked) {
+                continue;
+            }
+            let update = printed.is_some();
+            let start = end - p.window;
+            let lines = ranked
+                .iter()
+                .map(|(count, (channel, behavior))| {
+                    if p.total {
+                        format!("{start},{end},{count},{update},{t}")
+                    } else {
+                        format!("{start},{end},{channel},{behavior},{count},{update},{t}")
+                    }
+                })
+                .collect();
+            emissions.insert((t, end), lines);
+            printed = Some(ranked);
+        }
+    }
+    let mut csv = String::from(if p.total { TOTAL_HEADER } else { HEADER });
+    csv.push('\n');
+    for line in emissions.values().flatten() {
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    Expected {
+        csv,
+        uninstalls,
+        late,
+    }
+}
+
+fn args(input: &str, p: &Params) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "app-marketing".into(),
+        input.into(),
+        "--format".into(),
+        "csv".into(),
+    ];
+    for (flag, ms) in [
+        ("--window", p.window),
+        ("--slide", p.slide),
+        ("--out-of-orderness", p.out_of_orderness),
+        ("--allowed-lateness", p.lateness),
+    ] {
+        a.push(flag.into());
+        a.push(format!("{ms}ms"));
+    }
+    if p.total {
+        a.push("--total".into());
+    }
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn generate(dir: &std::path::Path, rows: &str, rate: &str) -> String {
+    let input = dir.join("events.csv").to_string_lossy().into_owned();
+    ok(&[
+        "gen",
+        "marketing",
+        "--rows",
+        rows,
+        "--rate",
+        rate,
+        "--seed",
+        "4",
+        "--out",
+        &input,
+    ]);
+    input
+}
+
+/// Moves each timestamp back by 0..=`max_ms` (a fixed pseudo-random sequence): the generator
+/// writes marketing events in order.
+fn disorder(text: &str, max_ms: u64) -> String {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    text.lines()
+        .map(|line| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let (rest, ts) = line.rsplit_once(',').unwrap();
+            let ts: u64 = ts.parse().unwrap();
+            format!("{rest},{}\n", ts - (x >> 33) % (max_ms + 1))
+        })
+        .collect()
+}
+
+#[test]
+fn generated_events_equal_the_reference_on_any_cluster_shape() {
+    // 1 h windows sliding by 5 s over 20 min of events: every event in 720 windows.
+    let dir = scratch("app-marketing-generated");
+    let input = generate(&dir, "4800", "4");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let expected = reference(&text, &DEFAULTS);
+    let out = uba(&strs(&args(&input, &DEFAULTS)));
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout.clone()).unwrap(), expected.csv);
+    // UNINSTALL rows are filtered, and still move the watermark.
+    assert!(expected.uninstalls > 0);
+    assert!(
+        stderr(&out).contains(&format!(
+            "4800 lines read: 4800 accepted ({} used, {} filtered, 0 late; 0 corrections), 0 rejected",
+            4800 - expected.uninstalls,
+            expected.uninstalls
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // The first window: the events of its first 5 s, 12 keys, largest first.
+    let first: Vec<&str> = expected.csv.lines().skip(1).take(3).collect();
+    assert!(
+        first[0].starts_with("1511654405000,1511658005000,"),
+        "{first:?}"
+    );
+
+    let total = Params {
+        total: true,
+        ..DEFAULTS
+    };
+    assert_eq!(
+        everywhere(&strs(&args(&input, &total))),
+        reference(&text, &total).csv
+    );
+}
+
+#[test]
+fn disordered_events_give_the_reference_corrections_and_late_records() {
+    let dir = scratch("app-marketing-disorder");
+    let input = generate(&dir, "20000", "10");
+    let text = disorder(&std::fs::read_to_string(&input).unwrap(), 400_000);
+    let input = write(&dir.join("disordered.csv"), &text);
+    let p = Params {
+        window: 300_000,
+        slide: 5_000,
+        out_of_orderness: 10_000,
+        lateness: 30_000,
+        total: false,
+    };
+    let expected = reference(&text, &p);
+    assert!(expected.csv.contains(",true,"), "corrections must update");
+    assert!(expected.late > 0);
+    assert_eq!(everywhere(&strs(&args(&input, &p))), expected.csv);
+    // The default rule on the same events: late rows still join the windows not fired yet.
+    let p0 = Params {
+        window: 300_000,
+        ..DEFAULTS
+    };
+    assert_eq!(ok(&strs(&args(&input, &p0))), reference(&text, &p0).csv);
+}
+
+/// Reads a child's stdout line by line on a thread, with the time each line arrived.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn live_job(extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args([
+            "app-marketing",
+            "-",
+            "--format",
+            "csv",
+            "--window",
+            "10s",
+            "--slide",
+            "1s",
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running uba")
+}
+
+#[test]
+fn generator_follow_streams_windows_while_it_runs() {
+    // The test is the pipe of `uba gen marketing --follow | uba app-marketing -`, keeping a copy.
+    let mut generator = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args([
+            "gen",
+            "marketing",
+            "--follow",
+            "--rows",
+            "300",
+            "--rate",
+            "100",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut job = live_job(&[]);
+    let lines = lines_of(&mut job);
+    let mut from = generator.stdout.take().unwrap();
+    let mut to = job.stdin.take().unwrap();
+    let mut copy = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = from.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        copy.extend_from_slice(&chunk[..n]);
+        to.write_all(&chunk[..n]).unwrap();
+        to.flush().unwrap();
+    }
+    let input_ended = Instant::now();
+    assert!(generator.wait().unwrap().success());
+    drop(to); // end of input
+    let mut err = String::new();
+    job.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(job.wait().unwrap().success(), "{err}");
+    let received: Vec<(Instant, String)> = lines.iter().collect();
+    // 3 s of events in 1 s slides: windows fired while the generator was still writing.
+    let early = received
+        .iter()
+        .skip(1)
+        .filter(|(at, _)| *at < input_ended)
+        .count();
+    assert!(early > 0, "no window was written before the input ended");
+    assert!(err.contains("stdin: 300 lines read: 300 accepted"), "{err}");
+    let text = String::from_utf8(copy).unwrap();
+    let p = Params {
+        window: 10_000,
+        slide: 1_000,
+        ..DEFAULTS
+    };
+    let output: String = received.iter().map(|(_, l)| format!("{l}\n")).collect();
+    assert_eq!(output, reference(&text, &p).csv);
+}
+
+#[test]
+fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
+    let mut job = live_job(&[]);
+    let lines = lines_of(&mut job);
+    let mut stdin = job.stdin.take().unwrap();
+    let start = 1_511_658_000_000u64;
+    let text: String = (0..50)
+        .map(|i| {
+            let behavior = ["CLICK", "DOWNLOAD", "INSTALL", "UNINSTALL"][i % 4];
+            let channel = ["AppStore", "wechat", "weibo"][i % 3];
+            format!("{i},{behavior},{channel},{}\n", start + 100 * i as u64)
+        })
+        .collect();
+    stdin.write_all(text.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // The watermark is at +4.9 s: the windows ending at +1 s .. +4 s fire while stdin stays open.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut received = Vec::new();
+    while !received
+        .iter()
+        .any(|l: &String| l.contains(&format!(",{},", start + 4_000)))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (_, line) = lines
+            .recv_timeout(left)
+            .expect("windows must be written while the input is open");
+        received.push(line);
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &job.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut err = String::new();
+    job.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let exit = job.wait().unwrap();
+    assert!(exit.success(), "{exit:?}: {err}");
+    received.extend(lines.iter().map(|(_, l)| l));
+    drop(stdin);
+    // Ctrl-C closed the input: every pending window fired, up to the one ending at +14 s.
+    let output: String = received.iter().map(|l| format!("{l}\n")).collect();
+    let p = Params {
+        window: 10_000,
+        slide: 1_000,
+        ..DEFAULTS
+    };
+    assert_eq!(output, reference(&text, &p).csv);
+    assert!(output.contains(&format!(",{},", start + 14_000)));
+    assert!(
+        err.contains("stdin: 50 lines read: 50 accepted (38 used, 12 filtered, 0 late; 0 corrections), 0 rejected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_rows_are_rejected_with_their_line_numbers() {
+    let dir = scratch("app-marketing-bad");
+    let text = "1,CLICK,wechat,1511658000000\n2,LIKE,wechat,1511658000001\n3,CLICK,wechat\n4,CLICK,wechat,soon\n\n5,INSTALL,weibo,1511658000002";
+    let input = write(&dir.join("bad.csv"), text);
+    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
+    let out = uba(&[
+        "app-marketing",
+        &input,
+        "--format",
+        "csv",
+        "--rejects",
+        &rejects,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
+        .into_iter()
+        .skip(1)
+        .map(|r| r[1].clone())
+        .collect();
+    assert_eq!(lines, ["2", "3", "4", "5"]);
+    assert!(
+        stderr(&out).contains(
+            "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn text_output_and_job_file() {
+    let dir = scratch("app-marketing-text");
+    let input = generate(&dir, "500", "50");
+    let job = format!("{}/jobs/app-marketing.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = ok(&["run", &job, &input, "--total"]);
+    assert!(
+        text.starts_with(
+            "== app marketing, all channels | window 2017-11-26 00:00:05 .. 2017-11-26 01:00:05 ==\ntotal: "
+        ),
+        "{text}"
+    );
+    let piped = uba_stdin(
+        &["run", &job, "--format", "json"],
+        &std::fs::read(&input).unwrap(),
+    );
+    assert!(piped.status.success());
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8(piped.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["window_end"], 1511658005000u64);
+    assert_eq!(first["update"], false);
+    assert!(first["behavior"] == "CLICK" || first["behavior"] == "DOWNLOAD");
+}

@@ -28,6 +28,15 @@ pub enum Command {
     /// Top N items by page views in each sliding window (the tutorial's HotItems).
     #[command(disable_help_flag = true, args_override_self = true)]
     HotItems(jobs::hot_items::Args),
+    /// Users who fail to log in N times in a row within T (the tutorial's LoginFail).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    LoginFail(jobs::login_fail::Args),
+    /// Orders paid in time, timed out, paid late, or paid without a create (OrderTimeout).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    OrderTimeout(jobs::order_timeout::Args),
+    /// Pays matched against payment receipts by txId, within bounds (the tutorial's TxMatch).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    TxMatch(jobs::tx_match::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -197,6 +206,9 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
 pub fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::HotItems(args) => jobs::hot_items::run(args),
+        Command::LoginFail(args) => jobs::login_fail::run(args),
+        Command::OrderTimeout(args) => jobs::order_timeout::run(args),
+        Command::TxMatch(args) => jobs::tx_match::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;

@@ -10,6 +10,7 @@ pub mod event_time;
 pub mod generate;
 pub mod jobs;
 pub mod output;
+pub mod patterns;
 pub mod records;
 pub mod runner;
 pub mod side;

@@ -272,9 +272,9 @@ fn keys_spanning_the_retention_and_further_events() {
         format!("4,pay,a4,{}", t0 + 3),
         format!("4,pay,b4,{}", t0 + 4),
     ];
-    let mut filler = 100;
     for i in 1..=151 {
         let t = t0 + i * 600;
+        let filler = 99 + i;
         if i == 138 {
             lines.push(format!("2,pay,x2,{t}"));
         }
@@ -286,7 +286,6 @@ fn keys_spanning_the_retention_and_further_events() {
         }
         lines.push(format!("{filler},create,,{t}"));
         lines.push(format!("{filler},pay,f{filler},{}", t + 1));
-        filler += 1;
     }
     let text = lines.join("\n") + "\n";
     let input = write(&dir.join("long.csv"), &text);

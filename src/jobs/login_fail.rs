@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
 use crate::event_time::Lateness;
 use crate::output::Output;
-use crate::patterns::{Seq, decided, in_input_order, scan_recent};
+use crate::patterns::{Seq, Token, decided, in_input_order, scan_recent};
 use crate::records::{LoginEvent, LoginOutcome};
 use crate::runner;
 use crate::sink::{self, AppendReport};
@@ -52,7 +52,7 @@ pub struct Args {
 }
 
 /// A login as the pattern sees it.
-type Login = (LoginOutcome, String);
+type Login = (LoginOutcome, Token);
 
 /// N consecutive failures of one user.
 #[derive(
@@ -61,7 +61,7 @@ type Login = (LoginOutcome, String);
 struct Match {
     first: u64,
     last: u64,
-    ips: Vec<String>,
+    ips: Vec<Token>,
 }
 
 /// One row of the output.
@@ -90,7 +90,7 @@ impl AppendReport for Report {
             first_fail: m.first,
             last_fail: m.last,
             fails: m.ips.len(),
-            ips: m.ips.join(" "),
+            ips: join(&m.ips, " "),
             emitted_at,
         }
     }
@@ -100,9 +100,13 @@ impl AppendReport for Report {
             m.ips.len(),
             out.time(m.first),
             out.time(m.last),
-            m.ips.join(", ")
+            join(&m.ips, ", ")
         )
     }
+}
+
+fn join(ips: &[Token], separator: &str) -> String {
+    ips.iter().map(Token::as_str).collect::<Vec<_>>().join(separator)
 }
 
 /// The runs of `fails` consecutive failures at most `within` apart among a user's recent logins.
@@ -150,7 +154,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 out_of_orderness,
                 Lateness::Strict,
                 |_: &LoginEvent| true,
-                move |l, t| ((l.user_id, number(t, (l.outcome, l.ip))), t),
+                move |l, t| ((l.user_id, number(t, (l.outcome, Token::new(&l.ip)))), t),
             );
             probe
         },

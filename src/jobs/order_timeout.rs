@@ -34,7 +34,7 @@ use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
 use crate::event_time::Lateness;
 use crate::output::Output;
 use crate::patterns::{
-    Seq, decided, delayed, firsts, in_input_order, tally, visible_for, visible_until,
+    Seq, Token, decided, delayed, firsts, in_input_order, tally, visible_for, visible_until,
 };
 use crate::records::{OrderEvent, OrderKind};
 use crate::runner;
@@ -86,7 +86,7 @@ struct Row {
     outcome: Outcome,
     create: Option<u64>,
     pay: Option<u64>,
-    tx_id: Option<String>,
+    tx_id: Option<Token>,
     timeout_at: Option<u64>,
 }
 
@@ -127,14 +127,14 @@ impl AppendReport for Report {
             outcome: self.outcome(row),
             create_ts: row.create,
             pay_ts: row.pay,
-            tx_id: row.tx_id.clone(),
+            tx_id: row.tx_id.as_ref().map(|t| t.to_string()),
             timeout_at: row.timeout_at,
             emitted_at,
         }
     }
     fn text(&self, out: &Output, row: &Row, _: u64) -> String {
         let time = |t: Option<u64>| t.map(|t| out.time(t)).unwrap_or_default();
-        let tx = row.tx_id.as_deref().unwrap_or_default();
+        let tx = row.tx_id.as_ref().map(Token::as_str).unwrap_or_default();
         let what = match row.outcome {
             Outcome::Paid => format!(
                 "paid at {} (created {}, tx {tx})",
@@ -160,7 +160,7 @@ impl AppendReport for Report {
     }
 }
 
-type Order = Seq<(OrderKind, String)>;
+type Order = Seq<(OrderKind, Token)>;
 
 pub fn run(args: Args) -> Result<(), String> {
     if args.retention < args.timeout {
@@ -185,24 +185,18 @@ pub fn run(args: Args) -> Result<(), String> {
             let pays = firsts(events.clone().filter(of_kind(OrderKind::Pay)), retention, "OrderTimeout/first-pay");
             let further = events.concat(creates.clone().negate()).concat(pays.clone().negate());
 
-            // Orders whose create is kept: a pay within the retention finds it.
-            let open = visible_for(creates.clone(), retention);
-            let paying = visible_for(pays, 0);
-            let with_create = paying.clone().join_map(open.clone(), move |&order_id, p, c| {
-                let deadline = c.ts + timeout;
-                let in_time = p.ts <= deadline;
-                Row {
-                    order_id,
-                    outcome: if in_time { Outcome::Paid } else { Outcome::PaidLate },
-                    create: Some(c.ts),
-                    pay: Some(p.ts),
-                    tx_id: Some(p.event.1.clone()),
-                    timeout_at: (!in_time).then_some(deadline),
-                }
-            });
-            let with_create = decided(with_create, |row| row.decided_at() + 1);
+            // Orders whose create is kept: a pay within the retention finds it. At most one
+            // earliest create of an order is visible at a time (the next one comes after the
+            // retention), so the pays that find none are the pays less those that find one, and
+            // one arrangement of the pays serves both.
+            let open = visible_for(creates.clone(), retention).arrange_by_key_named("OrderTimeout/open");
+            let paying = visible_for(pays, 0).arrange_by_key_named("OrderTimeout/paying");
+            let pay_create = paying
+                .clone()
+                .join_core(open, |&order, p, c| Some((order, p.clone(), c.clone())));
             let without_create = paying
-                .antijoin(open.map(|(order, _)| order))
+                .as_collection(|&order, p| (order, p.clone()))
+                .concat(pay_create.clone().map(|(order, p, _)| (order, p)).negate())
                 .map(|(order_id, p)| Row {
                     order_id,
                     outcome: Outcome::PayWithoutCreate,
@@ -211,6 +205,19 @@ pub fn run(args: Args) -> Result<(), String> {
                     tx_id: Some(p.event.1),
                     timeout_at: None,
                 });
+            let with_create = pay_create.map(move |(order_id, p, c)| {
+                let deadline = c.ts + timeout;
+                let in_time = p.ts <= deadline;
+                Row {
+                    order_id,
+                    outcome: if in_time { Outcome::Paid } else { Outcome::PaidLate },
+                    create: Some(c.ts),
+                    pay: Some(p.ts),
+                    tx_id: Some(p.event.1),
+                    timeout_at: (!in_time).then_some(deadline),
+                }
+            });
+            let with_create = decided(with_create, |row| row.decided_at() + 1);
 
             // Paid in time stays known until the deadline, where a create without it times out.
             let paid = with_create
@@ -241,7 +248,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 out_of_orderness,
                 Lateness::Strict,
                 |_: &OrderEvent| true,
-                move |o, t| ((o.order_id, number(t, (o.kind, o.tx_id))), t),
+                move |o, t| ((o.order_id, number(t, (o.kind, Token::new(&o.tx_id)))), t),
             );
             probe
         },

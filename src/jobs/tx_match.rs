@@ -31,7 +31,7 @@ use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
 use crate::event_time::Lateness;
 use crate::output::Output;
 use crate::patterns::{
-    Seq, decided, delayed, firsts, in_input_order, tally, visible_for, visible_until,
+    Seq, Token, absent, decided, delayed, firsts, in_input_order, tally, visible_for, visible_until,
 };
 use crate::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::runner;
@@ -80,14 +80,14 @@ enum Outcome {
 
 /// A pay: its order. A receipt: its payment channel.
 type Pay = Seq<u64>;
-type Receipt = Seq<String>;
+type Receipt = Seq<Token>;
 
 /// One decided outcome of a txId.
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 struct Row {
-    tx_id: String,
+    tx_id: Token,
     outcome: Outcome,
     pay: Option<Pay>,
     receipt: Option<Receipt>,
@@ -116,11 +116,11 @@ impl AppendReport for Report {
     }
     fn record(&self, row: &Row, emitted_at: u64) -> TxRecord {
         TxRecord {
-            tx_id: row.tx_id.clone(),
+            tx_id: row.tx_id.to_string(),
             outcome: self.outcome(row),
             order_id: row.pay.as_ref().map(|p| p.event),
             pay_ts: row.pay.as_ref().map(|p| p.ts),
-            pay_channel: row.receipt.as_ref().map(|r| r.event.clone()),
+            pay_channel: row.receipt.as_ref().map(|r| r.event.to_string()),
             receipt_ts: row.receipt.as_ref().map(|r| r.ts),
             emitted_at,
         }
@@ -152,8 +152,8 @@ pub fn run(args: Args) -> Result<(), String> {
         let reports = output.is_some();
         let only = only.clone();
         let (pay_input, receipt_input, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (pay_input, all_pays) = scope.new_collection::<(String, Pay), isize>();
-            let (receipt_input, all_receipts) = scope.new_collection::<(String, Receipt), isize>();
+            let (pay_input, all_pays) = scope.new_collection::<(Token, Pay), isize>();
+            let (receipt_input, all_receipts) = scope.new_collection::<(Token, Receipt), isize>();
             let pays = firsts(all_pays.clone(), retention, "TxMatch/first-pay");
             let receipts = firsts(all_receipts.clone(), retention, "TxMatch/first-receipt");
             let further = all_pays.concat(pays.clone().negate()).map(|_| ()).concat(
@@ -168,15 +168,16 @@ pub fn run(args: Args) -> Result<(), String> {
             let matched = decided(matched, move |(_, p, r)| (p.ts + after).min(r.ts + before) + 1);
             // A match is known until both sides' deadlines have passed.
             let settled = visible_until(matched.clone(), move |(_, p, r)| (p.ts + after).max(r.ts + before) + 1)
-                .map(|(tx, _, _)| tx);
-            let unmatched_pays = delayed(pays, after).antijoin(settled.clone()).map(move |(tx_id, p)| Row {
+                .map(|(tx, _, _)| tx)
+                .arrange_by_self_named("TxMatch/settled");
+            let unmatched_pays = absent(delayed(pays, after), &settled).map(move |(tx_id, p)| Row {
                 tx_id,
                 outcome: Outcome::UnmatchedPay,
                 decided_at: p.ts + after,
                 pay: Some(p),
                 receipt: None,
             });
-            let unmatched_receipts = delayed(receipts, before).antijoin(settled).map(move |(tx_id, r)| Row {
+            let unmatched_receipts = absent(delayed(receipts, before), &settled).map(move |(tx_id, r)| Row {
                 tx_id,
                 outcome: Outcome::UnmatchedReceipt,
                 decided_at: r.ts + before,
@@ -205,7 +206,7 @@ pub fn run(args: Args) -> Result<(), String> {
             out_of_orderness,
             Lateness::Strict,
             |o: &OrderEvent| o.kind == OrderKind::Pay && !o.tx_id.is_empty(),
-            move |o, t| ((o.tx_id, number(t, o.order_id)), t),
+            move |o, t| ((Token::new(&o.tx_id), number(t, o.order_id)), t),
         );
         let mut number = in_input_order();
         job.feed(
@@ -214,7 +215,7 @@ pub fn run(args: Args) -> Result<(), String> {
             out_of_orderness,
             Lateness::Strict,
             |_: &ReceiptEvent| true,
-            move |r, t| ((r.tx_id, number(t, r.pay_channel)), t),
+            move |r, t| ((Token::new(&r.tx_id), number(t, Token::new(&r.pay_channel))), t),
         );
         probe
     })

@@ -43,7 +43,10 @@ pub struct Seq<E> {
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Token {
     /// Canonical for texts up to `INLINE` bytes: unused bytes are zero.
-    Inline { len: u8, bytes: [u8; Token::INLINE] },
+    Inline {
+        len: u8,
+        bytes: [u8; Token::INLINE],
+    },
     Heap(Box<str>),
 }
 

@@ -106,7 +106,10 @@ impl AppendReport for Report {
 }
 
 fn join(ips: &[Token], separator: &str) -> String {
-    ips.iter().map(Token::as_str).collect::<Vec<_>>().join(separator)
+    ips.iter()
+        .map(Token::as_str)
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 /// The runs of `fails` consecutive failures at most `within` apart among a user's recent logins.

@@ -215,7 +215,12 @@ pub fn run(args: Args) -> Result<(), String> {
             out_of_orderness,
             Lateness::Strict,
             |_: &ReceiptEvent| true,
-            move |r, t| ((Token::new(&r.tx_id), number(t, Token::new(&r.pay_channel))), t),
+            move |r, t| {
+                (
+                    (Token::new(&r.tx_id), number(t, Token::new(&r.pay_channel))),
+                    t,
+                )
+            },
         );
         probe
     })

@@ -64,6 +64,32 @@ pub enum Command {
     /// header; `--only` picks one).
     #[command(disable_help_flag = true, args_override_self = true)]
     AdStats(jobs::ad_stats::Args),
+    /// Users who fail to log in N times in a row within T (the tutorial's LoginFail).
+    ///
+    /// Per user, in event-time order (equal times in input order): N consecutive `fail` events,
+    /// no `success` between them, from any IP, the first and the last at most T apart
+    /// (inclusive). Every run is reported, overlapping ones too, at its last fail. A login behind
+    /// the watermark goes to the late output.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    LoginFail(jobs::login_fail::Args),
+    /// Orders paid in time, timed out, paid late, or paid without a create (OrderTimeout).
+    ///
+    /// The earliest create c and earliest pay p of an order decide: `paid` (c <= p <= c +
+    /// timeout, at p), `timeout` (at c + timeout), `paid_late` (after the timeout, at p),
+    /// `pay_without_create` (no create at or before p, or p more than --retention after it).
+    /// Bounds are inclusive; further events of an order are counted on stderr. Every record
+    /// behind the watermark goes to the late output.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    OrderTimeout(jobs::order_timeout::Args),
+    /// Pays matched against payment receipts by txId, within bounds (the tutorial's TxMatch).
+    ///
+    /// The earliest pay p and receipt r of a txId match when p - before <= r <= p + after
+    /// (inclusive), reported at max(p, r); otherwise `unmatched_pay` at p + after and
+    /// `unmatched_receipt` at r + before. Each input has its own watermark; the job's is their
+    /// minimum. Decided in event time: on the sample most receipts come more than 3 s before
+    /// their pay (try --receipt-before 30m).
+    #[command(disable_help_flag = true, args_override_self = true)]
+    TxMatch(jobs::tx_match::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -261,6 +287,9 @@ pub fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Uv(args) => jobs::uv::run(args),
         Command::AppMarketing(args) => jobs::app_marketing::run(args),
         Command::AdStats(args) => jobs::ad_stats::run(args),
+        Command::LoginFail(args) => jobs::login_fail::run(args),
+        Command::OrderTimeout(args) => jobs::order_timeout::run(args),
+        Command::TxMatch(args) => jobs::tx_match::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Cluster(args) => crate::cluster::run(args),
         Command::Parse(args) => jobs::parse::run(args),

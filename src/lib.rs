@@ -14,6 +14,7 @@ pub mod interned;
 pub mod jobs;
 pub mod latency;
 pub mod output;
+pub mod patterns;
 pub mod records;
 pub mod runner;
 pub mod side;

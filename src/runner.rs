@@ -18,7 +18,7 @@ use crate::cli::{ClusterArgs, OutputArgs};
 use crate::output::{self, Output};
 use crate::records::Record;
 use crate::side::SideOutputs;
-use crate::source::{self, Pump, STOP, Source, TimePolicy};
+use crate::source::{self, Origin, Pump, STOP, Source, TimePolicy};
 
 /// What every worker of a run shares.
 struct Shared {
@@ -61,12 +61,38 @@ impl Job {
         out_of_orderness: u64,
         lateness: crate::event_time::Lateness,
         keep: K,
-        place: P,
+        mut place: P,
     ) where
         R: Record,
         D: ExchangeData,
         K: Fn(&R) -> bool + Clone + Send + 'static,
         P: FnMut(R, u64) -> (D, u64) + Clone + Send + 'static,
+    {
+        self.feed_with_origin(
+            input,
+            session,
+            out_of_orderness,
+            lateness,
+            keep,
+            move |r, t, _| place(r, t),
+        );
+    }
+
+    /// [`Job::feed`] for jobs that order events of equal times by input order: `place` also gets
+    /// the record's [`Origin`] (its file among the input's files, and its line number).
+    pub fn feed_with_origin<R, D, K, P>(
+        &mut self,
+        input: usize,
+        session: InputSession<u64, D, isize>,
+        out_of_orderness: u64,
+        lateness: crate::event_time::Lateness,
+        keep: K,
+        place: P,
+    ) where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool + Clone + Send + 'static,
+        P: FnMut(R, u64, Origin) -> (D, u64) + Clone + Send + 'static,
     {
         let sources = if self.reads {
             std::mem::take(&mut self.shared.sources.lock().expect("sources lock")[input])
@@ -84,9 +110,11 @@ impl Job {
         };
         let readings = sources
             .into_iter()
-            .map(|source| {
+            .enumerate()
+            .map(|(file, source)| {
                 source::spawn_reader(
                     source,
+                    file as u32,
                     policy,
                     self.shared.sides.clone(),
                     keep.clone(),

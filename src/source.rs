@@ -40,6 +40,21 @@ pub struct Source {
     pub reader: Box<dyn Read + Send>,
 }
 
+/// Where a record came from: which file of its input, and which line. Orders like
+/// (file, line), which is how events with equal timestamps are ordered wherever order matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub file: u32,
+    pub line: u64,
+}
+
+impl Origin {
+    /// One number that orders like the origin (lines below 2^40 per file).
+    pub fn seq(self) -> u64 {
+        (u64::from(self.file) << 40) | self.line
+    }
+}
+
 /// How an input's times are judged.
 #[derive(Clone, Copy, Debug)]
 pub struct TimePolicy {
@@ -82,6 +97,7 @@ enum Message<D> {
 /// (its own time, or the watermark for a correction) into an update and its time.
 pub fn spawn_reader<R, D, K, P>(
     source: Source,
+    file: u32,
     policy: TimePolicy,
     sides: Arc<SideOutputs>,
     keep: K,
@@ -91,7 +107,7 @@ where
     R: Record,
     D: ExchangeData,
     K: Fn(&R) -> bool + Send + 'static,
-    P: FnMut(R, u64) -> (D, u64) + Send + 'static,
+    P: FnMut(R, u64, Origin) -> (D, u64) + Send + 'static,
 {
     let (tx, rx) = sync_channel(4);
     let name = source.name.clone();
@@ -99,6 +115,7 @@ where
         .name(format!("uba-read {name}"))
         .spawn(move || {
             let mut reader = Reader {
+                file,
                 policy,
                 sides,
                 keep,
@@ -145,6 +162,8 @@ impl ReaderState {
 }
 
 struct Reader<K, P, D> {
+    /// The file's index among the files of its input.
+    file: u32,
     policy: TimePolicy,
     sides: Arc<SideOutputs>,
     keep: K,
@@ -160,7 +179,7 @@ impl<K, P, D> Reader<K, P, D> {
         R: Record,
         D: ExchangeData,
         K: Fn(&R) -> bool,
-        P: FnMut(R, u64) -> (D, u64),
+        P: FnMut(R, u64, Origin) -> (D, u64),
     {
         // Paced replays read small blocks, so that batches follow the pace closely.
         let block = if self.policy.replay_rate.is_some() {
@@ -227,7 +246,7 @@ impl<K, P, D> Reader<K, P, D> {
         R: Record,
         D: ExchangeData,
         K: Fn(&R) -> bool,
-        P: FnMut(R, u64) -> (D, u64),
+        P: FnMut(R, u64, Origin) -> (D, u64),
     {
         if self.state.guard.needs_anchor() {
             let times = records::<R>(bytes)
@@ -282,7 +301,14 @@ impl<K, P, D> Reader<K, P, D> {
                 }
             };
             self.state.counts.used += 1;
-            let (data, time) = (self.place)(record, at);
+            let (data, time) = (self.place)(
+                record,
+                at,
+                Origin {
+                    file: self.file,
+                    line: number,
+                },
+            );
             updates.push((data, time, 1));
         }
         let lines =

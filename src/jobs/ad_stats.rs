@@ -325,15 +325,14 @@ pub fn run(args: Args) -> Result<(), String> {
                 (input, probe)
             });
             // Input order breaks ties between clicks inserted at the same time.
-            let mut seq = 0;
-            job.feed(
+            job.feed_with_origin(
                 0,
                 clicks,
                 out_of_orderness,
                 Lateness::Windowed(windows),
                 |_: &AdClickEvent| true,
-                move |c, at| {
-                    seq += 1;
+                move |c, at, origin| {
+                    let seq = origin.seq();
                     let pair = (c.user_id, c.ad_id, days.of(c.ts));
                     let click = Click {
                         at,

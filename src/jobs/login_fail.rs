@@ -1,0 +1,172 @@
+//! login-fail: users who fail to log in several times in a row within seconds (the tutorial's
+//! LoginFail / LoginFailWithCep).
+//!
+//! Business rule: per user, in event-time order (equal times in input order), N consecutive
+//! `fail` events (no `success` of that user between them, from any IP) whose first and last are
+//! at most T apart, inclusive. Every such run is reported, overlapping ones too: three fails in
+//! 2 s give two matches for N = 2. A match is decided at its last fail. Defaults N = 2, T = 2 s,
+//! out-of-orderness 3 s; a login behind the watermark goes to the late side output (its match,
+//! if any, is not guessed).
+//!
+//! The tutorial's CEP pattern:
+//!
+//! ```scala
+//! Pattern.begin[LoginEvent]("begin").where(_.eventType == "fail")
+//!   .next("next").where(_.eventType == "fail")
+//!   .within(Time.seconds(2))
+//! ```
+//!
+//! Each login is visible for T after it; per user, the visible logins are scanned for runs of N
+//! fails. A run appears when its last fail arrives and would disappear when its first fail stops
+//! being visible: [`decided`] keeps the appearance only.
+
+use differential_dataflow::input::Input;
+use serde::Serialize;
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::event_time::Lateness;
+use crate::output::Output;
+use crate::patterns::{Seq, Token, decided, scan_recent};
+use crate::records::{LoginEvent, LoginOutcome};
+use crate::runner;
+use crate::sink::{self, AppendReport};
+
+/// Flags of `uba login-fail`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// LoginLog csv (`userId,ip,success|fail,ts`), or `-` for stdin.
+    pub input: String,
+    /// How many consecutive failed logins make a match (at least 2).
+    #[arg(long, default_value_t = 2)]
+    pub fails: usize,
+    /// The most time between the first and the last failure of a match (inclusive).
+    #[arg(long, default_value = "2s", value_parser = duration_ms)]
+    pub within: u64,
+    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "3s", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// A login as the pattern sees it.
+type Login = (LoginOutcome, Token);
+
+/// N consecutive failures of one user.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+struct Match {
+    first: u64,
+    last: u64,
+    ips: Vec<Token>,
+}
+
+/// One row of the output.
+#[derive(Serialize)]
+pub struct LoginFailRecord {
+    pub user_id: u64,
+    pub first_fail: u64,
+    pub last_fail: u64,
+    pub fails: usize,
+    /// The IPs of the failures, in order, separated by spaces.
+    pub ips: String,
+    pub emitted_at: u64,
+}
+
+struct Report;
+
+impl AppendReport for Report {
+    type Row = (u64, Match);
+    type Record = LoginFailRecord;
+    fn outcome(&self, _: &(u64, Match)) -> &'static str {
+        "match"
+    }
+    fn record(&self, (user, m): &(u64, Match), emitted_at: u64) -> LoginFailRecord {
+        LoginFailRecord {
+            user_id: *user,
+            first_fail: m.first,
+            last_fail: m.last,
+            fails: m.ips.len(),
+            ips: join(&m.ips, " "),
+            emitted_at,
+        }
+    }
+    fn text(&self, out: &Output, (user, m): &(u64, Match), _: u64) -> String {
+        format!(
+            "user {user}: {} failed logins from {} to {} (ips {})",
+            m.ips.len(),
+            out.time(m.first),
+            out.time(m.last),
+            join(&m.ips, ", ")
+        )
+    }
+}
+
+fn join(ips: &[Token], separator: &str) -> String {
+    ips.iter()
+        .map(Token::as_str)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// The runs of `fails` consecutive failures at most `within` apart among a user's recent logins.
+fn runs(fails: usize, within: u64, logins: &[&Seq<Login>], matches: &mut Vec<Match>) {
+    for run in logins.windows(fails) {
+        let all_fail = run.iter().all(|l| l.event.0 == LoginOutcome::Fail);
+        let (first, last) = (run[0].ts, run[fails - 1].ts);
+        if all_fail && last - first <= within {
+            matches.push(Match {
+                first,
+                last,
+                ips: run.iter().map(|l| l.event.1.clone()).collect(),
+            });
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    if args.fails < 2 {
+        return Err("--fails must be at least 2".into());
+    }
+    let (fails, within, out_of_orderness) = (args.fails, args.within, args.out_of_orderness);
+
+    runner::execute(
+        std::slice::from_ref(&args.input),
+        &args.cluster,
+        &args.output,
+        move |worker, job| {
+            let output = job.output();
+            let (logins, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (input, logins) = scope.new_collection::<(u64, Seq<Login>), isize>();
+                let matches =
+                    scan_recent(logins, within, "LoginFail/runs", move |_, recent, out| {
+                        runs(fails, within, recent, out)
+                    });
+                // A match would vanish when its first fail stops being visible.
+                let matches = decided(matches, move |(_, m)| m.first + within + 1);
+                let probe = sink::append(matches, "LoginFail/sink", Report, None, output);
+                (input, probe)
+            });
+            job.feed_with_origin(
+                0,
+                logins,
+                out_of_orderness,
+                Lateness::Strict,
+                |_: &LoginEvent| true,
+                move |l, t, origin| {
+                    (
+                        (
+                            l.user_id,
+                            Seq::at(t, origin, (l.outcome, Token::new(&l.ip))),
+                        ),
+                        t,
+                    )
+                },
+            );
+            probe
+        },
+    )
+}

@@ -1,0 +1,261 @@
+//! order-timeout: orders not paid within 15 minutes of their creation (the tutorial's
+//! OrderTimeout / OrderTimeoutWithoutCep).
+//!
+//! Business rule, per order, where the earliest create `c` and the earliest pay `p` decide:
+//! - `paid`: `c <= p <= c + 15 min`, reported at `p`;
+//! - `timeout`: no such pay, reported at `c + 15 min` (`timeout_at`);
+//! - `paid_late`: `p > c + 15 min` (the order had already timed out), reported at `p`;
+//! - `pay_without_create`: no create at or before `p`, reported at `p` (once the frontier passes
+//!   `p`, no such create can arrive any more); also a pay more than `--retention` after its
+//!   order's create, whose state is gone by then.
+//!
+//! Every create gets `paid` or `timeout`, every earliest pay `paid`, `paid_late` or
+//! `pay_without_create` (so a pay before its order's create is reported without create, and the
+//! create then times out). Further creates and pays of an order are counted on stderr, not
+//! reported. Out-of-orderness 0 (the tutorial's ascending timestamps): a record behind the
+//! watermark goes to the late side output.
+//!
+//! The tutorial's CEP pattern:
+//!
+//! ```scala
+//! Pattern.begin[OrderEvent]("begin").where(_.eventType == "create")
+//!   .followedBy("follow").where(_.eventType == "pay")
+//!   .within(Time.minutes(15))
+//! ```
+//!
+//! Differentially: an order's create is visible for the retention; a pay joins the create visible
+//! at its time (or antijoins: without create); a create delayed by 15 min, antijoined against
+//! the orders paid in time, is a timeout.
+
+use differential_dataflow::input::Input;
+use serde::Serialize;
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::event_time::Lateness;
+use crate::output::Output;
+use crate::patterns::{Seq, Token, decided, delayed, firsts, tally, visible_for, visible_until};
+use crate::records::{OrderEvent, OrderKind};
+use crate::runner;
+use crate::sink::{self, AppendReport};
+
+/// The outcomes, as `--only` names them.
+pub const OUTCOMES: [&str; 4] = ["paid", "timeout", "paid_late", "pay_without_create"];
+
+/// Flags of `uba order-timeout`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// OrderLog csv (`orderId,create|pay,txId,ts`), or `-` for stdin.
+    pub input: String,
+    /// How long after its create an order may be paid (inclusive).
+    #[arg(long, default_value = "15m", value_parser = duration_ms)]
+    pub timeout: u64,
+    /// How long after its create an order's state is kept: a later pay is a pay without create,
+    /// and a later create starts the order anew. At least --timeout.
+    #[arg(long, default_value = "24h", value_parser = duration_ms)]
+    pub retention: u64,
+    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    /// Print only these outcomes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = OUTCOMES)]
+    pub only: Option<Vec<String>>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+enum Outcome {
+    Paid,
+    Timeout,
+    PaidLate,
+    PayWithoutCreate,
+}
+
+/// One decided outcome of an order.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+struct Row {
+    order_id: u64,
+    outcome: Outcome,
+    create: Option<u64>,
+    pay: Option<u64>,
+    tx_id: Option<Token>,
+    timeout_at: Option<u64>,
+}
+
+impl Row {
+    /// The event time at which the outcome is decided: the pay, or the deadline for a timeout.
+    fn decided_at(&self) -> u64 {
+        match self.outcome {
+            Outcome::Timeout => self.timeout_at,
+            _ => self.pay,
+        }
+        .expect("every outcome has its time")
+    }
+}
+
+/// One row of the output; empty cells where a column does not apply to the outcome.
+#[derive(Serialize)]
+pub struct OrderRecord {
+    pub order_id: u64,
+    pub outcome: &'static str,
+    pub create_ts: Option<u64>,
+    pub pay_ts: Option<u64>,
+    pub tx_id: Option<String>,
+    pub timeout_at: Option<u64>,
+    pub emitted_at: u64,
+}
+
+struct Report;
+
+impl AppendReport for Report {
+    type Row = Row;
+    type Record = OrderRecord;
+    fn outcome(&self, row: &Row) -> &'static str {
+        OUTCOMES[row.outcome as usize]
+    }
+    fn record(&self, row: &Row, emitted_at: u64) -> OrderRecord {
+        OrderRecord {
+            order_id: row.order_id,
+            outcome: self.outcome(row),
+            create_ts: row.create,
+            pay_ts: row.pay,
+            tx_id: row.tx_id.as_ref().map(|t| t.to_string()),
+            timeout_at: row.timeout_at,
+            emitted_at,
+        }
+    }
+    fn text(&self, out: &Output, row: &Row, _: u64) -> String {
+        let time = |t: Option<u64>| t.map(|t| out.time(t)).unwrap_or_default();
+        let tx = row.tx_id.as_ref().map(Token::as_str).unwrap_or_default();
+        let what = match row.outcome {
+            Outcome::Paid => format!(
+                "paid at {} (created {}, tx {tx})",
+                time(row.pay),
+                time(row.create)
+            ),
+            Outcome::Timeout => format!(
+                "timeout at {} (created {})",
+                time(row.timeout_at),
+                time(row.create)
+            ),
+            Outcome::PaidLate => format!(
+                "paid late at {} (created {}, timed out {}, tx {tx})",
+                time(row.pay),
+                time(row.create),
+                time(row.timeout_at)
+            ),
+            Outcome::PayWithoutCreate => {
+                format!("pay without create at {} (tx {tx})", time(row.pay))
+            }
+        };
+        format!("order {}: {what}", row.order_id)
+    }
+}
+
+type Order = Seq<(OrderKind, Token)>;
+
+pub fn run(args: Args) -> Result<(), String> {
+    if args.retention < args.timeout {
+        return Err("--retention must be at least --timeout".into());
+    }
+    let (timeout, retention, out_of_orderness) =
+        (args.timeout, args.retention, args.out_of_orderness);
+    let only = args.only.clone();
+
+    runner::execute(
+        std::slice::from_ref(&args.input),
+        &args.cluster,
+        &args.output,
+        move |worker, job| {
+            let output = job.output();
+            let reports = output.is_some();
+            let only = only.clone();
+            let (orders, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, events) = scope.new_collection::<(u64, Order), isize>();
+            let of_kind = |kind| move |(_, e): &(u64, Order)| e.event.0 == kind;
+            let creates = firsts(events.clone().filter(of_kind(OrderKind::Create)), retention, "OrderTimeout/first-create");
+            let pays = firsts(events.clone().filter(of_kind(OrderKind::Pay)), retention, "OrderTimeout/first-pay");
+            let further = events.concat(creates.clone().negate()).concat(pays.clone().negate());
+
+            // Orders whose create is kept: a pay within the retention finds it. At most one
+            // earliest create of an order is visible at a time (the next one comes after the
+            // retention), so the pays that find none are the pays less those that find one, and
+            // one arrangement of the pays serves both.
+            let open = visible_for(creates.clone(), retention).arrange_by_key_named("OrderTimeout/open");
+            let paying = visible_for(pays, 0).arrange_by_key_named("OrderTimeout/paying");
+            let pay_create = paying
+                .clone()
+                .join_core(open, |&order, p, c| Some((order, p.clone(), c.clone())));
+            let without_create = paying
+                .as_collection(|&order, p| (order, p.clone()))
+                .concat(pay_create.clone().map(|(order, p, _)| (order, p)).negate())
+                .map(|(order_id, p)| Row {
+                    order_id,
+                    outcome: Outcome::PayWithoutCreate,
+                    create: None,
+                    pay: Some(p.ts),
+                    tx_id: Some(p.event.1),
+                    timeout_at: None,
+                });
+            let with_create = pay_create.map(move |(order_id, p, c)| {
+                let deadline = c.ts + timeout;
+                let in_time = p.ts <= deadline;
+                Row {
+                    order_id,
+                    outcome: if in_time { Outcome::Paid } else { Outcome::PaidLate },
+                    create: Some(c.ts),
+                    pay: Some(p.ts),
+                    tx_id: Some(p.event.1),
+                    timeout_at: (!in_time).then_some(deadline),
+                }
+            });
+            let with_create = decided(with_create, |row| row.decided_at() + 1);
+
+            // Paid in time stays known until the deadline, where a create without it times out.
+            let paid = with_create
+                .clone()
+                .filter(|row| row.outcome == Outcome::Paid)
+                .map(move |row| (row.order_id, row.create.expect("paid has a create") + timeout));
+            let paid = visible_until(paid, |&(_, deadline)| deadline + 1).map(|(order, _)| order);
+            let timeouts = delayed(creates, timeout).antijoin(paid).map(move |(order_id, c)| Row {
+                order_id,
+                outcome: Outcome::Timeout,
+                create: Some(c.ts),
+                pay: None,
+                tx_id: None,
+                timeout_at: Some(c.ts + timeout),
+            });
+
+            let results = decided(without_create.concat(timeouts), |row| row.decided_at() + 1).concat(with_create);
+            let probe = sink::append(results, "OrderTimeout/sink", Report, only, output);
+            tally(further, "OrderTimeout/further", reports, &probe, |n| {
+                (n > 0).then(|| format!("order-timeout: {n} further creates or pays of orders (not the earliest) counted, not reported"))
+            });
+            (input, probe)
+        });
+            job.feed_with_origin(
+                0,
+                orders,
+                out_of_orderness,
+                Lateness::Strict,
+                |_: &OrderEvent| true,
+                move |o, t, origin| {
+                    (
+                        (
+                            o.order_id,
+                            Seq::at(t, origin, (o.kind, Token::new(&o.tx_id))),
+                        ),
+                        t,
+                    )
+                },
+            );
+            probe
+        },
+    )
+}

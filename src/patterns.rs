@@ -1,0 +1,325 @@
+//! Patterns over each key's sequence of events, decided in event time (login-fail, order-timeout,
+//! tx-match).
+//!
+//! A pattern job keeps no per-key state of its own: every event is *visible* for the length of its
+//! pattern (inserted at its time, retracted once it can no longer take part), "nothing happened
+//! within T" is an antijoin against the event *delayed* by T, and the keyed state is the
+//! arrangements of `reduce` and `join`, which shrink as the retractions come due
+//! (`DESIGN.md`, "State"). A key's state is gone once its pattern can no longer change.
+//!
+//! Such a result is itself temporal: it appears when the pattern is complete and disappears when
+//! its events do. Pattern outputs are append-only, so [`decided`] keeps each result's appearance
+//! and drops its scheduled disappearance; any other retraction still reaches the sink, which
+//! fails loudly on it, so a premature answer cannot hide.
+//!
+//! All times are the update times of the collections: the jobs use `Lateness::Strict`, so every
+//! record enters at its own event time and `t == ts` for every input update.
+
+use crate::source::Origin;
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::implementations::KeySpine;
+use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
+use serde::{Deserialize, Serialize};
+use timely::dataflow::ProbeHandle;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::operators::probe::Probe;
+use timely::dataflow::operators::vec::{Filter, Map};
+
+/// One event of a key's sequence. Events sort by time, then by input order (`seq`), so equal
+/// timestamps of one key are taken in the order of their lines (`DESIGN.md`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Seq<E> {
+    /// Event time, ms.
+    pub ts: u64,
+    /// Position among the used records of its input: increases with the line number.
+    pub seq: u64,
+    pub event: E,
+}
+
+/// A short text field of an event (a txId, an IP, a payment channel), kept inline when it is up
+/// to [`Token::INLINE`] bytes: pattern state holds millions of them, and a heap string costs an
+/// allocation on every clone and a pointer chase on every comparison (measured: String clones
+/// were an eighth of order-timeout's time). Orders and compares as its text.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Token {
+    /// Canonical for texts up to `INLINE` bytes: unused bytes are zero.
+    Inline {
+        len: u8,
+        bytes: [u8; Token::INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl Token {
+    pub const INLINE: usize = 22;
+
+    pub fn new(text: &str) -> Self {
+        if text.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            Token::Inline {
+                len: text.len() as u8,
+                bytes,
+            }
+        } else {
+            Token::Heap(text.into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built from a &str, cut at its length: valid UTF-8.
+        std::str::from_utf8(self.as_bytes()).expect("a token is text")
+    }
+
+    /// The text's bytes: what comparisons use (byte order is `str` order), without the UTF-8
+    /// check of `as_str`, which showed up in profiles of the arrangements' key searches.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Token::Inline { len, bytes } => &bytes[..*len as usize],
+            Token::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+}
+
+impl Ord for Token {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl PartialOrd for Token {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<E> Seq<E> {
+    /// An event at `ts`, ordered among events of equal time by its origin (file, line).
+    pub fn at(ts: u64, origin: Origin, event: E) -> Self {
+        Seq {
+            ts,
+            seq: origin.seq(),
+            event,
+        }
+    }
+}
+
+/// Each record stays visible from its time through time `+ span` (inclusive): inserted at `t`,
+/// retracted at `t + span + 1`.
+pub fn visible_for<'s, D: ExchangeData>(
+    records: VecCollection<'s, u64, D>,
+    span: u64,
+) -> VecCollection<'s, u64, D> {
+    records
+        .inner
+        .flat_map(move |(d, t, r)| [(d.clone(), t, r), (d, t + span + 1, -r)])
+        .as_collection()
+}
+
+/// Each record stays visible from its time until `until(record)` (exclusive; never before its
+/// time): for results whose end depends on their data (a match visible until both deadlines).
+pub fn visible_until<'s, D, F>(
+    records: VecCollection<'s, u64, D>,
+    until: F,
+) -> VecCollection<'s, u64, D>
+where
+    D: ExchangeData,
+    F: Fn(&D) -> u64 + 'static,
+{
+    records
+        .inner
+        .flat_map(move |(d, t, r)| {
+            let end = until(&d).max(t);
+            [(d.clone(), t, r), (d, end, -r)]
+        })
+        .as_collection()
+}
+
+/// Each record happens again, for an instant, `by` later: inserted at `t + by`, retracted at
+/// `t + by + 1`. Antijoined against what happened in between, it gives "nothing within `by`".
+pub fn delayed<'s, D: ExchangeData>(
+    records: VecCollection<'s, u64, D>,
+    by: u64,
+) -> VecCollection<'s, u64, D> {
+    records
+        .inner
+        .flat_map(move |(d, t, r)| [(d.clone(), t + by, r), (d, t + by + 1, -r)])
+        .as_collection()
+}
+
+/// Turns a temporal pattern result into an append-only one: drops every change at or after the
+/// result's scheduled end `expires(result)`, keeps the rest. A result decided at `t` appears at
+/// `t` and stays; a premature result that the dataflow retracted before its end would still
+/// reach the sink as a retraction, which fails.
+pub fn decided<'s, D, F>(
+    results: VecCollection<'s, u64, D>,
+    expires: F,
+) -> VecCollection<'s, u64, D>
+where
+    D: ExchangeData,
+    F: Fn(&D) -> u64 + 'static,
+{
+    results
+        .inner
+        .filter(move |(d, t, _)| *t < expires(d))
+        .as_collection()
+}
+
+/// An arrangement of keys, to share between the antijoins that ask whether a key is present.
+pub type Keys<'s, K> = Arranged<'s, TraceAgent<KeySpine<K, u64, isize>>>;
+
+/// The records whose key is not in `present` at their time: an antijoin against an arrangement
+/// that several antijoins share. `present` must hold each key at most once.
+pub fn absent<'s, K, V>(
+    records: VecCollection<'s, u64, (K, V)>,
+    present: &Keys<'s, K>,
+) -> VecCollection<'s, u64, (K, V)>
+where
+    K: ExchangeData + Hashable,
+    V: ExchangeData,
+{
+    let found = records
+        .clone()
+        .arrange_by_key()
+        .join_core(present.clone(), |k, v, _| Some((k.clone(), v.clone())));
+    records.concat(found.negate())
+}
+
+/// The first event of each key, and again the first after a gap: an event is *first* when no
+/// other event of its key came before it within `within` (inclusive). Append-only, each first
+/// event at its own time. Each key's events are kept for `within` only, so the state of keys that
+/// stop is dropped; the price is that an event more than `within` after the last first event of
+/// its key starts the key anew.
+pub fn firsts<'s, K, E>(
+    events: VecCollection<'s, u64, (K, Seq<E>)>,
+    within: u64,
+    name: &str,
+) -> VecCollection<'s, u64, (K, Seq<E>)>
+where
+    K: ExchangeData + Hashable,
+    E: ExchangeData,
+{
+    // The earliest visible event of a key appears at its own time exactly when nothing earlier is
+    // visible, i.e. when it is first; when it expires the next one becomes the earliest, at a
+    // later time than its own, and is not first.
+    visible_for(events, within)
+        .reduce_named(name, |_key, input, output| {
+            output.push((input[0].0.clone(), 1));
+        })
+        .inner
+        .filter(|((_, first), t, r)| *t == first.ts && *r > 0)
+        .as_collection()
+}
+
+/// For each key, the events of the last `span` (inclusive), in sequence order, handed to `logic`
+/// whenever they change; `logic` says which results hold for that window of the sequence. Used for
+/// patterns that look at a run of consecutive events (N failed logins within T).
+pub fn scan_recent<'s, K, E, O, L>(
+    events: VecCollection<'s, u64, (K, Seq<E>)>,
+    span: u64,
+    name: &str,
+    mut logic: L,
+) -> VecCollection<'s, u64, (K, O)>
+where
+    K: ExchangeData + Hashable,
+    E: ExchangeData,
+    O: ExchangeData,
+    L: FnMut(&K, &[&Seq<E>], &mut Vec<O>) + 'static,
+{
+    let mut results = Vec::new();
+    visible_for(events, span).reduce_named(name, move |key, input, output| {
+        // Sequence numbers make events distinct, so each has multiplicity one.
+        let window: Vec<&Seq<E>> = input.iter().map(|(e, _)| *e).collect();
+        logic(key, &window, &mut results);
+        output.extend(results.drain(..).map(|o| (o, 1)));
+    })
+}
+
+/// Counts the records of `records` (net, over the whole run) and, once the input is complete,
+/// reports the count on stderr with `say(count)` from global worker 0 (pass `report = true` there).
+/// For events a job counts but does not report (an order's second pay). The probe is `probe`, so
+/// the run waits for the count.
+pub fn tally<'s, D, F>(
+    records: VecCollection<'s, u64, D>,
+    name: &str,
+    report: bool,
+    probe: &ProbeHandle<u64>,
+    say: F,
+) where
+    D: ExchangeData,
+    F: Fn(isize) -> Option<String> + 'static,
+{
+    let mut count = 0isize;
+    let mut said = false;
+    records
+        .inner
+        .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            Exchange::new(|_: &(D, u64, isize)| 0),
+            name,
+            move |_capability, _info| {
+                move |(input, frontier), _output| {
+                    input.for_each(|_cap, data| {
+                        count += data.iter().map(|(_, _, r)| *r).sum::<isize>();
+                    });
+                    if report && !said && frontier.is_empty() {
+                        said = true;
+                        if let Some(line) = say(count) {
+                            eprintln!("uba: {line}");
+                        }
+                    }
+                }
+            },
+        )
+        .probe_with(probe);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_order_breaks_ties_of_equal_times() {
+        let line = |file, line| Origin { file, line };
+        let (a, b) = (
+            Seq::at(5, line(0, 7), "success"),
+            Seq::at(5, line(0, 8), "fail"),
+        );
+        assert!(a < b);
+        assert!(
+            Seq::at(4, line(0, 9), "x") < a,
+            "time first, then input order"
+        );
+        assert!(b < Seq::at(5, line(1, 1), "a"), "then file, then line");
+    }
+
+    #[test]
+    fn tokens_order_as_their_text_inline_or_not() {
+        let long = "x".repeat(Token::INLINE + 1);
+        let mut tokens: Vec<Token> = ["ab", "abc", "", &long, "b", "a\u{e9}"]
+            .iter()
+            .map(|t| Token::new(t))
+            .collect();
+        tokens.sort();
+        let texts: Vec<&str> = tokens.iter().map(Token::as_str).collect();
+        assert_eq!(texts, ["", "ab", "abc", "a\u{e9}", "b", long.as_str()]);
+        assert_eq!(Token::new("ab"), Token::new("ab"));
+        assert!(matches!(Token::new(&long), Token::Heap(_)));
+    }
+}

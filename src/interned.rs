@@ -10,16 +10,17 @@
 //! a million) would be counted together; this is the price of never carrying the strings through
 //! the counting stage.
 
-use std::cmp::max;
+use std::cmp::{Reverse, max};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use differential_dataflow::operators::{CountTotal, ThresholdTotal};
 use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::vec::Map;
 
 use crate::output::Output;
 use crate::sink::{self, WindowReport};
-use crate::topn::{Ranked, top_n};
+use crate::topn::Ranked;
 use crate::windows::{Windows, expand_panes};
 
 /// The id of a name: SipHash with fixed keys, the same in every process of a cluster (they run the
@@ -30,12 +31,25 @@ pub fn name_id(name: &str) -> u64 {
     hasher.finish()
 }
 
+/// Buckets of the first ranking level (as `topn`): a change re-ranks one bucket of its window and
+/// then the window's bucket winners.
+const BUCKETS: u64 = 64;
+
+/// A pane update of a named key: `((id, pane), name)`, with `id = name_id(name)`. The id comes
+/// first so that sorting and consolidating these updates (in the reader) compares integers.
+pub type NamedPane = ((u64, u64), String);
+
 /// [`crate::windows::count_and_rank`] for string keys: counts each name per window from pane
-/// updates `(name, pane)`, ranks the names of each window (count descending, then name ascending),
+/// updates [`NamedPane`], ranks the names of each window (count descending, then name ascending),
 /// keeps the first `top`, and writes each window's result with `report`. Operators are named after
-/// `name` (`"HotPages/top"`, `"HotPages/sink"`).
+/// `name` (`"HotPages/ids"`, `"HotPages/top"`, `"HotPages/sink"`).
+///
+/// Counting and a first ranking happen on ids only: each window keeps every id whose count is at
+/// least its `top`-th count ("top with ties", by count alone), which holds every name that can
+/// win on the name tie-break. Only those few candidates are named and ranked on names, so strings
+/// are neither cloned nor compared for the bulk of the rows, nor for each correction of a window.
 pub fn count_and_rank_named<'s, W>(
-    panes: VecCollection<'s, u64, (String, u64)>,
+    panes: VecCollection<'s, u64, NamedPane>,
     windows: Windows,
     top: usize,
     name: &str,
@@ -50,24 +64,53 @@ where
     let names = panes
         .clone()
         .inner
-        .flat_map(move |((key, pane), t, r)| {
+        .flat_map(move |(((id, pane), key), t, r)| {
             let last_end = windows
                 .ends_of_pane(pane)
                 .last()
                 .expect("a pane has windows");
-            let id = name_id(&key);
             [
                 ((id, key.clone()), t, r),
                 ((id, key), max(t, windows.purge_time(last_end)), -r),
             ]
         })
         .as_collection()
-        .distinct();
-    let ids = panes.map(|(key, pane)| (name_id(&key), pane));
-    let counts = expand_panes(ids, windows)
-        .count()
-        .map(|((end, id), count)| (id, (end, count)))
-        .join_map(names, |_id, &(end, count), key| ((end, key.clone()), count));
-    let ranked = top_n(counts, top, &format!("{name}/top"));
+        .distinct_total();
+    let ids = panes.map(|(id_pane, _)| id_pane);
+    let candidates = expand_panes(ids, windows)
+        .count_total()
+        .map(|((end, id), count)| ((end, id % BUCKETS), (Reverse(count), id)))
+        .reduce_named(&format!("{name}/buckets"), move |_, input, output| {
+            with_ties(top, input, output)
+        })
+        .map(|((end, _bucket), row)| (end, row))
+        .reduce_named(&format!("{name}/ids"), move |_, input, output| {
+            with_ties(top, input, output)
+        });
+    let ranked = candidates
+        .map(|(end, (count, id))| (id, (end, count)))
+        .join_map(names, |_id, &(end, count), key| (end, (count, key.clone())))
+        .reduce_named(&format!("{name}/top"), move |_, input, output| {
+            output.extend(
+                input
+                    .iter()
+                    .take(top)
+                    .map(|(row, diff)| ((*row).clone(), *diff)),
+            );
+        });
     sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
+}
+
+/// The rows of a group (sorted, count descending) whose count is at least the `n`-th count: the
+/// first `n` rows and every row tied with the last of them.
+fn with_ties(n: usize, input: &[(&Ranked<u64>, isize)], output: &mut Vec<(Ranked<u64>, isize)>) {
+    let Some(&(&(cut, _), _)) = input.get(n - 1).or(input.last()) else {
+        return;
+    };
+    output.extend(
+        input
+            .iter()
+            .take_while(|(row, _)| row.0 <= cut)
+            .map(|(row, diff)| (**row, *diff)),
+    );
 }

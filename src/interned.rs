@@ -31,10 +31,6 @@ pub fn name_id(name: &str) -> u64 {
     hasher.finish()
 }
 
-/// Buckets of the first ranking level (as `topn`): a change re-ranks one bucket of its window and
-/// then the window's bucket winners.
-const BUCKETS: u64 = 64;
-
 /// A pane update of a named key: `((id, pane), name)`, with `id = name_id(name)`. The id comes
 /// first so that sorting and consolidating these updates (in the reader) compares integers.
 pub type NamedPane = ((u64, u64), String);
@@ -48,6 +44,11 @@ pub type NamedPane = ((u64, u64), String);
 /// least its `top`-th count ("top with ties", by count alone), which holds every name that can
 /// win on the name tie-break. Only those few candidates are named and ranked on names, so strings
 /// are neither cloned nor compared for the bulk of the rows, nor for each correction of a window.
+///
+/// The id ranking is one level, not `topn`'s hash buckets: a change re-ranks all the ids of its
+/// window, which is cheap for the ~100 distinct URLs of a minute of a web log, and measured 1.6x
+/// faster than the extra bucket stage (whose arrangement costs more than it saves here). Windows
+/// with tens of thousands of distinct names would want the buckets back.
 pub fn count_and_rank_named<'s, W>(
     panes: VecCollection<'s, u64, NamedPane>,
     windows: Windows,
@@ -79,11 +80,7 @@ where
     let ids = panes.map(|(id_pane, _)| id_pane);
     let candidates = expand_panes(ids, windows)
         .count_total()
-        .map(|((end, id), count)| ((end, id % BUCKETS), (Reverse(count), id)))
-        .reduce_named(&format!("{name}/buckets"), move |_, input, output| {
-            with_ties(top, input, output)
-        })
-        .map(|((end, _bucket), row)| (end, row))
+        .map(|((end, id), count)| (end, (Reverse(count), id)))
         .reduce_named(&format!("{name}/ids"), move |_, input, output| {
             with_ties(top, input, output)
         });

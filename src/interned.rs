@@ -2,9 +2,10 @@
 //!
 //! Expanding a pane into its windows copies its key once per window, and counting arranges every
 //! copy: with 200-byte URLs, that is most of the work. So each name is hashed once to a 64-bit id
-//! ([`name_id`]), panes are expanded and counted on ids, and the names come back only for the
-//! counted rows, from a dictionary `(id, name)` that holds each name while some window of it is
-//! alive. Ranking then happens on names: ties are broken by the name string, never by the id.
+//! ([`name_id`]) when it is read, panes are expanded, counted and ranked on ids (keeping every id
+//! tied with the last of the top N), and the names come back only for those few candidates, from a
+//! dictionary `(id, name)` that holds each name while some window of it is alive. The final ranking
+//! happens on names: ties are broken by the name string, never by the id.
 //!
 //! Two names with the same 64-bit id (probability about `n^2 / 2^65` for `n` live names: 3e-8 for
 //! a million) would be counted together; this is the price of never carrying the strings through

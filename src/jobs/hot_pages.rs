@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
 use crate::event_time::Lateness;
-use crate::interned::count_and_rank_named;
+use crate::interned::{NamedPane, count_and_rank_named, name_id};
 use crate::records::ApacheLogEvent;
 use crate::runner;
 use crate::sink::WindowReport;
@@ -155,7 +155,7 @@ pub fn run(args: Args) -> Result<(), String> {
         move |worker, job| {
             let output = job.output();
             let (requests, probe) = worker.dataflow::<u64, _, _>(|scope| {
-                let (requests, panes) = scope.new_collection::<(String, u64), isize>();
+                let (requests, panes) = scope.new_collection::<NamedPane, isize>();
                 (
                     requests,
                     count_and_rank_named(panes, windows, top, "HotPages", Report, output),
@@ -169,7 +169,10 @@ pub fn run(args: Args) -> Result<(), String> {
                 move |e: &ApacheLogEvent| {
                     e.method == "GET" && !(exclude_static && is_static(&e.url))
                 },
-                move |e, t| ((e.url, windows.pane(e.ts)), windows.pane_time(e.ts, t)),
+                move |e, t| {
+                    let id_pane = (name_id(&e.url), windows.pane(e.ts));
+                    ((id_pane, e.url), windows.pane_time(e.ts, t))
+                },
             );
             probe
         },

@@ -22,12 +22,29 @@ use crate::windows::{Window, Windows};
 pub fn gather<'s, D, F>(
     results: VecCollection<'s, u64, D>,
     name: &str,
-    mut write: F,
+    write: F,
 ) -> ProbeHandle<u64>
 where
     D: ExchangeData,
     F: FnMut(u64, Vec<(D, isize)>) + 'static,
 {
+    gather_and_finish(results, name, write, || {})
+}
+
+/// [`gather`], then `finish` once when the results are complete (the frontier is empty): for
+/// results that are only known at the end of input, such as a snapshot or an evaluation.
+pub fn gather_and_finish<'s, D, F, E>(
+    results: VecCollection<'s, u64, D>,
+    name: &str,
+    mut write: F,
+    finish: E,
+) -> ProbeHandle<u64>
+where
+    D: ExchangeData,
+    F: FnMut(u64, Vec<(D, isize)>) + 'static,
+    E: FnOnce() + 'static,
+{
+    let mut finish = Some(finish);
     let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
     let probe = ProbeHandle::new();
     results
@@ -50,6 +67,11 @@ where
                         consolidate(&mut changes);
                         if !changes.is_empty() {
                             write(time, changes);
+                        }
+                    }
+                    if frontier.is_empty() {
+                        if let Some(finish) = finish.take() {
+                            finish();
                         }
                     }
                 }

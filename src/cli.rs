@@ -28,6 +28,9 @@ pub enum Command {
     /// Top N items by page views in each sliding window (the tutorial's HotItems).
     #[command(disable_help_flag = true, args_override_self = true)]
     HotItems(jobs::hot_items::Args),
+    /// Shopping funnel per hour and per day, overall and per category: users, events, conversion.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Funnel(jobs::funnel::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -197,6 +200,7 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
 pub fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::HotItems(args) => jobs::hot_items::run(args),
+        Command::Funnel(args) => jobs::funnel::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;

@@ -9,12 +9,14 @@ pub mod event_time;
 #[path = "gen/mod.rs"]
 pub mod generate;
 pub mod jobs;
+pub mod keyed;
 pub mod output;
 pub mod records;
 pub mod runner;
 pub mod side;
 pub mod sink;
 pub mod source;
+pub mod temporal;
 pub mod time_fmt;
 pub mod topn;
 pub mod windows;

@@ -1,3 +1,4 @@
 //! One module per job, each reading top to bottom as the dataflow it builds.
 
+pub mod funnel;
 pub mod hot_items;

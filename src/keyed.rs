@@ -128,11 +128,10 @@ impl<R: KeyedReport> State<R> {
             apply_set(rows, batch);
             if let (Some(at), Some(previous), Some(out)) =
                 (print_at, previous, self.output.as_mut())
+                && *rows != previous
             {
-                if *rows != previous {
-                    self.report
-                        .emit(out, &key, rows, &previous, !previous.is_empty(), at);
-                }
+                self.report
+                    .emit(out, &key, rows, &previous, !previous.is_empty(), at);
             }
             if rows.is_empty() {
                 self.rows.remove(&key);

@@ -69,10 +69,10 @@ where
                             write(time, changes);
                         }
                     }
-                    if frontier.is_empty() {
-                        if let Some(finish) = finish.take() {
-                            finish();
-                        }
+                    if frontier.is_empty()
+                        && let Some(finish) = finish.take()
+                    {
+                        finish();
                     }
                 }
             },

@@ -31,6 +31,9 @@ pub enum Command {
     /// Shopping funnel per hour and per day, overall and per category: users, events, conversion.
     #[command(disable_help_flag = true, args_override_self = true)]
     Funnel(jobs::funnel::Args),
+    /// Per-user profile over a sliding horizon: behaviour counts, top categories, segment.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    UserProfile(jobs::user_profile::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -201,6 +204,7 @@ pub fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::HotItems(args) => jobs::hot_items::run(args),
         Command::Funnel(args) => jobs::funnel::run(args),
+        Command::UserProfile(args) => jobs::user_profile::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;

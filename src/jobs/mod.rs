@@ -2,3 +2,4 @@
 
 pub mod funnel;
 pub mod hot_items;
+pub mod user_profile;

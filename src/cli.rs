@@ -34,6 +34,9 @@ pub enum Command {
     /// Per-user profile over a sliding horizon: behaviour counts, top categories, segment.
     #[command(disable_help_flag = true, args_override_self = true)]
     UserProfile(jobs::user_profile::Args),
+    /// Item-to-item collaborative filtering over a sliding horizon; `--evaluate T` against popularity.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Recommend(jobs::recommend::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -205,6 +208,7 @@ pub fn dispatch(cli: Cli) -> Result<(), String> {
         Command::HotItems(args) => jobs::hot_items::run(args),
         Command::Funnel(args) => jobs::funnel::run(args),
         Command::UserProfile(args) => jobs::user_profile::run(args),
+        Command::Recommend(args) => jobs::recommend::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;

@@ -2,4 +2,5 @@
 
 pub mod funnel;
 pub mod hot_items;
+pub mod recommend;
 pub mod user_profile;

@@ -9,6 +9,8 @@ use common::*;
 
 const HEADER: &str = "user_id,rank,item_id,score,update,emitted_at";
 const DAY: u64 = 86_400_000;
+/// The default `--neighbours`.
+const NEIGHBOURS: usize = 20;
 
 struct Ev {
     user: u64,
@@ -81,6 +83,18 @@ fn brute_lists(
         (c as f64 / ((n[&i] as f64) * (n[&j] as f64)).sqrt() * 1e9).round() as i64
     };
     let all_items: BTreeSet<u64> = n.keys().copied().collect();
+    // Each item's N nearest neighbours.
+    let mut near: BTreeSet<(u64, u64)> = BTreeSet::new();
+    for &i in &all_items {
+        let mut by_sim: Vec<(i64, u64)> = all_items
+            .iter()
+            .filter(|&&j| j != i)
+            .map(|&j| (sim(i, j), j))
+            .filter(|p| p.0 != 0)
+            .collect();
+        by_sim.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        near.extend(by_sim.iter().take(NEIGHBOURS).map(|p| (i, p.1)));
+    }
     let mut lists = BTreeMap::new();
     for (&u, items) in recent.iter().filter(|(u, _)| wanted(**u)) {
         let mut scored: Vec<(i64, u64)> = Vec::new();
@@ -88,7 +102,11 @@ fn brute_lists(
             if bought.contains(&(u, j)) {
                 continue;
             }
-            let s: i64 = items.iter().filter(|&&i| i != j).map(|&i| sim(i, j)).sum();
+            let s: i64 = items
+                .iter()
+                .filter(|&&i| near.contains(&(i, j)))
+                .map(|&i| sim(i, j))
+                .sum();
             if s != 0 {
                 scored.push((s, j));
             }

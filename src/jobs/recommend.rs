@@ -8,8 +8,10 @@
 //!
 //! ```text
 //! sim(i, j)   = round(1e9 * co(i, j) / sqrt(n_i * n_j))          (cosine, fixed point)
-//! score(u, j) = sum over i in R(u), i != j, of sim(i, j)
+//! score(u, j) = sum over i in R(u), i != j, j among the N nearest neighbours of i, of sim(i, j)
 //! ```
+//!
+//! (the N = `--neighbours` nearest neighbours of an item: by similarity, ties to the smaller id).
 //!
 //! A user's list: the `--top` items by score (ties to the smaller item id), without the items the
 //! user bought within the horizon. Items the user merely viewed may be recommended (re-visits are
@@ -72,6 +74,9 @@ pub struct Args {
     /// Only a user's last M distinct items in the horizon count (by time, then item id).
     #[arg(long, default_value_t = 50)]
     pub max_user_items: usize,
+    /// Each item keeps only its N most similar items (ties to the smaller id) as candidates.
+    #[arg(long, default_value_t = 20)]
+    pub neighbours: usize,
     /// Print every change of the lists instead of the lists at the latest event time.
     #[arg(long)]
     pub changes: bool,
@@ -129,6 +134,7 @@ fn lists<'s>(
     queries: VecCollection<'s, u64, u64>,
     k: usize,
     max_user_items: usize,
+    neighbours: usize,
 ) -> VecCollection<'s, u64, (u64, Ranked<u64>)> {
     // R(u): the last M distinct items, walking back from the latest (time, item).
     let recent = visible
@@ -156,8 +162,11 @@ fn lists<'s>(
         .map(|((i, j), co)| (i, (j, co)))
         .join_map(popularity.clone(), |&i, &(j, co), &n_i| (j, (i, co, n_i)))
         .join_map(popularity, |&j, &(i, co, n_i), &n_j| {
-            (i, (j, similarity(co, n_i, n_j)))
+            ((i, j), similarity(co, n_i, n_j))
         });
+    // Only each item's nearest neighbours: a user's candidates stay within M * N items.
+    let nearest =
+        top_n(similar, neighbours, "Recommend/neighbours").map(|(i, (Reverse(s), j))| (i, (j, s)));
     let bought = visible
         .filter(|(_, (_, _, b))| *b == Behavior::Buy)
         .map(|(user, (_, item, _))| (user, item))
@@ -165,7 +174,7 @@ fn lists<'s>(
     let scores = recent
         .semijoin(queries)
         .map(|(user, item)| (item, user))
-        .join_map(similar, |_i, &user, &(j, s)| ((user, j), s))
+        .join_map(nearest, |_i, &user, &(j, s)| ((user, j), s))
         .explode(|(pair, s)| Some((pair, s)))
         .count()
         .antijoin(bought);
@@ -333,8 +342,8 @@ impl Evaluation {
 
 pub fn run(args: Args) -> Result<(), String> {
     let horizon = Horizon::new(args.horizon)?;
-    if args.top == 0 || args.max_user_items == 0 {
-        return Err("--top and --max-user-items must be at least 1".into());
+    if args.top == 0 || args.max_user_items == 0 || args.neighbours == 0 {
+        return Err("--top, --max-user-items and --neighbours must be at least 1".into());
     }
     let mode = if args.changes {
         Mode::Changes
@@ -344,6 +353,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut only = args.users.clone();
     only.sort_unstable();
     let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let neighbours = args.neighbours;
     let (k, max_user_items, evaluate, out_of_orderness) = (
         args.top,
         args.max_user_items,
@@ -362,7 +372,7 @@ pub fn run(args: Args) -> Result<(), String> {
                     let queries = visible.clone().map(|(user, _)| user).distinct();
                     let queries =
                         queries.filter(move |u| only.is_empty() || only.binary_search(u).is_ok());
-                    let ranked = lists(visible, queries, k, max_user_items);
+                    let ranked = lists(visible, queries, k, max_user_items, neighbours);
                     keyed(
                         ranked,
                         arrived.map(|_| ()),
@@ -388,7 +398,7 @@ pub fn run(args: Args) -> Result<(), String> {
                         .map(|(user, (_, item, _))| (user, item))
                         .distinct();
                     let test_users = truth.clone().map(|(user, _)| user).distinct();
-                    let ranked = lists(training.clone(), test_users, k, max_user_items);
+                    let ranked = lists(training.clone(), test_users, k, max_user_items, neighbours);
                     let items = training.map(|(_, (_, item, _))| item);
                     let popular = top_n(
                         items.clone().map(|item| ((), item)).count(),

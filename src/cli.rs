@@ -90,6 +90,15 @@ pub enum Command {
     /// their pay (try --receipt-before 30m).
     #[command(disable_help_flag = true, args_override_self = true)]
     TxMatch(jobs::tx_match::Args),
+    /// Shopping funnel per hour and per day, overall and per category: users, events, conversion.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Funnel(jobs::funnel::Args),
+    /// Per-user profile over a sliding horizon: behaviour counts, top categories, segment.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    UserProfile(jobs::user_profile::Args),
+    /// Item-to-item collaborative filtering over a sliding horizon; `--evaluate T` against popularity.
+    #[command(disable_help_flag = true, args_override_self = true)]
+    Recommend(jobs::recommend::Args),
     /// Runs a job file: `uba run jobs/hot-items.toml [INPUTS...] [FLAGS...]`.
     ///
     /// A job file is TOML: `job = "hot-items"`, `inputs = ["../data/x.csv"]` (relative to the job
@@ -290,6 +299,9 @@ pub fn dispatch(cli: Cli) -> Result<(), String> {
         Command::LoginFail(args) => jobs::login_fail::run(args),
         Command::OrderTimeout(args) => jobs::order_timeout::run(args),
         Command::TxMatch(args) => jobs::tx_match::run(args),
+        Command::Funnel(args) => jobs::funnel::run(args),
+        Command::UserProfile(args) => jobs::user_profile::run(args),
+        Command::Recommend(args) => jobs::recommend::run(args),
         Command::Gen(cmd) => crate::generate::run(&cmd),
         Command::Cluster(args) => crate::cluster::run(args),
         Command::Parse(args) => jobs::parse::run(args),

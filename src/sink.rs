@@ -28,32 +28,24 @@ where
     D: ExchangeData,
     F: FnMut(u64, Vec<(D, isize)>) + 'static,
 {
-    gather_into(results, name, write)
+    gather_and_finish(results, name, write, || {})
 }
 
-/// What a sink does with gathered results.
-pub trait Gathered<D>: 'static {
-    /// The consolidated changes of one completed time, in time order.
-    fn changes(&mut self, time: u64, changes: Vec<(D, isize)>);
-    /// Called with each new frontier after the completed times were handed over: results that
-    /// are due at a time without any change there can be written then.
-    fn progress(&mut self, _frontier: Option<u64>) {}
-}
-
-impl<D, F: FnMut(u64, Vec<(D, isize)>) + 'static> Gathered<D> for F {
-    fn changes(&mut self, time: u64, changes: Vec<(D, isize)>) {
-        self(time, changes)
-    }
-}
-
-/// [`gather`] with a [`Gathered`] handler.
-pub fn gather_into<'s, D: ExchangeData, G: Gathered<D>>(
+/// [`gather`], then `finish` once when the results are complete (the frontier is empty): for
+/// results that are only known at the end of input, such as a snapshot or an evaluation.
+pub fn gather_and_finish<'s, D, F, E>(
     results: VecCollection<'s, u64, D>,
     name: &str,
-    mut handler: G,
-) -> ProbeHandle<u64> {
+    mut write: F,
+    finish: E,
+) -> ProbeHandle<u64>
+where
+    D: ExchangeData,
+    F: FnMut(u64, Vec<(D, isize)>) + 'static,
+    E: FnOnce() + 'static,
+{
+    let mut finish = Some(finish);
     let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
-    let mut reported: Option<Option<u64>> = None;
     let probe = ProbeHandle::new();
     results
         .inner
@@ -74,13 +66,13 @@ pub fn gather_into<'s, D: ExchangeData, G: Gathered<D>>(
                         let (time, mut changes) = entry.remove_entry();
                         consolidate(&mut changes);
                         if !changes.is_empty() {
-                            handler.changes(time, changes);
+                            write(time, changes);
                         }
                     }
-                    let now = frontier.frontier().first().copied();
-                    if reported != Some(now) {
-                        reported = Some(now);
-                        handler.progress(now);
+                    if frontier.is_empty()
+                        && let Some(finish) = finish.take()
+                    {
+                        finish();
                     }
                 }
             },

@@ -1,0 +1,375 @@
+//! funnel: the shopping funnel per hour and per day, overall and per category.
+//!
+//! Business rule (the tutorial's "偏好统计" direction, which it never built): over the rows of
+//! `UserBehavior.csv`, for each 1 h tumbling window and each day (days start at 00:00 in
+//! `--day-tz`, UTC+8 by default), overall and for each category: the distinct users and the events
+//! of each behaviour (pv, fav, cart, buy), the conversion rates `users who did X / users who
+//! viewed` for X in fav, cart, buy, and per day the repeat-purchase rate `buyers with >= 2 buys /
+//! buyers`. A conversion rate is not an ordered path: a user who bought in a window counts as a
+//! buyer even without a view in it (the rate can exceed 1).
+//!
+//! The dataflow: each event is counted in four scopes (its hour and its day, overall and in its
+//! category); each scope is a window contribution, visible from its window's last millisecond to
+//! its purge time (`temporal::visible`, the rule of `DESIGN.md` "Windows"). Per (scope, user,
+//! behaviour) a count; from it the distinct users, the events and the repeat buyers of each scope;
+//! one row per scope; the window sink. Days are unions of hours (`--day-tz` must be a whole number
+//! of windows away from UTC), so a day's result is printed with the hour window that ends with it.
+
+use serde::{Deserialize, Serialize};
+
+use differential_dataflow::input::Input;
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::event_time::Lateness;
+use crate::output::Output;
+use crate::records::{Behavior, UserBehavior};
+use crate::runner;
+use crate::sink::{self, WindowReport};
+use crate::temporal;
+use crate::windows::{Window, Windows};
+
+const DAY: u64 = 86_400_000;
+
+/// Flags of `uba funnel`.
+///
+/// Output rows, per window end: the hour window (overall, then each category by id), then, when
+/// the window ends a day in `--day-tz`, the day (overall, then each category). Conversion rates
+/// are `users_fav / users_pv`, `users_cart / users_pv`, `users_buy / users_pv` among the users of
+/// the same scope (empty when nobody viewed); they are not ordered paths. `repeat_rate` (days
+/// only) is `repeat_buyers / users_buy`, a repeat buyer having two or more buys that day in that
+/// scope. Late records follow the window rule: one whose hour window is purged is late (counted
+/// in neither its hour nor its day, so that days stay unions of hours).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
+    /// Default: the sample in data/.
+    pub input: Option<String>,
+    /// Tumbling window length; a day must be a whole number of windows.
+    #[arg(long, default_value = "1h", value_parser = duration_ms)]
+    pub window: u64,
+    /// Zone in which days start at 00:00 (UTC+8: the dataset's zone). Must be a whole number of
+    /// windows away from UTC.
+    #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
+    pub day_tz: String,
+    /// Only the overall rows, no per-category rows.
+    #[arg(long)]
+    pub overall_only: bool,
+    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    /// How long after a window's end late records still correct it (`update: true`).
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub allowed_lateness: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// The funnel's steps, in funnel order.
+const STEPS: [Behavior; 4] = [Behavior::Pv, Behavior::Fav, Behavior::Cart, Behavior::Buy];
+
+fn step(b: Behavior) -> usize {
+    STEPS
+        .iter()
+        .position(|s| *s == b)
+        .expect("every behaviour is a step")
+}
+
+/// Whether a scope is a window of `--window` or a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Span {
+    Window,
+    Day,
+}
+
+/// Where an event counts: a window (or day) ending at `end`, overall (`None`) or in a category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct Scope {
+    end: u64,
+    span: Span,
+    category: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Metric {
+    Users(usize),
+    Events(usize),
+    RepeatBuyers,
+}
+
+/// One scope's funnel; rows sort as printed (window before day, overall before categories).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Row {
+    span: Span,
+    category: Option<u32>,
+    start: u64,
+    users: [u64; 4],
+    events: [u64; 4],
+    repeat_buyers: Option<u64>,
+}
+
+/// Day boundaries in a fixed zone: a day ends at 00:00 local time.
+#[derive(Clone, Copy, Debug)]
+struct Days {
+    offset_ms: i64,
+}
+
+impl Days {
+    /// The end of the day containing `ts`.
+    fn end(&self, ts: u64) -> u64 {
+        let local = ts as i64 + self.offset_ms;
+        (local.div_euclid(DAY as i64) * DAY as i64 + DAY as i64 - self.offset_ms) as u64
+    }
+}
+
+/// One output record: csv / json.
+#[derive(Serialize)]
+pub struct Record {
+    pub window_start: u64,
+    pub window_end: u64,
+    pub span: &'static str,
+    pub category_id: Option<u32>,
+    pub users_pv: u64,
+    pub users_fav: u64,
+    pub users_cart: u64,
+    pub users_buy: u64,
+    pub events_pv: u64,
+    pub events_fav: u64,
+    pub events_cart: u64,
+    pub events_buy: u64,
+    pub fav_rate: Option<f64>,
+    pub cart_rate: Option<f64>,
+    pub buy_rate: Option<f64>,
+    pub repeat_buyers: Option<u64>,
+    pub repeat_rate: Option<f64>,
+    pub update: bool,
+    pub emitted_at: u64,
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+struct Report {
+    day_zone: time::UtcOffset,
+    /// `--day-tz` as the user wrote it.
+    day_tz: String,
+}
+
+impl WindowReport for Report {
+    type Row = Row;
+    type Record = Record;
+    fn title(&self) -> String {
+        "funnel".into()
+    }
+    fn record(&self, w: Window, _rank: usize, row: &Row, update: bool, emitted_at: u64) -> Record {
+        let [users_pv, users_fav, users_cart, users_buy] = row.users;
+        let [events_pv, events_fav, events_cart, events_buy] = row.events;
+        Record {
+            window_start: row.start,
+            window_end: w.end,
+            span: match row.span {
+                Span::Window => "window",
+                Span::Day => "day",
+            },
+            category_id: row.category,
+            users_pv,
+            users_fav,
+            users_cart,
+            users_buy,
+            events_pv,
+            events_fav,
+            events_cart,
+            events_buy,
+            fav_rate: ratio(users_fav, users_pv),
+            cart_rate: ratio(users_cart, users_pv),
+            buy_rate: ratio(users_buy, users_pv),
+            repeat_buyers: row.repeat_buyers,
+            repeat_rate: row.repeat_buyers.and_then(|r| ratio(r, users_buy)),
+            update,
+            emitted_at,
+        }
+    }
+    fn text(&self, _rank: usize, row: &Row) -> String {
+        let scope = match row.category {
+            None => "all categories".to_owned(),
+            Some(c) => format!("category {c}"),
+        };
+        let span = match row.span {
+            Span::Window => String::new(),
+            Span::Day => {
+                let day = crate::time_fmt::format_ms(row.start, self.day_zone);
+                format!("day {} ({}) | ", &day[..10], self.day_tz)
+            }
+        };
+        let steps: Vec<String> = STEPS
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("{} {}/{}", b.name(), row.users[i], row.events[i]))
+            .collect();
+        let pct = |part: u64| match ratio(part, row.users[0]) {
+            Some(r) => format!("{:.1}%", r * 100.0),
+            None => "-".into(),
+        };
+        let mut line = format!(
+            "{span}{scope} | users/events {} | fav {} cart {} buy {} of viewers",
+            steps.join(" "),
+            pct(row.users[1]),
+            pct(row.users[2]),
+            pct(row.users[3]),
+        );
+        if let Some(repeat) = row.repeat_buyers {
+            match ratio(repeat, row.users[3]) {
+                Some(r) => line.push_str(&format!(" | repeat buyers {repeat} ({:.1}%)", r * 100.0)),
+                None => line.push_str(" | repeat buyers 0"),
+            }
+        }
+        line
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let zone = crate::time_fmt::parse_zone(&args.day_tz).map_err(|e| format!("--day-tz: {e}"))?;
+    let offset_ms = i64::from(zone.whole_seconds()) * 1000;
+    if args.window == 0 || !DAY.is_multiple_of(args.window) {
+        return Err(format!("--window ({} ms) must divide a day", args.window));
+    }
+    if offset_ms.rem_euclid(args.window as i64) != 0 {
+        return Err(format!(
+            "--day-tz {} is not a whole number of windows away from UTC: days must be unions of windows",
+            args.day_tz
+        ));
+    }
+    let days = Days { offset_ms };
+    let day_tz = args.day_tz.clone();
+    let windows = Windows::tumbling(args.window, args.allowed_lateness);
+    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let (overall_only, out_of_orderness, lateness) = (
+        args.overall_only,
+        args.out_of_orderness,
+        args.allowed_lateness,
+    );
+
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
+        let output: Option<Output> = job.output();
+        let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            // (user, category, behaviour, end of its window), at the window's last millisecond.
+            let (events, hourly) = scope.new_collection::<(u64, u32, Behavior, u64), isize>();
+
+            let scoped = hourly.flat_map(move |(user, category, behavior, end)| {
+                let day = days.end(end - 1);
+                let mut scopes = vec![
+                    (
+                        Scope {
+                            end,
+                            span: Span::Window,
+                            category: None,
+                        },
+                        user,
+                        behavior,
+                    ),
+                    (
+                        Scope {
+                            end: day,
+                            span: Span::Day,
+                            category: None,
+                        },
+                        user,
+                        behavior,
+                    ),
+                ];
+                if !overall_only {
+                    scopes.push((
+                        Scope {
+                            end,
+                            span: Span::Window,
+                            category: Some(category),
+                        },
+                        user,
+                        behavior,
+                    ));
+                    scopes.push((
+                        Scope {
+                            end: day,
+                            span: Span::Day,
+                            category: Some(category),
+                        },
+                        user,
+                        behavior,
+                    ));
+                }
+                scopes
+            });
+            let alive = temporal::visible(scoped, move |(scope, _, _)| {
+                (scope.end - 1, Some(scope.end + lateness))
+            });
+
+            let per_user = alive.count(); // ((scope, user, behaviour), events)
+            let users = per_user
+                .clone()
+                .map(|((scope, _, b), _)| (scope, Metric::Users(step(b))));
+            let counts = per_user
+                .clone()
+                .explode(|((scope, _, b), n)| Some(((scope, Metric::Events(step(b))), n)));
+            let repeat = per_user
+                .filter(|((scope, _, b), n)| {
+                    scope.span == Span::Day && *b == Behavior::Buy && *n >= 2
+                })
+                .map(|((scope, _, _), _)| (scope, Metric::RepeatBuyers));
+            let rows = users
+                .concat(counts)
+                .concat(repeat)
+                .count()
+                .map(|((scope, metric), n)| (scope, (metric, n)))
+                .reduce_named("Funnel/rows", move |scope: &Scope, metrics, out| {
+                    let start = match scope.span {
+                        Span::Window => scope.end - windows.size,
+                        Span::Day => scope.end - DAY,
+                    };
+                    let mut row = Row {
+                        span: scope.span,
+                        category: scope.category,
+                        start,
+                        users: [0; 4],
+                        events: [0; 4],
+                        repeat_buyers: (scope.span == Span::Day).then_some(0),
+                    };
+                    for &(&(metric, n), _) in metrics {
+                        match metric {
+                            Metric::Users(s) => row.users[s] = n as u64,
+                            Metric::Events(s) => row.events[s] = n as u64,
+                            Metric::RepeatBuyers => row.repeat_buyers = Some(n as u64),
+                        }
+                    }
+                    out.push((row, 1));
+                })
+                .map(|(scope, row)| (scope.end, row));
+            (
+                events,
+                sink::windows(
+                    rows,
+                    "Funnel/sink",
+                    windows,
+                    Report {
+                        day_zone: zone,
+                        day_tz: day_tz.clone(),
+                    },
+                    output,
+                ),
+            )
+        });
+        job.feed(
+            0,
+            events,
+            out_of_orderness,
+            Lateness::Windowed(windows),
+            |_: &UserBehavior| true,
+            move |b, t| {
+                let end = (b.ts / windows.size + 1) * windows.size;
+                ((b.user_id, b.category_id, b.behavior, end), t.max(end - 1))
+            },
+        );
+        probe
+    })
+}

@@ -1,0 +1,447 @@
+//! recommend: item-to-item collaborative filtering over a sliding horizon, kept current as events
+//! arrive, with an offline evaluation against the popularity baseline.
+//!
+//! Business rule (the tutorial's "偏好统计" direction, which it never built): two items are related
+//! when the same user interacted with both (any behaviour) within the horizon. With `R(u)` the
+//! user's recent items (the last `--max-user-items` distinct items they touched in the horizon),
+//! `n_i` the number of users with `i` in `R(u)` and `co(i, j)` the number with both:
+//!
+//! ```text
+//! sim(i, j)   = round(1e9 * co(i, j) / sqrt(n_i * n_j))          (cosine, fixed point)
+//! score(u, j) = sum over i in R(u), i != j, j among the N nearest neighbours of i, of sim(i, j)
+//! ```
+//!
+//! (the N = `--neighbours` nearest neighbours of an item: by similarity, ties to the smaller id).
+//!
+//! A user's list: the `--top` items by score (ties to the smaller item id), without the items the
+//! user bought within the horizon. Items the user merely viewed may be recommended (re-visits are
+//! what carts are made of). Fixed point makes scores exact integers, so sums do not depend on the
+//! order in which a worker adds them.
+//!
+//! The dataflow: events visible for the horizon (`temporal`); a `reduce` per user keeps `R(u)`;
+//! `n_i` is a count over it and `co(i, j)` a self-join of it on the user, counted: one event
+//! changes only the pairs of its user (at most `2 M` of them). Scores are a join of `R(u)` with
+//! the similarities, summed by `explode` + `count`, minus bought items (`antijoin`), ranked by the
+//! engine's top-N. A change of `n_i` changes every `sim(i, ·)` and so the scores of every user who
+//! holds `i`: that ripple, not the pairs, is what a busy item costs.
+//!
+//! `--evaluate T`: the model learns from the events before `T` (those still in the horizon at
+//! `T`, frozen there); the users who cart or buy after `T` are the test users; hit rate at K is
+//! the share of them whose list holds at least one item they carted or bought after `T`; coverage
+//! is the share of the training items that appear in some list. The popularity baseline is the
+//! same for every user: the K items with the most training events.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use differential_dataflow::VecCollection;
+use differential_dataflow::input::Input;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
+use crate::keyed::{KeyedReport, Mode, keyed};
+use crate::output::{Format, Output};
+use crate::records::{Behavior, UserBehavior};
+use crate::runner;
+use crate::sink;
+use crate::temporal::{self, Horizon};
+use crate::topn::{Ranked, top_n};
+
+/// Similarities are fixed point: this many units make 1.0.
+pub const SCALE: f64 = 1e9;
+
+/// Flags of `uba recommend`.
+///
+/// Prints each user's list (rank, item, score = sum of fixed-point cosine similarities, 1e9 =
+/// 1.0) as of the latest event time (default), or every change of it (`--changes`); ties go to
+/// the smaller item id. `--max-user-items M` bounds a user's cost (M^2 pairs) at the price of
+/// forgetting their older items within the horizon. `--evaluate T` (epoch seconds or an ISO
+/// date-time such as 2017-11-26T02:30:00Z) prints hit rate at K and coverage for the model and
+/// for the popularity baseline instead of lists.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
+    /// Default: the sample in data/.
+    pub input: Option<String>,
+    /// How long an interaction relates items.
+    #[arg(long, default_value = "1d", value_parser = duration_ms)]
+    pub horizon: u64,
+    /// Length of each user's list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Only a user's last M distinct items in the horizon count (by time, then item id).
+    #[arg(long, default_value_t = 50)]
+    pub max_user_items: usize,
+    /// Each item keeps only its N most similar items (ties to the smaller id) as candidates.
+    #[arg(long, default_value_t = 20)]
+    pub neighbours: usize,
+    /// Print every change of the lists instead of the lists at the latest event time.
+    #[arg(long)]
+    pub changes: bool,
+    /// Only these users' lists (comma-separated ids); every user's events still train the model.
+    #[arg(long, value_delimiter = ',')]
+    pub users: Vec<u64>,
+    /// Learn before T, test on the carts and buys from T on (epoch seconds or ISO date-time).
+    #[arg(long, value_name = "T", value_parser = parse_instant)]
+    pub evaluate: Option<u64>,
+    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
+    #[arg(long, default_value = "0", value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `1511663400` (epoch seconds), `2017-11-26T02:30:00Z`, `2017-11-26T10:30:00+08:00` or
+/// `2017-11-26 02:30:00` (UTC), as epoch milliseconds.
+pub fn parse_instant(s: &str) -> Result<u64, String> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return secs
+            .checked_mul(1000)
+            .ok_or_else(|| format!("'{s}' is too large"));
+    }
+    let t = time::OffsetDateTime::parse(s, &Rfc3339)
+        .or_else(|_| {
+            time::PrimitiveDateTime::parse(
+                s,
+                format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+            )
+            .map(|t| t.assume_utc())
+        })
+        .map_err(|_| {
+            format!("'{s}' is neither epoch seconds nor a date-time like 2017-11-26T02:30:00Z")
+        })?;
+    u64::try_from(t.unix_timestamp() * 1000).map_err(|_| format!("'{s}' is before 1970"))
+}
+
+/// The fixed-point cosine similarity of two items.
+fn similarity(co: isize, n_i: isize, n_j: isize) -> isize {
+    (co as f64 / ((n_i as f64) * (n_j as f64)).sqrt() * SCALE).round() as isize
+}
+
+type Event = (u64, (u64, u64, Behavior)); // (user, (ts, item, behaviour))
+
+/// The model's outputs for the users of `queries`: `(user, (Reverse(score), item))`, top `k`;
+/// and `(item, events)` for the popularity baseline.
+fn lists<'s>(
+    visible: VecCollection<'s, u64, Event>,
+    queries: VecCollection<'s, u64, u64>,
+    k: usize,
+    max_user_items: usize,
+    neighbours: usize,
+) -> VecCollection<'s, u64, (u64, Ranked<u64>)> {
+    // R(u): the last M distinct items, walking back from the latest (time, item).
+    let recent = visible
+        .clone()
+        .map(|(user, (ts, item, _))| (user, (ts, item)))
+        .reduce_named("Recommend/recent", move |_user, events, out| {
+            let mut kept: Vec<u64> = Vec::with_capacity(max_user_items);
+            for &(&(_, item), _) in events.iter().rev() {
+                if kept.len() == max_user_items {
+                    break;
+                }
+                if !kept.contains(&item) {
+                    kept.push(item);
+                }
+            }
+            out.extend(kept.into_iter().map(|item| (item, 1)));
+        });
+    let by_user = recent.clone().arrange_by_key();
+    let popularity = recent.clone().map(|(_, item)| item).count(); // (i, n_i)
+    let cooccurrence = by_user
+        .clone()
+        .join_core(by_user, |_user, i, j| (i != j).then_some((*i, *j)))
+        .count(); // ((i, j), co)
+    let similar = cooccurrence
+        .map(|((i, j), co)| (i, (j, co)))
+        .join_map(popularity.clone(), |&i, &(j, co), &n_i| (j, (i, co, n_i)))
+        .join_map(popularity, |&j, &(i, co, n_i), &n_j| {
+            ((i, j), similarity(co, n_i, n_j))
+        });
+    // Only each item's nearest neighbours: a user's candidates stay within M * N items.
+    let nearest =
+        top_n(similar, neighbours, "Recommend/neighbours").map(|(i, (Reverse(s), j))| (i, (j, s)));
+    let bought = visible
+        .filter(|(_, (_, _, b))| *b == Behavior::Buy)
+        .map(|(user, (_, item, _))| (user, item))
+        .distinct();
+    let scores = recent
+        .semijoin(queries)
+        .map(|(user, item)| (item, user))
+        .join_map(nearest, |_i, &user, &(j, s)| ((user, j), s))
+        .explode(|(pair, s)| Some((pair, s)))
+        .count()
+        .antijoin(bought);
+    top_n(scores, k, "Recommend/top")
+}
+
+/// One list row: csv / json.
+#[derive(Serialize)]
+pub struct ListRecord {
+    pub user_id: u64,
+    pub rank: Option<usize>,
+    pub item_id: Option<u64>,
+    pub score: Option<isize>,
+    pub update: bool,
+    pub emitted_at: u64,
+}
+
+struct ListReport;
+
+impl KeyedReport for ListReport {
+    type Key = u64;
+    type Row = Ranked<u64>;
+    fn emit(
+        &self,
+        out: &mut Output,
+        &user: &u64,
+        rows: &[Ranked<u64>],
+        _: &[Ranked<u64>],
+        update: bool,
+        at: u64,
+    ) {
+        match out.format {
+            Format::Text => {
+                let items: Vec<String> = rows
+                    .iter()
+                    .map(|(Reverse(s), item)| format!("{item} ({:.3})", *s as f64 / SCALE))
+                    .collect();
+                let list = if items.is_empty() {
+                    "(no list: left the horizon)".to_owned()
+                } else {
+                    items.join(", ")
+                };
+                let line = format!(
+                    "{} | user {user} | {list}{}",
+                    out.time(at),
+                    if update { " | update" } else { "" }
+                );
+                out.line(&line);
+            }
+            Format::Csv | Format::Json => {
+                if rows.is_empty() {
+                    out.record(&ListRecord {
+                        user_id: user,
+                        rank: None,
+                        item_id: None,
+                        score: None,
+                        update,
+                        emitted_at: at,
+                    });
+                }
+                for (i, (Reverse(score), item)) in rows.iter().enumerate() {
+                    out.record(&ListRecord {
+                        user_id: user,
+                        rank: Some(i + 1),
+                        item_id: Some(*item),
+                        score: Some(*score),
+                        update,
+                        emitted_at: at,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// What the evaluation sink gathers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Observed {
+    /// A row of a test user's list.
+    Listed(u64, Ranked<u64>),
+    /// A row of the popularity baseline.
+    Popular(Ranked<u64>),
+    /// A test user carted or bought this item after `T`.
+    Truth(u64, u64),
+    /// An item of the training data.
+    Trained(u64),
+}
+
+/// One evaluation result: csv / json.
+#[derive(Serialize)]
+pub struct EvalRecord {
+    pub method: &'static str,
+    pub k: usize,
+    pub test_users: usize,
+    pub users_with_list: usize,
+    pub hits: usize,
+    pub hit_rate: f64,
+    pub recommended_items: usize,
+    pub training_items: usize,
+    pub coverage: f64,
+    pub emitted_at: u64,
+}
+
+#[derive(Default)]
+struct Evaluation {
+    observed: BTreeMap<Observed, isize>,
+    last: u64,
+}
+
+impl Evaluation {
+    fn finish(&self, k: usize, out: &mut Output) {
+        let mut lists: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+        let mut truth: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+        let (mut popular, mut trained) = (BTreeSet::new(), 0usize);
+        for (o, _) in self.observed.iter().filter(|(_, n)| **n > 0) {
+            match o {
+                Observed::Listed(u, (_, item)) => drop(lists.entry(*u).or_default().insert(*item)),
+                Observed::Popular((_, item)) => drop(popular.insert(*item)),
+                Observed::Truth(u, item) => drop(truth.entry(*u).or_default().insert(*item)),
+                Observed::Trained(_) => trained += 1,
+            }
+        }
+        let empty = BTreeSet::new();
+        let model_hits = truth
+            .iter()
+            .filter(|(u, t)| !lists.get(u).unwrap_or(&empty).is_disjoint(t))
+            .count();
+        let popular_hits = truth.values().filter(|t| !popular.is_disjoint(t)).count();
+        let recommended: BTreeSet<u64> = lists.values().flatten().copied().collect();
+        let users = truth.len();
+        let rate = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        for (method, hits, with_list, items) in [
+            ("item-cf", model_hits, lists.len(), recommended.len()),
+            (
+                "popularity",
+                popular_hits,
+                if popular.is_empty() { 0 } else { users },
+                popular.len(),
+            ),
+        ] {
+            let r = EvalRecord {
+                method,
+                k,
+                test_users: users,
+                users_with_list: with_list,
+                hits,
+                hit_rate: rate(hits, users),
+                recommended_items: items,
+                training_items: trained,
+                coverage: rate(items, trained),
+                emitted_at: self.last,
+            };
+            match out.format {
+                Format::Text => out.line(&format!(
+                    "{method}: hit rate@{k} {:.2}% ({hits} of {users} test users; {with_list} had a list), coverage {:.2}% ({items} of {trained} training items)",
+                    r.hit_rate * 100.0,
+                    r.coverage * 100.0
+                )),
+                Format::Csv | Format::Json => out.record(&r),
+            }
+        }
+        out.flush();
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let horizon = Horizon::new(args.horizon)?;
+    if args.top == 0 || args.max_user_items == 0 || args.neighbours == 0 {
+        return Err("--top, --max-user-items and --neighbours must be at least 1".into());
+    }
+    let mode = if args.changes {
+        Mode::Changes
+    } else {
+        Mode::Snapshot
+    };
+    let mut only = args.users.clone();
+    only.sort_unstable();
+    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let neighbours = args.neighbours;
+    let (k, max_user_items, evaluate, out_of_orderness) = (
+        args.top,
+        args.max_user_items,
+        args.evaluate,
+        args.out_of_orderness,
+    );
+
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
+        let output = job.output();
+        let only = only.clone();
+        let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (events, arrived) = scope.new_collection::<Event, isize>();
+            let probe = match evaluate {
+                None => {
+                    let visible = horizon.apply(arrived.clone(), |(_, (ts, _, _))| *ts);
+                    let queries = visible.clone().map(|(user, _)| user).distinct();
+                    let queries =
+                        queries.filter(move |u| only.is_empty() || only.binary_search(u).is_ok());
+                    let ranked = lists(visible, queries, k, max_user_items, neighbours);
+                    keyed(
+                        ranked,
+                        arrived.map(|_| ()),
+                        "Recommend/sink",
+                        mode,
+                        ListReport,
+                        output,
+                    )
+                }
+                Some(t) => {
+                    // Training: the events before T that are still in the horizon at T, frozen.
+                    let training = temporal::visible(
+                        arrived.clone().filter(move |(_, (ts, _, _))| *ts < t),
+                        move |(_, (ts, _, _))| {
+                            let until = ts + horizon.length;
+                            (*ts, (until <= t).then_some(until))
+                        },
+                    );
+                    let truth = arrived
+                        .filter(move |(_, (ts, _, b))| {
+                            *ts >= t && matches!(b, Behavior::Cart | Behavior::Buy)
+                        })
+                        .map(|(user, (_, item, _))| (user, item))
+                        .distinct();
+                    let test_users = truth.clone().map(|(user, _)| user).distinct();
+                    let ranked = lists(training.clone(), test_users, k, max_user_items, neighbours);
+                    let items = training.map(|(_, (_, item, _))| item);
+                    let popular = top_n(
+                        items.clone().map(|item| ((), item)).count(),
+                        k,
+                        "Recommend/popular",
+                    );
+                    let observed = ranked
+                        .map(|(u, row)| Observed::Listed(u, row))
+                        .concat(popular.map(|((), row)| Observed::Popular(row)))
+                        .concat(truth.map(|(u, item)| Observed::Truth(u, item)))
+                        .concat(items.distinct().map(Observed::Trained));
+                    let state = Rc::new(RefCell::new(Evaluation::default()));
+                    let at_end = state.clone();
+                    let mut output = output;
+                    sink::gather_and_finish(
+                        observed,
+                        "Recommend/evaluation",
+                        move |time, changes| {
+                            let mut s = state.borrow_mut();
+                            s.last = time;
+                            for (o, d) in changes {
+                                *s.observed.entry(o).or_default() += d;
+                            }
+                            s.observed.retain(|_, n| *n != 0);
+                        },
+                        move || {
+                            if let Some(out) = output.as_mut() {
+                                at_end.borrow().finish(k, out);
+                            }
+                        },
+                    )
+                }
+            };
+            (events, probe)
+        });
+        job.feed(
+            0,
+            events,
+            out_of_orderness,
+            horizon.lateness(),
+            |_: &UserBehavior| true,
+            |b, t| ((b.user_id, (b.ts, b.item_id, b.behavior)), t),
+        );
+        probe
+    })
+}

@@ -1,0 +1,168 @@
+//! Per-key results (a user's profile, a user's recommendation list): each key's rows printed
+//! whenever they change, or all keys once, as they stood when the input ended.
+//!
+//! The result is a collection `(key, row)`; a key may have several rows (ranked lists), printed
+//! in their `Ord` order. Like every sink, changes are gathered on worker 0 and written in time
+//! order, so the output is the same, byte for byte, for any `-w`, `-n` or batch size.
+//!
+//! *Snapshot*: the result as of the last logical time at which an input event entered (its
+//! "ticks"): the latest event time. What happens after that (every event leaving its horizon as
+//! the end of input closes the frontier) is not part of the snapshot.
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::{ExchangeData, VecCollection};
+use timely::dataflow::ProbeHandle;
+
+use crate::output::Output;
+use crate::sink;
+
+/// How a per-key result is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Each key's rows at every logical time they change; a key whose rows all left is printed
+    /// once more with no rows (the report says what that means).
+    Changes,
+    /// Every key's rows at the latest event time, once, at the end of input.
+    Snapshot,
+}
+
+/// What a per-key job prints.
+pub trait KeyedReport: 'static {
+    type Key: ExchangeData;
+    type Row: ExchangeData;
+    /// Writes one key's rows: `rows` is empty when the key has left (its previous rows are in
+    /// `previous`); `update` is false the first time a key is printed.
+    fn emit(
+        &self,
+        out: &mut Output,
+        key: &Self::Key,
+        rows: &[Self::Row],
+        previous: &[Self::Row],
+        update: bool,
+        at: u64,
+    );
+}
+
+/// Writes `results` per key in `mode`. `ticks` has one update at each time an input event
+/// entered (only read in snapshot mode). Only worker 0 has an output.
+pub fn keyed<'s, R: KeyedReport>(
+    results: VecCollection<'s, u64, (R::Key, R::Row)>,
+    ticks: VecCollection<'s, u64, ()>,
+    name: &str,
+    mode: Mode,
+    report: R,
+    output: Option<Output>,
+) -> ProbeHandle<u64> {
+    // `None` is a tick; it sorts before the changes of its time.
+    let gathered = match mode {
+        Mode::Changes => results.map(Some),
+        Mode::Snapshot => results.map(Some).concat(ticks.map(|()| None)),
+    };
+    let state = std::rc::Rc::new(std::cell::RefCell::new(State::<R> {
+        report,
+        output,
+        rows: BTreeMap::new(),
+        pending: Vec::new(),
+        last_tick: 0,
+    }));
+    let at_end = state.clone();
+    sink::gather_and_finish(
+        gathered,
+        name,
+        move |time, changes| state.borrow_mut().changes(mode, time, changes),
+        move || at_end.borrow_mut().snapshot(mode),
+    )
+}
+
+struct State<R: KeyedReport> {
+    report: R,
+    output: Option<Output>,
+    /// Each key's current rows (in snapshot mode: as of the last tick).
+    rows: BTreeMap<R::Key, Vec<R::Row>>,
+    /// Snapshot mode: the changes since the last tick, applied only if another tick follows.
+    pending: Vec<(u64, Vec<(Option<(R::Key, R::Row)>, isize)>)>,
+    last_tick: u64,
+}
+
+impl<R: KeyedReport> State<R> {
+    fn changes(&mut self, mode: Mode, time: u64, changes: Vec<(Option<(R::Key, R::Row)>, isize)>) {
+        if self.output.is_none() {
+            return;
+        }
+        match mode {
+            Mode::Snapshot => {
+                let tick = changes.first().is_some_and(|(c, _)| c.is_none());
+                self.pending.push((time, changes));
+                if tick {
+                    for (_, changes) in std::mem::take(&mut self.pending) {
+                        self.apply(changes, None);
+                    }
+                    self.last_tick = time;
+                }
+            }
+            Mode::Changes => {
+                self.apply(changes, Some(time));
+                if let Some(out) = self.output.as_mut() {
+                    out.flush();
+                }
+            }
+        }
+    }
+
+    /// Applies one time's consolidated changes (sorted by key), printing each changed key when
+    /// `print_at` is given.
+    fn apply(&mut self, changes: Vec<(Option<(R::Key, R::Row)>, isize)>, print_at: Option<u64>) {
+        let mut changes = changes
+            .into_iter()
+            .filter_map(|(c, r)| c.map(|c| (c, r)))
+            .peekable();
+        while let Some(((key, row), diff)) = changes.next() {
+            let mut batch = vec![(row, diff)];
+            while changes.peek().is_some_and(|((k, _), _)| *k == key) {
+                let ((_, row), diff) = changes.next().expect("peeked");
+                batch.push((row, diff));
+            }
+            let rows = self.rows.entry(key.clone()).or_default();
+            let previous = print_at.map(|_| rows.clone());
+            apply_set(rows, batch);
+            if let (Some(at), Some(previous), Some(out)) =
+                (print_at, previous, self.output.as_mut())
+                && *rows != previous
+            {
+                self.report
+                    .emit(out, &key, rows, &previous, !previous.is_empty(), at);
+            }
+            if rows.is_empty() {
+                self.rows.remove(&key);
+            }
+        }
+    }
+
+    fn snapshot(&mut self, mode: Mode) {
+        let Some(out) = self.output.as_mut() else {
+            return;
+        };
+        if mode == Mode::Snapshot {
+            for (key, rows) in &self.rows {
+                self.report.emit(out, key, rows, &[], false, self.last_tick);
+            }
+        }
+        out.flush();
+    }
+}
+
+/// Applies consolidated changes to a sorted set of rows.
+fn apply_set<Row: Ord>(rows: &mut Vec<Row>, changes: Vec<(Row, isize)>) {
+    for (row, diff) in changes {
+        match rows.binary_search(&row) {
+            Ok(at) if diff < 0 => {
+                rows.remove(at);
+            }
+            Err(at) if diff > 0 => rows.insert(at, row),
+            _ => crate::output::fail(&format!(
+                "internal error: a per-key result row changed by {diff} is not a set"
+            )),
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! funnel against a naive reference: plain loops over the whole input, written from the contract
+//! in `DESIGN.md` and the rule in `uba funnel --help`, sharing no code with the engine.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use common::*;
+
+const HOUR: u64 = 3_600_000;
+const DAY: i64 = 86_400_000;
+const STEPS: [&str; 4] = ["pv", "fav", "cart", "buy"];
+/// Columns holding rates (floats): compared as numbers.
+const RATES: [usize; 4] = [12, 13, 14, 16];
+
+struct Params {
+    window: u64,
+    day_offset_ms: i64,
+    out_of_orderness: u64,
+    lateness: u64,
+    overall_only: bool,
+}
+
+const DEFAULTS: Params = Params {
+    window: HOUR,
+    day_offset_ms: 8 * 3_600_000,
+    out_of_orderness: 0,
+    lateness: 0,
+    overall_only: false,
+};
+
+/// One contribution: (window end, is day, category or None, user, step), entering at `at`.
+struct Contribution {
+    at: u64,
+    end: u64,
+    day: bool,
+    category: Option<u32>,
+    user: u64,
+    step: usize,
+}
+
+fn day_end(ts: u64, offset: i64) -> u64 {
+    let local = ts as i64 + offset;
+    (local.div_euclid(DAY) * DAY + DAY - offset) as u64
+}
+
+fn ratio(a: u64, b: u64) -> String {
+    if b == 0 {
+        String::new()
+    } else {
+        format!("{:?}", a as f64 / b as f64)
+    }
+}
+
+/// The expected csv (rates normalised), and the late line numbers.
+fn reference(text: &str, p: &Params) -> (Vec<String>, Vec<usize>) {
+    let mut max_ts: Option<u64> = None;
+    let mut late = Vec::new();
+    let mut contributions: Vec<Contribution> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 5 {
+            continue;
+        }
+        let (Ok(user), Ok(category), Ok(secs)) = (
+            f[0].parse::<u64>(),
+            f[2].parse::<u32>(),
+            f[4].parse::<u64>(),
+        ) else {
+            continue;
+        };
+        let Some(step) = STEPS.iter().position(|s| *s == f[3]) else {
+            continue;
+        };
+        let ts = secs * 1000;
+        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
+        let end = (ts / p.window + 1) * p.window;
+        let at = if ts >= frontier {
+            ts
+        } else if frontier < end + p.lateness {
+            frontier
+        } else {
+            late.push(i + 1);
+            continue;
+        };
+        let dend = day_end(end - 1, p.day_offset_ms);
+        let cats = if p.overall_only {
+            vec![None]
+        } else {
+            vec![None, Some(category)]
+        };
+        for (e, day) in [(end, false), (dend, true)] {
+            if at >= e + p.lateness {
+                continue; // the day (or window) is already purged: the contribution cancels
+            }
+            for &c in &cats {
+                contributions.push(Contribution {
+                    at: at.max(e - 1),
+                    end: e,
+                    day,
+                    category: c,
+                    user,
+                    step,
+                });
+            }
+        }
+    }
+    // Per window end, every time a contribution enters: the rows then.
+    let mut by_end: BTreeMap<u64, Vec<&Contribution>> = BTreeMap::new();
+    for c in &contributions {
+        by_end.entry(c.end).or_default().push(c);
+    }
+    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
+    for (end, cs) in by_end {
+        let times: BTreeSet<u64> = cs.iter().map(|c| c.at).collect();
+        let mut printed: Option<Vec<String>> = None;
+        for t in times {
+            // (day, category) -> user -> events per step
+            let mut scopes: BTreeMap<(bool, Option<u32>), HashMap<u64, [u64; 4]>> = BTreeMap::new();
+            for c in cs.iter().filter(|c| c.at <= t) {
+                scopes
+                    .entry((c.day, c.category))
+                    .or_default()
+                    .entry(c.user)
+                    .or_default()[c.step] += 1;
+            }
+            let rows: Vec<String> = scopes
+                .iter()
+                .map(|(&(day, category), users)| {
+                    let mut u = [0u64; 4];
+                    let mut e = [0u64; 4];
+                    let mut repeat = 0;
+                    for counts in users.values() {
+                        for s in 0..4 {
+                            u[s] += u64::from(counts[s] > 0);
+                            e[s] += counts[s];
+                        }
+                        repeat += u64::from(counts[3] >= 2);
+                    }
+                    let start = if day {
+                        end - DAY as u64
+                    } else {
+                        end - p.window
+                    };
+                    format!(
+                        "{start},{end},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                        if day { "day" } else { "window" },
+                        category.map(|c| c.to_string()).unwrap_or_default(),
+                        u[0],
+                        u[1],
+                        u[2],
+                        u[3],
+                        e[0],
+                        e[1],
+                        e[2],
+                        e[3],
+                        ratio(u[1], u[0]),
+                        ratio(u[2], u[0]),
+                        ratio(u[3], u[0]),
+                        if day {
+                            repeat.to_string()
+                        } else {
+                            String::new()
+                        },
+                        if day {
+                            ratio(repeat, u[3])
+                        } else {
+                            String::new()
+                        },
+                    )
+                })
+                .collect();
+            if printed.as_ref() == Some(&rows) {
+                continue;
+            }
+            let update = printed.is_some();
+            emissions.insert(
+                (t, end),
+                rows.iter().map(|r| format!("{r},{update},{t}")).collect(),
+            );
+            printed = Some(rows);
+        }
+    }
+    (emissions.into_values().flatten().collect(), late)
+}
+
+/// The job's csv rows without the header, rates re-formatted the way the reference writes them.
+fn normalise(csv: &str) -> Vec<String> {
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "window_start,window_end,span,category_id,users_pv,users_fav,users_cart,users_buy,events_pv,events_fav,events_cart,events_buy,fav_rate,cart_rate,buy_rate,repeat_buyers,repeat_rate,update,emitted_at"
+    );
+    lines
+        .map(|l| {
+            let mut f: Vec<String> = l.split(',').map(String::from).collect();
+            for i in RATES {
+                if !f[i].is_empty() {
+                    f[i] = format!("{:?}", f[i].parse::<f64>().unwrap());
+                }
+            }
+            f.join(",")
+        })
+        .collect()
+}
+
+fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["funnel", input, "--format", "csv"]
+        .map(String::from)
+        .to_vec();
+    for (flag, ms) in [
+        ("--window", p.window),
+        ("--out-of-orderness", p.out_of_orderness),
+        ("--allowed-lateness", p.lateness),
+    ] {
+        a.push(flag.into());
+        a.push(format!("{ms}ms"));
+    }
+    let h = p.day_offset_ms / 3_600_000;
+    a.push("--day-tz".into());
+    a.push(format!(
+        "{}{:02}:00",
+        if h < 0 { '-' } else { '+' },
+        h.abs()
+    ));
+    if p.overall_only {
+        a.push("--overall-only".into());
+    }
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn tutorial_sample_equals_the_reference_on_any_cluster_shape() {
+    let input = shared("UserBehavior.csv");
+    let (expected, late) = reference(&std::fs::read_to_string(&input).unwrap(), &DEFAULTS);
+    assert!(late.is_empty());
+    let output = everywhere(&strs(&args(&input, &DEFAULTS, &[])));
+    assert_eq!(normalise(&output), expected);
+    // Golden: the day 2017-11-26 (+08:00), overall, fires at the end of input.
+    let day: Vec<&String> = expected.iter().filter(|r| r.contains(",day,,")).collect();
+    assert_eq!(day.len(), 1);
+    assert!(
+        day[0].starts_with(
+            "1511625600000,1511712000000,day,,60993,3026,5608,2407,98361,3383,6063,2493,"
+        ),
+        "{}",
+        day[0]
+    );
+    assert!(
+        day[0].ends_with(",82,0.03406730369754882,false,1511711999999"),
+        "{}",
+        day[0]
+    );
+}
+
+#[test]
+fn generated_input_with_disorder_lateness_and_a_day_boundary_equals_the_reference() {
+    let dir = scratch("funnel-generated");
+    let input = dir.join("gen.csv").to_string_lossy().into_owned();
+    ok(&[
+        "gen",
+        "user-behavior",
+        "--rows",
+        "30000",
+        "--seed",
+        "5",
+        "--items",
+        "2000",
+        "--users",
+        "3000",
+        "--categories",
+        "40",
+        "--rate",
+        "2",
+        "--disorder",
+        "20m",
+        "--start",
+        "1511618400",
+        "--out",
+        &input,
+    ]);
+    for p in [
+        Params {
+            window: 1_800_000,
+            day_offset_ms: 0,
+            out_of_orderness: 300_000,
+            lateness: 600_000,
+            overall_only: false,
+        },
+        Params {
+            out_of_orderness: 60_000,
+            ..DEFAULTS
+        },
+        Params {
+            day_offset_ms: -5 * 3_600_000,
+            overall_only: true,
+            ..DEFAULTS
+        },
+    ] {
+        let (expected, late) = reference(&std::fs::read_to_string(&input).unwrap(), &p);
+        let late_file = dir.join("late.csv").to_string_lossy().into_owned();
+        let output = everywhere(&strs(&args(&input, &p, &["--late", &late_file])));
+        assert_eq!(normalise(&output), expected);
+        assert!(expected.iter().any(|r| r.contains(",day,")), "a day fires");
+        let got: Vec<usize> = std::fs::read_to_string(&late_file)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(got, late);
+        if p.lateness > 0 {
+            assert!(
+                expected
+                    .iter()
+                    .any(|r| r.ends_with(&format!(",true,{}", r.rsplit(',').next().unwrap())))
+            );
+            assert!(!late.is_empty(), "some records are late");
+        }
+    }
+}
+
+#[test]
+fn conversion_is_not_an_ordered_path_and_repeat_buyers_count_per_day() {
+    let dir = scratch("funnel-small");
+    // user 1 views and buys twice in category 7; user 2 only buys (no view); user 3 views.
+    let rows = "1,10,7,pv,1511658000\n1,10,7,buy,1511658010\n1,11,7,buy,1511658020\n2,12,8,buy,1511658030\n3,13,8,pv,1511658040\n";
+    let input = write(&dir.join("in.csv"), rows);
+    let output = ok(&["funnel", &input, "--format", "csv"]);
+    let (expected, _) = reference(rows, &DEFAULTS);
+    assert_eq!(normalise(&output), expected);
+    let overall_day = expected.iter().find(|r| r.contains(",day,,")).unwrap();
+    // 2 viewers, 2 buyers: buy rate 1.0; 1 repeat buyer of 2 buyers.
+    assert!(
+        overall_day.contains(",2,0,0,2,2,0,0,3,0.0,0.0,1.0,1,0.5,false,"),
+        "{overall_day}"
+    );
+    let text = ok(&["funnel", &input, "--overall-only"]);
+    assert!(
+        text.contains("day 2017-11-26 (+08:00) | all categories"),
+        "{text}"
+    );
+    assert!(text.contains("repeat buyers 1 (50.0%)"), "{text}");
+}
+
+#[test]
+fn bad_lines_are_rejected_and_bad_flags_are_one_sentence() {
+    let dir = scratch("funnel-bad");
+    let input = write(
+        &dir.join("bad.csv"),
+        "1,2,3,pv,1511658000\n1,2,3,pv\nx,2,3,pv,1511658000\n1,2,3,like,1511658000\n",
+    );
+    let out = uba(&["funnel", &input, "--format", "csv"]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "4 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 3 rejected"
+        ),
+        "{err}"
+    );
+    assert!(err.contains(":2:") || err.contains(" 2"), "{err}");
+    for bad in [
+        vec!["--day-tz", "+05:30"],
+        vec!["--window", "7m"],
+        vec!["--day-tz", "Mars"],
+    ] {
+        let out = uba(&[&["funnel", &input][..], &bad[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert_eq!(
+            stderr(&out).trim_end().lines().count(),
+            1,
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn the_job_file_runs() {
+    let job = format!("{}/jobs/funnel.toml", env!("CARGO_MANIFEST_DIR"));
+    let input = shared("UserBehavior.csv");
+    let direct = ok(&["funnel", &input, "--overall-only"]);
+    assert_eq!(ok(&["run", &job, &input, "--overall-only"]), direct);
+    assert!(direct.starts_with("== funnel | window 2017-11-26 01:00:00 .. 2017-11-26 02:00:00 =="));
+}

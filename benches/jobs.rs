@@ -27,12 +27,23 @@ struct Bench {
     args: &'static [&'static str],
 }
 
-const BENCHES: &[Bench] = &[Bench {
-    job: "hot-items",
-    generator: &["user-behavior"],
-    record: "user-behavior",
-    args: &[],
-}];
+const UB: &[&str] = &["user-behavior"];
+
+#[rustfmt::skip]
+const BENCHES: &[Bench] = &[
+    Bench { job: "hot-items", generator: UB, record: "user-behavior", args: &[] },
+    Bench { job: "hot-pages", generator: &["apache-log", "--shuffle-minute"], record: "apache-log", args: &[] },
+    Bench { job: "pv", generator: UB, record: "user-behavior", args: &[] },
+    Bench { job: "uv", generator: UB, record: "user-behavior", args: &["--method", "exact"] },
+    Bench { job: "uv", generator: UB, record: "user-behavior", args: &["--method", "bloom"] },
+    Bench { job: "uv", generator: UB, record: "user-behavior", args: &["--method", "hll"] },
+    Bench { job: "app-marketing", generator: &["marketing"], record: "marketing", args: &[] },
+    Bench { job: "ad-stats", generator: &["ad-clicks", "--rate", "50"], record: "ad-clicks", args: &[] },
+    Bench { job: "login-fail", generator: &["login", "--disorder", "2s"], record: "login", args: &[] },
+    Bench { job: "order-timeout", generator: &["orders"], record: "orders", args: &[] },
+    Bench { job: "funnel", generator: UB, record: "user-behavior", args: &[] },
+    Bench { job: "user-profile", generator: UB, record: "user-behavior", args: &["--snapshot"] },
+];
 
 /// How a run is laid out.
 #[derive(Clone, Copy)]
@@ -213,7 +224,7 @@ fn measure(args: &[String], shape: Shape, reps: usize) -> (f64, f64) {
 fn main() {
     let o = options();
     println!(
-        "{:<16} {:>11} {:>12} {:>13} {:>11} {:>9}",
+        "{:<22} {:>11} {:>12} {:>13} {:>11} {:>9}",
         "job", "rows", "layout", "events/s", "peak RSS", "vs parse"
     );
     for bench in BENCHES

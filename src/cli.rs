@@ -26,6 +26,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Top N items by page views in each sliding window (the tutorial's HotItems).
+    ///
+    /// Counts the `pv` rows of each item over windows of --window sliding by --slide (aligned to
+    /// the epoch, UTC) and prints the --top items of each window when the watermark passes its
+    /// end. Ties: count descending, then item id ascending (as numbers). Other behaviours move the
+    /// watermark but are not counted. With no INPUT it reads the sample in data/.
     #[command(disable_help_flag = true, args_override_self = true)]
     HotItems(jobs::hot_items::Args),
     /// Top N URLs by GET requests in each sliding window of a web server log (HotPages).

@@ -291,10 +291,12 @@ impl<K, P, D> Reader<K, P, D> {
                 }
                 Arrival::Late { behind } => {
                     self.state.counts.late += 1;
-                    let reason = format!(
-                        "{} ms behind the watermark; no window of it is alive",
-                        behind
-                    );
+                    let reason = match self.policy.lateness {
+                        Lateness::Windowed(_) => {
+                            format!("{behind} ms behind the watermark; no window of it is alive")
+                        }
+                        Lateness::Strict => format!("{behind} ms behind the watermark"),
+                    };
                     self.sides
                         .late(&self.state.name, number, &reason, records.line_text());
                     continue;

@@ -1,10 +1,11 @@
 //! Running the `uba` binary from tests, the same way a user does.
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The public sample files of the tutorial (never copied into the repository).
 pub fn shared(file: &str) -> String {
@@ -78,49 +79,102 @@ fn free_port() -> u16 {
 }
 
 /// Runs `uba ARGS` as a cluster of `processes` processes with `workers` workers each, on
-/// 127.0.0.1; returns process 0's stdout (where the gathered output is written).
+/// 127.0.0.1; returns process 0's stdout (where the gathered output is written). If a process
+/// fails, the others are stopped (they would wait for it forever); a port taken by someone else
+/// between choosing it and binding it is retried with new ports.
 pub fn cluster(args: &[&str], processes: usize, workers: usize) -> String {
-    let dir = scratch(&format!("cluster-{}", free_port()));
-    let hosts: Vec<String> = (0..processes)
-        .map(|_| format!("127.0.0.1:{}", free_port()))
-        .collect();
-    let hostfile = write(&dir.join("hosts.txt"), &(hosts.join("\n") + "\n"));
-    let children: Vec<_> = (0..processes)
-        .map(|p| {
-            Command::new(env!("CARGO_BIN_EXE_uba"))
-                .args(args)
-                .args([
-                    "-w",
-                    &workers.to_string(),
-                    "-n",
-                    &processes.to_string(),
-                    "-p",
-                    &p.to_string(),
-                    "-h",
-                    &hostfile,
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("running uba")
-        })
-        .collect();
-    let mut outputs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    for (p, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "process {p} of uba {args:?} failed:\n{}",
-            stderr(out)
-        );
+    for _ in 0..3 {
+        let dir = scratch(&format!("cluster-{}", free_port()));
+        let hosts: Vec<String> = (0..processes)
+            .map(|_| format!("127.0.0.1:{}", free_port()))
+            .collect();
+        let hostfile = write(&dir.join("hosts.txt"), &(hosts.join("\n") + "\n"));
+        let mut children: Vec<Child> = (0..processes)
+            .map(|p| {
+                Command::new(env!("CARGO_BIN_EXE_uba"))
+                    .args(args)
+                    .args([
+                        "-w",
+                        &workers.to_string(),
+                        "-n",
+                        &processes.to_string(),
+                        "-p",
+                        &p.to_string(),
+                        "-h",
+                        &hostfile,
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("running uba")
+            })
+            .collect();
+        // Read the pipes in threads, so that a full pipe never blocks a process we wait for.
+        let pipes: Vec<_> = children
+            .iter_mut()
+            .map(|c| {
+                let (mut out, mut err) = (c.stdout.take().unwrap(), c.stderr.take().unwrap());
+                let out = std::thread::spawn(move || {
+                    let mut v = Vec::new();
+                    out.read_to_end(&mut v).unwrap();
+                    v
+                });
+                let err = std::thread::spawn(move || {
+                    let mut v = Vec::new();
+                    err.read_to_end(&mut v).unwrap();
+                    v
+                });
+                (out, err)
+            })
+            .collect();
+        let started = Instant::now();
+        let mut statuses: Vec<Option<std::process::ExitStatus>> = vec![None; processes];
+        while statuses.iter().any(Option::is_none) {
+            for (p, child) in children.iter_mut().enumerate() {
+                if statuses[p].is_none() {
+                    statuses[p] = child.try_wait().unwrap();
+                }
+            }
+            let failed = statuses.iter().any(|s| s.is_some_and(|s| !s.success()));
+            if failed || started.elapsed() > Duration::from_secs(300) {
+                for child in &mut children {
+                    let _ = child.kill();
+                }
+                for (p, child) in children.iter_mut().enumerate() {
+                    statuses[p] = Some(child.wait().unwrap());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let outputs: Vec<(Vec<u8>, String)> = pipes
+            .into_iter()
+            .map(|(out, err)| {
+                (
+                    out.join().unwrap(),
+                    String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+                )
+            })
+            .collect();
+        if outputs
+            .iter()
+            .any(|(_, err)| err.contains("Address already in use"))
+        {
+            continue;
+        }
+        for (p, status) in statuses.iter().enumerate() {
+            assert!(
+                status.unwrap().success(),
+                "process {p} of uba {args:?} failed:\n{}",
+                outputs[p].1
+            );
+        }
+        for (out, _) in &outputs[1..] {
+            assert!(out.is_empty(), "only process 0 writes results");
+        }
+        return String::from_utf8(outputs.into_iter().next().unwrap().0).unwrap();
     }
-    for out in &outputs[1..] {
-        assert!(out.stdout.is_empty(), "only process 0 writes results");
-    }
-    String::from_utf8(outputs.swap_remove(0).stdout).unwrap()
+    panic!("uba {args:?}: no free ports for a local cluster after 3 tries");
 }
 
 /// Runs a job with `-w 1`, `-w 4` and as 2 processes x 2 workers; asserts that the three outputs

@@ -431,14 +431,8 @@ fn bad_rows_are_rejected_with_their_line_numbers() {
     let dir = scratch("ad-stats-bad");
     let text = "1,2,beijing,beijing,1511658000\n1,2,beijing\nx,2,beijing,beijing,1511658001\n\n1,2,beijing,beijing,soon\n1,2,beijing,beijing,1511658002";
     let input = write(&dir.join("bad.csv"), text);
-    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
-    let out = uba(&["ad-stats", &input, "--format", "csv", "--rejects", &rejects]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<String> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
-        .into_iter()
-        .skip(1)
-        .map(|r| r[1].clone())
-        .collect();
+    let (out, rejected_rows) = run_with_rejects(&dir, &["ad-stats", &input, "--format", "csv"]);
+    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
     assert_eq!(lines, ["2", "3", "4", "5"]);
     assert!(
         stderr(&out).contains(

@@ -395,21 +395,9 @@ fn bad_rows_are_rejected_with_their_line_numbers() {
     let dir = scratch("app-marketing-bad");
     let text = "1,CLICK,wechat,1511658000000\n2,LIKE,wechat,1511658000001\n3,CLICK,wechat\n4,CLICK,wechat,soon\n\n5,INSTALL,weibo,1511658000002";
     let input = write(&dir.join("bad.csv"), text);
-    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
-    let out = uba(&[
-        "app-marketing",
-        &input,
-        "--format",
-        "csv",
-        "--rejects",
-        &rejects,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<String> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
-        .into_iter()
-        .skip(1)
-        .map(|r| r[1].clone())
-        .collect();
+    let (out, rejected_rows) =
+        run_with_rejects(&dir, &["app-marketing", &input, "--format", "csv"]);
+    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
     assert_eq!(lines, ["2", "3", "4", "5"]);
     assert!(
         stderr(&out).contains(

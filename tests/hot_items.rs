@@ -300,19 +300,9 @@ fn bad_rows_are_rejected_with_their_line_numbers_and_good_rows_counted() {
     let input = dir.join("bad.csv");
     std::fs::write(&input, &bytes).unwrap();
     let input = input.to_string_lossy().into_owned();
-    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
-    let out = uba(&[
-        "hot-items",
-        &input,
-        "--format",
-        "csv",
-        "--rejects",
-        &rejects,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let rejected: Vec<(String, String)> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
-        .into_iter()
-        .skip(1)
+    let (out, rejected_rows) = run_with_rejects(&dir, &["hot-items", &input, "--format", "csv"]);
+    let rejected: Vec<(String, String)> = rejected_rows
+        .iter()
         .map(|r| (r[1].clone(), r[2].clone()))
         .collect();
     let lines: Vec<&str> = rejected.iter().map(|(l, _)| l.as_str()).collect();

@@ -185,21 +185,8 @@ fn bad_lines_are_rejected_with_their_line_numbers() {
     let dir = scratch("login-fail-bad");
     let text = "1,1.1.1.1,fail,100\n1,1.1.1.1,maybe,101\nx,1.1.1.1,fail,101\n\n1,1.1.1.1,fail\n1,1.1.1.1,fail,102";
     let input = write(&dir.join("bad.csv"), text);
-    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
-    let out = uba(&[
-        "login-fail",
-        &input,
-        "--format",
-        "csv",
-        "--rejects",
-        &rejects,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<String> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
-        .into_iter()
-        .skip(1)
-        .map(|r| r[1].clone())
-        .collect();
+    let (out, rejected_rows) = run_with_rejects(&dir, &["login-fail", &input, "--format", "csv"]);
+    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
     assert_eq!(lines, ["2", "3", "4", "5"]);
     assert!(
         stderr(&out).contains(

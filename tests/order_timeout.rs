@@ -319,21 +319,9 @@ fn bad_lines_are_rejected_with_their_line_numbers() {
     let dir = scratch("order-timeout-bad");
     let text = "1,create,,100\n1,refund,x,101\n1,pay,x\n\nz,pay,x,102\n1,pay,tx1,103";
     let input = write(&dir.join("bad.csv"), text);
-    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
-    let out = uba(&[
-        "order-timeout",
-        &input,
-        "--format",
-        "csv",
-        "--rejects",
-        &rejects,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<String> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
-        .into_iter()
-        .skip(1)
-        .map(|r| r[1].clone())
-        .collect();
+    let (out, rejected_rows) =
+        run_with_rejects(&dir, &["order-timeout", &input, "--format", "csv"]);
+    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
     assert_eq!(lines, ["2", "3", "4", "5"]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),

@@ -42,6 +42,23 @@ pub fn uba(args: &[&str]) -> Output {
         .expect("running uba")
 }
 
+/// Runs `uba ARGS --rejects DIR/rejects.csv`, asserting success; returns the output and the rows
+/// of the rejects file (source, line, reason, text), without its header.
+pub fn run_with_rejects(dir: &Path, args: &[&str]) -> (Output, Vec<Vec<String>>) {
+    let rejects = dir.join("rejects.csv").to_string_lossy().into_owned();
+    let out = uba(&[args, &["--rejects", &rejects]].concat());
+    assert!(
+        out.status.success(),
+        "uba {args:?} failed:\n{}",
+        stderr(&out)
+    );
+    let rows = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
+        .into_iter()
+        .skip(1)
+        .collect();
+    (out, rows)
+}
+
 /// Runs `uba ARGS` with `input` on stdin.
 pub fn uba_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))

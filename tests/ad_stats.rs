@@ -475,10 +475,6 @@ fn user_errors_are_one_sentence_and_exit_2() {
         vec!["--only", "fraud"],
         vec!["--window", "7s"],
     ] {
-        let out = uba(&[&["ad-stats", input.as_str()], extra.as_slice()].concat());
-        assert_eq!(out.status.code(), Some(2), "{extra:?}");
-        let err = stderr(&out);
-        assert_eq!(err.trim_end().lines().count(), 1, "{extra:?}: {err}");
-        assert!(err.starts_with("uba: "), "{err}");
+        assert_user_error(&[&["ad-stats", input.as_str()], extra.as_slice()].concat());
     }
 }

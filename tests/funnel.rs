@@ -371,14 +371,7 @@ fn bad_lines_are_rejected_and_bad_flags_are_one_sentence() {
         vec!["--window", "7m"],
         vec!["--day-tz", "Mars"],
     ] {
-        let out = uba(&[&["funnel", &input][..], &bad[..]].concat());
-        assert_eq!(out.status.code(), Some(2), "{bad:?}");
-        assert_eq!(
-            stderr(&out).trim_end().lines().count(),
-            1,
-            "{}",
-            stderr(&out)
-        );
+        assert_user_error(&[&["funnel", &input][..], &bad[..]].concat());
     }
 }
 

@@ -384,11 +384,6 @@ fn user_errors_are_one_sentence_and_exit_2() {
         vec!["hot-items", "--window", "soon"],
         vec!["hot-items", "--tz", "Mars/Olympus"],
     ] {
-        let out = uba(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = stderr(&out);
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("uba: "), "{err}");
-        assert!(!err.contains("panicked"), "{err}");
+        assert_user_error(&args);
     }
 }

@@ -373,14 +373,7 @@ fn bad_flags_are_one_sentence_and_the_job_file_runs() {
         vec!["--top", "0"],
         vec!["--horizon", "0"],
     ] {
-        let out = uba(&[&["recommend", &input][..], &bad[..]].concat());
-        assert_eq!(out.status.code(), Some(2), "{bad:?}");
-        assert_eq!(
-            stderr(&out).trim_end().lines().count(),
-            1,
-            "{}",
-            stderr(&out)
-        );
+        assert_user_error(&[&["recommend", &input][..], &bad[..]].concat());
     }
     let job = format!("{}/jobs/recommend.toml", env!("CARGO_MANIFEST_DIR"));
     let (small, _) = generated("recommend-job", "500", "1");

@@ -312,14 +312,7 @@ fn bad_lines_are_rejected_and_bad_flags_are_one_sentence() {
         vec!["--users", "a,b"],
         vec!["--weight-buy", "-1"],
     ] {
-        let out = uba(&[&["user-profile", &input][..], &bad[..]].concat());
-        assert_eq!(out.status.code(), Some(2), "{bad:?}");
-        assert_eq!(
-            stderr(&out).trim_end().lines().count(),
-            1,
-            "{}",
-            stderr(&out)
-        );
+        assert_user_error(&[&["user-profile", &input][..], &bad[..]].concat());
     }
 }
 

@@ -294,8 +294,6 @@ fn text_output_job_file_and_user_errors() {
         vec!["uv", "--method", "bloom", "--bloom-bits", "8"],
         vec!["uv", "--method", "fancy"],
     ] {
-        let out = uba(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert_eq!(stderr(&out).trim_end().lines().count(), 1, "{args:?}");
+        assert_user_error(&args);
     }
 }

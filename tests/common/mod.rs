@@ -42,6 +42,18 @@ pub fn uba(args: &[&str]) -> Output {
         .expect("running uba")
 }
 
+/// Asserts that `uba ARGS` is a user error: exit code 2 and one sentence on stderr, no panic.
+pub fn assert_user_error(args: &[&str]) {
+    let out = uba(args);
+    assert_eq!(out.status.code(), Some(2), "uba {args:?}");
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "uba {args:?}: {err}");
+    assert!(
+        err.starts_with("uba: ") && !err.contains("panicked"),
+        "uba {args:?}: {err}"
+    );
+}
+
 /// Runs `uba ARGS --rejects DIR/rejects.csv`, asserting success; returns the output and the rows
 /// of the rejects file (source, line, reason, text), without its header.
 pub fn run_with_rejects(dir: &Path, args: &[&str]) -> (Output, Vec<Vec<String>>) {

@@ -187,21 +187,11 @@ fn reference(text: &str, p: &Params) -> Expected {
 }
 
 fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = vec![
-        "ad-stats".into(),
-        input.into(),
-        "--format".into(),
-        "csv".into(),
-    ];
-    for (flag, ms) in [
-        ("--window", p.window),
-        ("--slide", p.slide),
-        ("--out-of-orderness", p.out_of_orderness),
-        ("--allowed-lateness", p.lateness),
-    ] {
-        a.push(flag.into());
-        a.push(format!("{ms}ms"));
-    }
+    let mut a = windowed_csv_args(
+        "ad-stats",
+        input,
+        [p.window, p.slide, p.out_of_orderness, p.lateness],
+    );
     a.extend([
         "--max-clicks".into(),
         p.max_clicks.to_string(),
@@ -210,10 +200,6 @@ fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
     ]);
     a.extend(extra.iter().map(|s| s.to_string()));
     a
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 #[test]

@@ -124,29 +124,15 @@ fn reference(text: &str, p: &Params) -> Expected {
 }
 
 fn args(input: &str, p: &Params) -> Vec<String> {
-    let mut a: Vec<String> = vec![
-        "app-marketing".into(),
-        input.into(),
-        "--format".into(),
-        "csv".into(),
-    ];
-    for (flag, ms) in [
-        ("--window", p.window),
-        ("--slide", p.slide),
-        ("--out-of-orderness", p.out_of_orderness),
-        ("--allowed-lateness", p.lateness),
-    ] {
-        a.push(flag.into());
-        a.push(format!("{ms}ms"));
-    }
+    let mut a = windowed_csv_args(
+        "app-marketing",
+        input,
+        [p.window, p.slide, p.out_of_orderness, p.lateness],
+    );
     if p.total {
         a.push("--total".into());
     }
     a
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 fn generate(dir: &std::path::Path, rows: &str, rate: &str) -> String {

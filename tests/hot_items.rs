@@ -117,29 +117,15 @@ fn reference(text: &str, p: &Params) -> Expected {
 }
 
 fn args<'a>(input: &'a str, p: &Params, extra: &[&'a str]) -> Vec<String> {
-    let mut a: Vec<String> = vec![
-        "hot-items".into(),
-        input.into(),
-        "--format".into(),
-        "csv".into(),
-    ];
-    for (flag, ms) in [
-        ("--window", p.window),
-        ("--slide", p.slide),
-        ("--out-of-orderness", p.out_of_orderness),
-        ("--allowed-lateness", p.lateness),
-    ] {
-        a.push(flag.into());
-        a.push(format!("{ms}ms"));
-    }
+    let mut a = windowed_csv_args(
+        "hot-items",
+        input,
+        [p.window, p.slide, p.out_of_orderness, p.lateness],
+    );
     a.push("--top".into());
     a.push(p.top.to_string());
     a.extend(extra.iter().map(|s| s.to_string()));
     a
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 #[test]

@@ -78,10 +78,6 @@ fn run_args(input: &str, fails: usize, within: &str, ooo: &str) -> Vec<String> {
     .collect()
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 #[test]
 fn sample_defaults_find_user_1035_twice() {
     let input = shared("LoginLog.csv");

@@ -109,10 +109,6 @@ fn run_args(input: &str, ooo: &str, extra: &[&str]) -> Vec<String> {
     a
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 /// `(order_id, outcome)` of every output row.
 fn outcomes(csv: &str) -> Vec<(u64, String)> {
     csv_rows(csv)

@@ -115,10 +115,6 @@ fn run_args(orders: &str, receipts: &str, extra: &[&str]) -> Vec<String> {
     a
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 fn count(csv: &str, outcome: &str) -> usize {
     csv.lines()
         .filter(|l| l.split(',').nth(1) == Some(outcome))

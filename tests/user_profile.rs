@@ -188,10 +188,6 @@ fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
     a
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 #[test]
 fn tutorial_sample_changes_equal_the_reference_on_any_cluster_shape() {
     let input = shared("UserBehavior.csv");

@@ -220,6 +220,31 @@ pub fn everywhere(args: &[&str]) -> String {
     one
 }
 
+/// `JOB INPUT --format csv` with `--window`, `--slide`, `--out-of-orderness` and
+/// `--allowed-lateness` given in milliseconds, in that order.
+pub fn windowed_csv_args(
+    job: &str,
+    input: &str,
+    [window, slide, out_of_orderness, lateness]: [u64; 4],
+) -> Vec<String> {
+    let mut a: Vec<String> = vec![job.into(), input.into(), "--format".into(), "csv".into()];
+    for (flag, ms) in [
+        ("--window", window),
+        ("--slide", slide),
+        ("--out-of-orderness", out_of_orderness),
+        ("--allowed-lateness", lateness),
+    ] {
+        a.push(flag.into());
+        a.push(format!("{ms}ms"));
+    }
+    a
+}
+
+/// The arguments as `&str`, for [`uba`] and friends.
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 /// Parses csv output into rows of fields (header first).
 pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
     text.lines()

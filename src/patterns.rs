@@ -143,13 +143,7 @@ where
     D: ExchangeData,
     F: Fn(&D) -> u64 + 'static,
 {
-    records
-        .inner
-        .flat_map(move |(d, t, r)| {
-            let end = until(&d).max(t);
-            [(d.clone(), t, r), (d, end, -r)]
-        })
-        .as_collection()
+    crate::temporal::visible(records, move |d| (0, Some(until(d))))
 }
 
 /// Each record happens again, for an instant, `by` later: inserted at `t + by`, retracted at

@@ -204,7 +204,7 @@ fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn sample_equals_the_reference_on_any_cluster_shape() {
-    let input = shared("AdClickLog.csv");
+    let input = tutorial("AdClickLog.csv");
     let expected = reference(&std::fs::read_to_string(&input).unwrap(), &DEFAULTS);
     assert_eq!(
         everywhere(&strs(&args(&input, &DEFAULTS, &[]))),
@@ -214,7 +214,7 @@ fn sample_equals_the_reference_on_any_cluster_shape() {
 
 #[test]
 fn sample_golden_facts_of_user_937166_and_ad_1715() {
-    let input = shared("AdClickLog.csv");
+    let input = tutorial("AdClickLog.csv");
     let out = uba(&["ad-stats", &input, "--format", "csv"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = String::from_utf8(out.stdout.clone()).unwrap();
@@ -454,7 +454,7 @@ fn job_file_text_and_json_outputs() {
 
 #[test]
 fn user_errors_are_one_sentence_and_exit_2() {
-    let input = shared("AdClickLog.csv");
+    let input = tutorial("AdClickLog.csv");
     for extra in [
         vec!["--day-tz", "Mars"],
         vec!["--max-clicks", "0"],

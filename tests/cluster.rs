@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 fn split_sample(dir: &std::path::Path) -> (String, String) {
-    let text = std::fs::read_to_string(shared("UserBehavior.csv")).unwrap();
+    let text = std::fs::read_to_string(tutorial("UserBehavior.csv")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let half = lines.len() / 2;
     let a = write(&dir.join("a.csv"), &(lines[..half].join("\n") + "\n"));
@@ -15,7 +15,7 @@ fn split_sample(dir: &std::path::Path) -> (String, String) {
 
 #[test]
 fn the_cluster_launcher_gives_the_single_process_output() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let single = ok(&["hot-items", &input, "--format", "csv"]);
     let launched = ok(&[
         "cluster",
@@ -37,7 +37,7 @@ fn each_process_may_read_its_own_files() {
     // slower one, so the output is that of the whole file, for any way of reading them.
     let dir = scratch("cluster-split");
     let (a, b) = split_sample(&dir);
-    let whole = ok(&["hot-items", &shared("UserBehavior.csv"), "--format", "csv"]);
+    let whole = ok(&["hot-items", &tutorial("UserBehavior.csv"), "--format", "csv"]);
     let both = format!("{a},{b}");
     assert_eq!(
         ok(&["hot-items", "--inputs", &both, "--format", "csv"]),

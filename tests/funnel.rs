@@ -233,7 +233,7 @@ fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn tutorial_sample_equals_the_reference_on_any_cluster_shape() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let (expected, late) = reference(&std::fs::read_to_string(&input).unwrap(), &DEFAULTS);
     assert!(late.is_empty());
     let output = everywhere(&strs(&args(&input, &DEFAULTS, &[])));
@@ -374,7 +374,7 @@ fn bad_lines_are_rejected_and_bad_flags_are_one_sentence() {
 #[test]
 fn the_job_file_runs() {
     let job = format!("{}/jobs/funnel.toml", env!("CARGO_MANIFEST_DIR"));
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let direct = ok(&["funnel", &input, "--overall-only"]);
     assert_eq!(ok(&["run", &job, &input, "--overall-only"]), direct);
     assert!(direct.starts_with("== funnel | window 2017-11-26 01:00:00 .. 2017-11-26 02:00:00 =="));

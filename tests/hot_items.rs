@@ -130,7 +130,7 @@ fn args<'a>(input: &'a str, p: &Params, extra: &[&'a str]) -> Vec<String> {
 
 #[test]
 fn tutorial_sample_equals_the_reference_on_any_cluster_shape() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let expected = reference(&std::fs::read_to_string(&input).unwrap(), &TUTORIAL);
     let a = args(&input, &TUTORIAL, &[]);
     let output = everywhere(&strs(&a));
@@ -144,7 +144,7 @@ fn tutorial_sample_golden_first_window() {
     // The tutorial printed this window (end 2017-11-26 09:05 in UTC+8): three items with 3 views.
     let output = ok(&[
         "hot-items",
-        &shared("UserBehavior.csv"),
+        &tutorial("UserBehavior.csv"),
         "--format",
         "csv",
         "--top",
@@ -328,7 +328,7 @@ fn without_a_rejects_file_the_first_ten_go_to_stderr() {
 
 #[test]
 fn stdin_and_job_files_give_the_same_output() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let direct = ok(&["hot-items", &input, "--format", "json", "--top", "3"]);
     let piped = uba_stdin(
         &["hot-items", "-", "--format", "json", "--top", "3"],

@@ -179,7 +179,7 @@ fn args<'a>(input: &'a str, p: &Params, extra: &[&'a str]) -> Vec<String> {
 
 #[test]
 fn sample_with_its_corrections_equals_the_replay_reference_on_any_cluster_shape() {
-    let input = shared("apache.log");
+    let input = tutorial("apache.log");
     let text = std::fs::read_to_string(&input).unwrap();
     let expected = reference(&text, &DEFAULTS);
     let output = everywhere(&strs(&args(&input, &DEFAULTS, &[])));
@@ -193,7 +193,7 @@ fn sample_with_its_corrections_equals_the_replay_reference_on_any_cluster_shape(
 fn settled_results_equal_a_whole_file_count() {
     // Nothing in the sample is later than the allowed lateness, so each window's last emission is
     // the top 5 of all its GET lines, counted over the whole file at once.
-    let input = shared("apache.log");
+    let input = tutorial("apache.log");
     let text = std::fs::read_to_string(&input).unwrap();
     let mut whole: BTreeMap<u64, HashMap<&str, usize>> = BTreeMap::new();
     for line in text.lines() {
@@ -240,7 +240,7 @@ fn settled_results_equal_a_whole_file_count() {
 
 #[test]
 fn exclude_static_and_the_tutorial_job_file_equal_the_reference() {
-    let input = shared("apache.log");
+    let input = tutorial("apache.log");
     let text = std::fs::read_to_string(&input).unwrap();
     let p = Params {
         exclude_static: true,

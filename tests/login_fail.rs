@@ -80,7 +80,7 @@ fn run_args(input: &str, fails: usize, within: &str, ooo: &str) -> Vec<String> {
 
 #[test]
 fn sample_defaults_find_user_1035_twice() {
-    let input = shared("LoginLog.csv");
+    let input = tutorial("LoginLog.csv");
     let text = std::fs::read_to_string(&input).unwrap();
     let output = everywhere(&strs(&run_args(&input, 2, "2s", "3s")));
     assert_eq!(output, reference(&text, 2, 2000, 3000).csv);
@@ -103,7 +103,7 @@ fn tutorial_job_file_finds_three_fails_within_five_seconds() {
         env!("CARGO_MANIFEST_DIR")
     );
     let output = ok(&["run", &job, "--format", "csv"]);
-    let text = std::fs::read_to_string(shared("LoginLog.csv")).unwrap();
+    let text = std::fs::read_to_string(tutorial("LoginLog.csv")).unwrap();
     assert_eq!(output, reference(&text, 3, 5000, 3000).csv);
     assert_eq!(output.lines().count(), 2, "{output}");
     let text_out = ok(&["run", &job]);
@@ -199,7 +199,7 @@ fn bad_lines_are_rejected_with_their_line_numbers() {
 
 #[test]
 fn fewer_than_two_fails_is_a_user_error() {
-    let out = uba(&["login-fail", &shared("LoginLog.csv"), "--fails", "1"]);
+    let out = uba(&["login-fail", &tutorial("LoginLog.csv"), "--fails", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("uba: --fails"), "{}", stderr(&out));
 }

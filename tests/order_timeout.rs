@@ -130,7 +130,7 @@ fn orders_with(csv: &str, outcome: &str) -> Vec<u64> {
 
 #[test]
 fn sample_with_six_seconds_of_disorder() {
-    let input = shared("OrderLog.csv");
+    let input = tutorial("OrderLog.csv");
     let text = std::fs::read_to_string(&input).unwrap();
     let output = everywhere(&strs(&run_args(&input, "6s", &[])));
     let expected = reference(&text, 15 * MINUTE, 24 * HOUR, 6000);
@@ -153,7 +153,7 @@ fn sample_with_six_seconds_of_disorder() {
 
 #[test]
 fn sample_in_order_sends_the_disordered_pay_to_the_late_output() {
-    let input = shared("OrderLog.csv");
+    let input = tutorial("OrderLog.csv");
     let text = std::fs::read_to_string(&input).unwrap();
     let dir = scratch("order-timeout-sample-late");
     let late = dir.join("late.csv").to_string_lossy().into_owned();
@@ -172,7 +172,7 @@ fn sample_in_order_sends_the_disordered_pay_to_the_late_output() {
 
 #[test]
 fn only_filters_outcomes_and_json_labels_every_record() {
-    let input = shared("OrderLog.csv");
+    let input = tutorial("OrderLog.csv");
     let out = ok(&[
         "order-timeout",
         &input,

@@ -62,7 +62,7 @@ fn reference(
 
 #[test]
 fn sample_equals_the_reference_on_any_cluster_shape() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let (expected, late) = reference(&std::fs::read_to_string(&input).unwrap(), HOUR, 0, 0);
     let output = everywhere(&["pv", &input, "--format", "csv"]);
     assert_eq!(output, expected);
@@ -131,7 +131,7 @@ fn disorder_gives_the_reference_corrections_and_late_rows() {
 #[test]
 fn job_file_and_text_output() {
     let job = format!("{}/jobs/pv.toml", env!("CARGO_MANIFEST_DIR"));
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let text = ok(&["run", &job, &input, "--tz", "+08:00"]);
     assert!(
         text.starts_with(

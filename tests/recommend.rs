@@ -165,7 +165,7 @@ fn generated(name: &str, rows: &str, seed: &str) -> (String, String) {
 
 #[test]
 fn lists_equal_brute_force_on_a_prefix_of_the_sample_on_any_cluster_shape() {
-    let text: String = std::fs::read_to_string(shared("UserBehavior.csv"))
+    let text: String = std::fs::read_to_string(tutorial("UserBehavior.csv"))
         .unwrap()
         .lines()
         .take(4_000)
@@ -367,7 +367,7 @@ fn time_iso(ms: u64) -> String {
 
 #[test]
 fn bad_flags_are_one_sentence_and_the_job_file_runs() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     for bad in [
         vec!["--evaluate", "yesterday"],
         vec!["--top", "0"],

@@ -123,7 +123,7 @@ fn count(csv: &str, outcome: &str) -> usize {
 
 #[test]
 fn sample_in_event_time_matches_few_pays() {
-    let (orders, receipts) = (shared("OrderLog.csv"), shared("ReceiptLog.csv"));
+    let (orders, receipts) = (tutorial("OrderLog.csv"), tutorial("ReceiptLog.csv"));
     let text = (
         std::fs::read_to_string(&orders).unwrap(),
         std::fs::read_to_string(&receipts).unwrap(),
@@ -144,7 +144,7 @@ fn sample_in_event_time_matches_few_pays() {
 
 #[test]
 fn wider_bounds_match_what_the_tutorial_matched() {
-    let (orders, receipts) = (shared("OrderLog.csv"), shared("ReceiptLog.csv"));
+    let (orders, receipts) = (tutorial("OrderLog.csv"), tutorial("ReceiptLog.csv"));
     let text = (
         std::fs::read_to_string(&orders).unwrap(),
         std::fs::read_to_string(&receipts).unwrap(),

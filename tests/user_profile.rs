@@ -190,7 +190,7 @@ fn args(input: &str, p: &Params, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn tutorial_sample_changes_equal_the_reference_on_any_cluster_shape() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let text = std::fs::read_to_string(&input).unwrap();
     let (expected, late) = changes(&text, &DEFAULTS);
     assert!(late.is_empty());
@@ -203,7 +203,7 @@ fn tutorial_sample_changes_equal_the_reference_on_any_cluster_shape() {
 
 #[test]
 fn tutorial_sample_snapshot_and_chosen_users() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let text = std::fs::read_to_string(&input).unwrap();
     let all = ok(&strs(&args(&input, &DEFAULTS, &["--snapshot"])));
     assert_eq!(all, snapshot(&text, &DEFAULTS, &[]));
@@ -315,7 +315,7 @@ fn bad_lines_are_rejected_and_bad_flags_are_one_sentence() {
 #[test]
 fn the_job_file_runs() {
     let job = format!("{}/jobs/user-profile.toml", env!("CARGO_MANIFEST_DIR"));
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let direct = ok(&["user-profile", &input, "--users", "543462"]);
     assert_eq!(ok(&["run", &job, &input, "--users", "543462"]), direct);
     assert!(

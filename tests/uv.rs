@@ -92,7 +92,7 @@ fn approx_rows(output: &str) -> Vec<(u64, u64, u64, f64, bool, u64)> {
 
 #[test]
 fn sample_exact_equals_the_reference_on_any_cluster_shape() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let (expected, _) = reference(&std::fs::read_to_string(&input).unwrap(), HOUR, 0, 0);
     let output = everywhere(&["uv", &input, "--format", "csv"]);
     assert_eq!(output, exact_csv(&expected, HOUR));
@@ -249,7 +249,7 @@ fn bloom_se(m: f64, k: f64, n: f64) -> f64 {
 
 #[test]
 fn sample_sketches_are_close_and_identical_everywhere() {
-    let input = shared("UserBehavior.csv");
+    let input = tutorial("UserBehavior.csv");
     let (expected, _) = reference(&std::fs::read_to_string(&input).unwrap(), HOUR, 0, 0);
     for (method, bound) in [("bloom", 0.001), ("hll", 4.0 * 1.04 / 128.0)] {
         let output = everywhere(&[
@@ -276,7 +276,7 @@ fn text_output_job_file_and_user_errors() {
     let text = ok(&[
         "run",
         &job,
-        &shared("UserBehavior.csv"),
+        &tutorial("UserBehavior.csv"),
         "--method",
         "hll",
         "--compare",

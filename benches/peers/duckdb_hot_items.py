@@ -9,7 +9,7 @@ The timed span is that statement end to end, CSV reading included, plus fetching
 writing the (small) output file is not timed. Events = input rows (counted beforehand, untimed).
 
     pip install duckdb
-    python3 benches/peers/duckdb_hot_items.py /work/shared/data/UserBehavior.csv --out duckdb.csv
+    python3 benches/peers/duckdb_hot_items.py data/tutorial/UserBehavior.csv --out duckdb.csv
 """
 
 import os

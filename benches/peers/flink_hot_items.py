@@ -21,7 +21,7 @@ only submits SQL and collects rows. Timings, printed to stderr:
   * the java process's peak RSS (VmHWM from /proc, read after the job, before it exits).
 
     pip install apache-flink     # brings Flink's jars; needs Java 11/17 as `java` or JAVA_HOME
-    python3 benches/peers/flink_hot_items.py /work/shared/data/UserBehavior.csv --out flink.csv
+    python3 benches/peers/flink_hot_items.py data/tutorial/UserBehavior.csv --out flink.csv
 """
 
 import datetime as dt

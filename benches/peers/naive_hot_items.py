@@ -6,7 +6,7 @@ aligned to the epoch (a window [start, end) owns start..end-1); counts per item 
 top --top per window by count desc, then item id asc. Every window holding at least one
 pv row is reported, including those that end after the last event.
 
-    python3 benches/peers/naive_hot_items.py /work/shared/data/UserBehavior.csv --out naive.csv
+    python3 benches/peers/naive_hot_items.py data/tutorial/UserBehavior.csv --out naive.csv
 """
 
 import csv

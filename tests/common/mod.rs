@@ -8,15 +8,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The public sample files of the tutorial (never copied into the repository).
-pub fn shared(file: &str) -> String {
+pub fn tutorial(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("data/tutorial")
         .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: the tests need ../shared/data beside the repository",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing from the repository", path.display());
     path.to_string_lossy().into_owned()
 }
 

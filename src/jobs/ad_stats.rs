@@ -49,19 +49,31 @@ use differential_dataflow::{AsCollection, VecCollection};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::{Filter, Map};
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::combined_sink::{self, Reports};
-use crate::event_time::Lateness;
-use crate::output::Output;
-use crate::records::AdClickEvent;
-use crate::runner;
-use crate::sink::{AppendReport, WindowReport};
-use crate::topn::Ranked;
-use crate::windows::{Window, Windows, ranked_counts};
+use crate::engine::calendar::Days;
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::combined_sink::{self, Reports};
+use crate::engine::event_time::Lateness;
+use crate::engine::output::Output;
+use crate::engine::records::AdClickEvent;
+use crate::engine::runner;
+use crate::engine::sink::{AppendReport, WindowReport};
+use crate::engine::topn::Ranked;
+use crate::engine::window_count::ranked_counts;
+use crate::engine::windows::{Window, Windows};
 
-const DAY_MS: i64 = 86_400_000;
 
-/// Flags of `uba ad-stats`.
+/// Ad clicks per province in sliding windows, after a click-fraud blacklist (AdStatisticsByGeo).
+///
+/// Per (user, ad) and per day (00:00 to 24:00 in --day-tz, by the click's event time), the
+/// first --max-clicks clicks pass; the next one raises one warning (`outcome: blacklist`:
+/// user_id, ad_id, day, clicks_so_far, first_blocked_at) and it and the pair's later clicks
+/// that day are dropped; the next day starts from zero. "First" is the order in which clicks
+/// enter event time: their own time, or the watermark for a late click that still joins a
+/// window; equal times in input order. A click that passed is never taken back. The clicks
+/// that pass are counted per province in each window (`outcome: count`), ordered by count
+/// descending, then province ascending. A late click with no window left goes to the late
+/// output and does not count toward the limit. Both outcomes share one output (one csv
+/// header; `--only` picks one).
 ///
 /// Rows of a window are ordered by count descending, then province ascending. Clicks with equal
 /// insertion times are taken in input order. A late click that has no window left to join goes to
@@ -100,33 +112,6 @@ pub struct Args {
 
 const COUNT: &str = "count";
 const BLACKLIST: &str = "blacklist";
-
-/// Days in a fixed zone: day `d` is `[start(d), start(d + 1))` in epoch milliseconds.
-#[derive(Clone, Copy, Debug)]
-struct Days {
-    offset_ms: i64,
-}
-
-impl Days {
-    fn of(&self, ts: u64) -> i64 {
-        (ts as i64 + self.offset_ms).div_euclid(DAY_MS)
-    }
-    fn start(&self, day: i64) -> u64 {
-        (day * DAY_MS - self.offset_ms).max(0) as u64
-    }
-    /// `2017-11-26`: the date of the day in its zone.
-    fn date(&self, day: i64) -> String {
-        let date = time::OffsetDateTime::from_unix_timestamp(day * 86_400)
-            .map(|t| t.date())
-            .unwrap_or(time::Date::MIN);
-        format!(
-            "{:04}-{:02}-{:02}",
-            date.year(),
-            u8::from(date.month()),
-            date.day()
-        )
-    }
-}
 
 /// A click as the filter sees it, sorted by `(at, seq)`: its insertion time, then input order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -239,10 +224,7 @@ pub fn run(args: Args) -> Result<(), String> {
     if args.max_clicks == 0 {
         return Err("--max-clicks must be at least 1".into());
     }
-    let zone = crate::time_fmt::parse_zone(&args.day_tz).map_err(|e| format!("--day-tz: {e}"))?;
-    let days = Days {
-        offset_ms: i64::from(zone.whole_seconds()) * 1000,
-    };
+    let days = Days::parse(&args.day_tz)?;
     let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
     // No click of day `d` can enter at or after this time (see "State" above).
     let forget_at = move |day: i64| days.start(day + 1) + windows.size + windows.lateness;

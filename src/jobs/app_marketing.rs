@@ -32,15 +32,26 @@ use differential_dataflow::ExchangeData;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::records::{MarketingBehavior, MarketingEvent};
-use crate::runner;
-use crate::sink::WindowReport;
-use crate::topn::Ranked;
-use crate::windows::{Window, Windows, count_and_rank};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::records::{MarketingBehavior, MarketingEvent};
+use crate::engine::runner;
+use crate::engine::sink::WindowReport;
+use crate::engine::topn::Ranked;
+use crate::engine::window_count::count_and_rank;
+use crate::engine::windows::{Window, Windows};
 
-/// Flags of `uba app-marketing`.
+/// Marketing events per channel and behaviour in sliding windows (AppMarketingByChannel;
+/// `--total` for AppMarketingTotal); reads a live stream from stdin with `-`.
+///
+/// Counts the non-UNINSTALL events (UNINSTALL rows are counted as filtered, and still move
+/// the watermark) per (channel, behavior) over each window, every key of a window printed,
+/// ordered by count descending, then channel ascending, then behavior (CLICK, DOWNLOAD,
+/// INSTALL); `--total` prints one count per window instead. Windows are aligned to the epoch
+/// (UTC); a late event joins those of its windows that have not fired (or are within
+/// --allowed-lateness: `update: true`), else it goes to the late output. With `-` the job
+/// reads a live stream: each window is written as soon as the stream passes its end, and
+/// Ctrl-C (or the end of input) fires the pending windows and writes the accounting line.
 ///
 /// Rows of a window are ordered by count descending, then channel ascending, then behaviour
 /// (`CLICK`, `DOWNLOAD`, `INSTALL`). `UNINSTALL` events are counted as filtered.

@@ -19,18 +19,18 @@ use serde::{Deserialize, Serialize};
 
 use differential_dataflow::input::Input;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::output::Output;
-use crate::records::{Behavior, UserBehavior};
-use crate::runner;
-use crate::sink::{self, WindowReport};
-use crate::temporal;
-use crate::windows::{Window, Windows};
+use crate::engine::calendar::{DAY_MS, Days};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::output::Output;
+use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::runner;
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::temporal;
+use crate::engine::windows::{Window, Windows};
 
-const DAY: u64 = 86_400_000;
 
-/// Flags of `uba funnel`.
+/// Shopping funnel per hour and per day, overall and per category: users, events, conversion.
 ///
 /// Output rows, per window end: the hour window (overall, then each category by id), then, when
 /// the window ends a day in `--day-tz`, the day (overall, then each category). Conversion rates
@@ -109,20 +109,6 @@ pub struct Row {
     repeat_buyers: Option<u64>,
 }
 
-/// Day boundaries in a fixed zone: a day ends at 00:00 local time.
-#[derive(Clone, Copy, Debug)]
-struct Days {
-    offset_ms: i64,
-}
-
-impl Days {
-    /// The end of the day containing `ts`.
-    fn end(&self, ts: u64) -> u64 {
-        let local = ts as i64 + self.offset_ms;
-        (local.div_euclid(DAY as i64) * DAY as i64 + DAY as i64 - self.offset_ms) as u64
-    }
-}
-
 /// One output record: csv / json.
 #[derive(Serialize)]
 pub struct Record {
@@ -199,7 +185,7 @@ impl WindowReport for Report {
         let span = match row.span {
             Span::Window => String::new(),
             Span::Day => {
-                let day = crate::time_fmt::format_ms(row.start, self.day_zone);
+                let day = crate::engine::time_fmt::format_ms(row.start, self.day_zone);
                 format!("day {} ({}) | ", &day[..10], self.day_tz)
             }
         };
@@ -230,21 +216,20 @@ impl WindowReport for Report {
 }
 
 pub fn run(args: Args) -> Result<(), String> {
-    let zone = crate::time_fmt::parse_zone(&args.day_tz).map_err(|e| format!("--day-tz: {e}"))?;
-    let offset_ms = i64::from(zone.whole_seconds()) * 1000;
-    if args.window == 0 || !DAY.is_multiple_of(args.window) {
+    let days = Days::parse(&args.day_tz)?;
+    let zone = days.zone();
+    if args.window == 0 || !DAY_MS.is_multiple_of(args.window) {
         return Err(format!("--window ({} ms) must divide a day", args.window));
     }
-    if offset_ms.rem_euclid(args.window as i64) != 0 {
+    if days.offset_ms.rem_euclid(args.window as i64) != 0 {
         return Err(format!(
             "--day-tz {} is not a whole number of windows away from UTC: days must be unions of windows",
             args.day_tz
         ));
     }
-    let days = Days { offset_ms };
     let day_tz = args.day_tz.clone();
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let (overall_only, out_of_orderness, lateness) = (
         args.overall_only,
         args.out_of_orderness,
@@ -325,7 +310,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 .reduce_named("Funnel/rows", move |scope: &Scope, metrics, out| {
                     let start = match scope.span {
                         Span::Window => scope.end - windows.size,
-                        Span::Day => scope.end - DAY,
+                        Span::Day => scope.end - DAY_MS,
                     };
                     let mut row = Row {
                         span: scope.span,

@@ -19,20 +19,21 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::records::{Behavior, UserBehavior};
-use crate::runner;
-use crate::sink::WindowReport;
-use crate::topn::Ranked;
-use crate::windows::{Window, Windows, count_and_rank};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::runner;
+use crate::engine::sink::WindowReport;
+use crate::engine::topn::Ranked;
+use crate::engine::window_count::count_and_rank;
+use crate::engine::windows::{Window, Windows};
 
-/// The sample our generator wrote (`uba gen user-behavior --rows 100000 --seed 1`).
-pub const SAMPLE: &str = "data/user-behavior.csv";
-
-/// Flags of `uba hot-items`.
+/// Top N items by page views in each sliding window (the tutorial's HotItems).
 ///
-/// Ties are broken by count descending, then item id ascending (as numbers).
+/// Counts the `pv` rows of each item over windows of --window sliding by --slide (aligned to
+/// the epoch, UTC) and prints the --top items of each window when the watermark passes its
+/// end. Ties: count descending, then item id ascending (as numbers). Other behaviours move the
+/// watermark but are not counted. With no INPUT it reads the sample in data/.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
@@ -108,7 +109,7 @@ pub fn run(args: Args) -> Result<(), String> {
         return Err("--top must be at least 1".into());
     }
     let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let (top, out_of_orderness) = (args.top, args.out_of_orderness);
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {

@@ -27,14 +27,14 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::interned::{NamedPane, count_and_rank_named, name_id};
-use crate::records::ApacheLogEvent;
-use crate::runner;
-use crate::sink::WindowReport;
-use crate::topn::Ranked;
-use crate::windows::{Window, Windows};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::hashed_keys::{NamedPane, count_and_rank_named, name_id};
+use crate::engine::records::ApacheLogEvent;
+use crate::engine::runner;
+use crate::engine::sink::WindowReport;
+use crate::engine::topn::Ranked;
+use crate::engine::windows::{Window, Windows};
 
 /// What `--exclude-static` drops: URLs whose path (before any `?query`) ends with one of these,
 /// in any letter case.
@@ -54,7 +54,7 @@ Each window prints its top N when the watermark passes its end, then again in fu
 each time late lines change it, until --allowed-lateness after its end; lines later than that go
 to the late side output (--late FILE).";
 
-/// Flags of `uba hot-pages`.
+/// Top N URLs by GET requests in each sliding window of a web server log (HotPages).
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = HELP)]
 pub struct Args {

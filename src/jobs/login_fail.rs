@@ -23,15 +23,20 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::output::Output;
-use crate::patterns::{Seq, Token, decided, scan_recent};
-use crate::records::{LoginEvent, LoginOutcome};
-use crate::runner;
-use crate::sink::{self, AppendReport};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::output::Output;
+use crate::engine::patterns::{Seq, Token, decided, scan_recent};
+use crate::engine::records::{LoginEvent, LoginOutcome};
+use crate::engine::runner;
+use crate::engine::sink::{self, AppendReport};
 
-/// Flags of `uba login-fail`.
+/// Users who fail to log in N times in a row within T (the tutorial's LoginFail).
+///
+/// Per user, in event-time order (equal times in input order): N consecutive `fail` events,
+/// no `success` between them, from any IP, the first and the last at most T apart
+/// (inclusive). Every run is reported, overlapping ones too, at its last fail. A login behind
+/// the watermark goes to the late output.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// LoginLog csv (`userId,ip,success|fail,ts`), or `-` for stdin.

@@ -1,15 +1,63 @@
-//! One module per job, each reading top to bottom as the dataflow it builds.
+//! One module per job, each reading top to bottom as the dataflow it builds, and the registry
+//! that makes them subcommands.
+//!
+//! A job module has an `Args` (its flags, with the job's help as the struct's doc comment: the
+//! first line for `uba --help`, the rest for `uba JOB --help`) and `run(Args)`. Adding a job is
+//! writing its module and adding one line to [`declare_jobs!`] below.
 
-pub mod ad_stats;
-pub mod app_marketing;
-pub mod funnel;
-pub mod hot_items;
-pub mod hot_pages;
-pub mod login_fail;
-pub mod order_timeout;
-pub mod parse;
-pub mod pv;
-pub mod recommend;
-pub mod tx_match;
-pub mod user_profile;
-pub mod uv;
+/// Declares the job modules and the [`Job`] subcommand that runs them: one line per job,
+/// `Variant => module`, in the order `uba --help` lists them. The subcommand's name is the
+/// variant's in kebab case (`HotItems` is `uba hot-items`). Modelled on Feldera's
+/// `declare_queries!` (nexmark).
+macro_rules! declare_jobs {
+    ($($variant:ident => $module:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Every job, as a subcommand of `uba`. Help is printed by the job's own `--help` flag
+        /// (in [`crate::engine::options::ClusterArgs`]), so clap's is disabled.
+        #[derive(clap::Subcommand, Debug)]
+        pub enum Job {
+            $(
+                #[command(disable_help_flag = true, args_override_self = true)]
+                $variant($module::Args),
+            )*
+        }
+
+        impl Job {
+            /// Runs the job to the end of its inputs.
+            pub fn run(self) -> Result<(), String> {
+                match self {
+                    $(Job::$variant(args) => $module::run(args),)*
+                }
+            }
+        }
+    };
+}
+
+declare_jobs! {
+    HotItems => hot_items,
+    HotPages => hot_pages,
+    Pv => pv,
+    Uv => uv,
+    AppMarketing => app_marketing,
+    AdStats => ad_stats,
+    LoginFail => login_fail,
+    OrderTimeout => order_timeout,
+    TxMatch => tx_match,
+    Funnel => funnel,
+    UserProfile => user_profile,
+    Recommend => recommend,
+    Parse => parse,
+}
+
+/// The sample a job reads when it is given no input: the 100,000 rows our generator wrote
+/// (`uba gen user-behavior --rows 100000 --seed 1`), relative to the working directory when it
+/// is there (a clone), else where the crate was built (`cargo run` from elsewhere).
+pub fn sample_path() -> String {
+    const SAMPLE: &str = "data/user-behavior.csv";
+    if std::path::Path::new(SAMPLE).exists() {
+        SAMPLE.to_owned()
+    } else {
+        format!("{}/{SAMPLE}", env!("CARGO_MANIFEST_DIR"))
+    }
+}

@@ -30,18 +30,24 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::output::Output;
-use crate::patterns::{Seq, Token, decided, delayed, firsts, tally, visible_for, visible_until};
-use crate::records::{OrderEvent, OrderKind};
-use crate::runner;
-use crate::sink::{self, AppendReport};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::output::Output;
+use crate::engine::patterns::{Seq, Token, decided, delayed, firsts, tally, visible_for, visible_until};
+use crate::engine::records::{OrderEvent, OrderKind};
+use crate::engine::runner;
+use crate::engine::sink::{self, AppendReport};
 
 /// The outcomes, as `--only` names them.
 pub const OUTCOMES: [&str; 4] = ["paid", "timeout", "paid_late", "pay_without_create"];
 
-/// Flags of `uba order-timeout`.
+/// Orders paid in time, timed out, paid late, or paid without a create (OrderTimeout).
+///
+/// The earliest create c and earliest pay p of an order decide: `paid` (c <= p <= c +
+/// timeout, at p), `timeout` (at c + timeout), `paid_late` (after the timeout, at p),
+/// `pay_without_create` (no create at or before p, or p more than --retention after it).
+/// Bounds are inclusive; further events of an order are counted on stderr. Every record
+/// behind the watermark goes to the late output.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// OrderLog csv (`orderId,create|pay,txId,ts`), or `-` for stdin.

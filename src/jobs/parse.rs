@@ -5,10 +5,10 @@
 
 use differential_dataflow::input::Input;
 
-use crate::cli::{ClusterArgs, OutputArgs};
-use crate::event_time::Lateness;
-use crate::records::{self, Record};
-use crate::runner::{self, Job};
+use crate::engine::options::{ClusterArgs, OutputArgs};
+use crate::engine::event_time::Lateness;
+use crate::engine::records::{self, Record};
+use crate::engine::runner::{self, Job};
 
 /// The record formats `uba parse` reads.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -22,7 +22,7 @@ pub enum RecordKind {
     Marketing,
 }
 
-/// Flags of `uba parse`.
+/// Reads an input and does nothing else: the parse-only pass the benchmarks compare against.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The input file, or `-` for stdin.

@@ -19,13 +19,14 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::records::{Behavior, UserBehavior};
-use crate::runner;
-use crate::sink::WindowReport;
-use crate::topn::Ranked;
-use crate::windows::{Window, Windows, count_and_rank};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::runner;
+use crate::engine::sink::WindowReport;
+use crate::engine::topn::Ranked;
+use crate::engine::window_count::count_and_rank;
+use crate::engine::windows::{Window, Windows};
 
 /// What `uba pv --help` adds after the flags.
 const HELP: &str = "\
@@ -35,7 +36,7 @@ no pv row prints nothing. Each window prints its count when the watermark passes
 again (update: true) each time late rows change it, until --allowed-lateness after its end; rows
 later than that go to the late side output (--late FILE).";
 
-/// Flags of `uba pv`.
+/// Page views (`pv` rows) per tumbling window (PageView).
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = HELP)]
 pub struct Args {
@@ -99,7 +100,7 @@ impl WindowReport for Report {
 pub fn run(args: Args) -> Result<(), String> {
     Windows::validate(args.window, args.window)?;
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let out_of_orderness = args.out_of_orderness;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {

@@ -40,19 +40,19 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::input::Input;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::keyed::{KeyedReport, Mode, keyed};
-use crate::output::{Format, Output};
-use crate::records::{Behavior, UserBehavior};
-use crate::runner;
-use crate::sink;
-use crate::temporal::{self, Horizon};
-use crate::topn::{Ranked, top_n};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::keyed::{KeyedReport, Mode, keyed};
+use crate::engine::output::{Format, Output};
+use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::runner;
+use crate::engine::sink;
+use crate::engine::temporal::{self, Horizon};
+use crate::engine::topn::{Ranked, top_n};
 
 /// Similarities are fixed point: this many units make 1.0.
 pub const SCALE: f64 = 1e9;
 
-/// Flags of `uba recommend`.
+/// Item-to-item collaborative filtering over a sliding horizon; `--evaluate T` against popularity.
 ///
 /// Prints each user's list (rank, item, score = sum of fixed-point cosine similarities, 1e9 =
 /// 1.0) as of the latest event time (default), or every change of it (`--changes`); ties go to
@@ -352,7 +352,7 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let mut only = args.users.clone();
     only.sort_unstable();
-    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let neighbours = args.neighbours;
     let (k, max_user_items, evaluate, out_of_orderness) = (
         args.top,

@@ -27,20 +27,26 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::output::Output;
-use crate::patterns::{
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::output::Output;
+use crate::engine::patterns::{
     Seq, Token, absent, decided, delayed, firsts, tally, visible_for, visible_until,
 };
-use crate::records::{OrderEvent, OrderKind, ReceiptEvent};
-use crate::runner;
-use crate::sink::{self, AppendReport};
+use crate::engine::records::{OrderEvent, OrderKind, ReceiptEvent};
+use crate::engine::runner;
+use crate::engine::sink::{self, AppendReport};
 
 /// The outcomes, as `--only` names them.
 pub const OUTCOMES: [&str; 3] = ["matched", "unmatched_pay", "unmatched_receipt"];
 
-/// Flags of `uba tx-match`.
+/// Pays matched against payment receipts by txId, within bounds (the tutorial's TxMatch).
+///
+/// The earliest pay p and receipt r of a txId match when p - before <= r <= p + after
+/// (inclusive), reported at max(p, r); otherwise `unmatched_pay` at p + after and
+/// `unmatched_receipt` at r + before. Each input has its own watermark; the job's is their
+/// minimum. Decided in event time: on the sample most receipts come more than 3 s before
+/// their pay (try --receipt-before 30m).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// OrderLog csv (`orderId,create|pay,txId,ts`; pays with a txId are used), or `-`.

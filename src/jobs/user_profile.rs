@@ -22,17 +22,17 @@ use std::collections::HashMap;
 use differential_dataflow::input::Input;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::keyed::{KeyedReport, Mode, keyed};
-use crate::output::{Format, Output};
-use crate::records::{Behavior, UserBehavior};
-use crate::runner;
-use crate::temporal::Horizon;
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::keyed::{KeyedReport, Mode, keyed};
+use crate::engine::output::{Format, Output};
+use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::runner;
+use crate::engine::temporal::Horizon;
 
 /// How many categories a profile names.
 const TOP_CATEGORIES: usize = 3;
 
-/// Flags of `uba user-profile`.
+/// Per-user profile over a sliding horizon: behaviour counts, top categories, segment.
 ///
 /// A profile is printed (`update: false` the first time, `true` after) at every event time at
 /// which it changes: when one of the user's events arrives, and when one leaves the horizon
@@ -209,7 +209,7 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let mut only = args.users.clone();
     only.sort_unstable();
-    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let out_of_orderness = args.out_of_orderness;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {

@@ -23,13 +23,13 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::cli::{ClusterArgs, OutputArgs, duration_ms};
-use crate::event_time::Lateness;
-use crate::records::{Behavior, UserBehavior};
-use crate::runner;
-use crate::sink::{self, WindowReport};
-use crate::sketch::{self, SketchKind, mix64};
-use crate::windows::{Window, Windows, expand_panes};
+use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::event_time::Lateness;
+use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::runner;
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::sketch::{self, SketchKind, mix64};
+use crate::engine::windows::{Window, Windows, expand_panes};
 
 /// The tutorial's Redis bitmap: 2^29 bits (64 MiB when dense).
 pub const TUTORIAL_BLOOM_BITS: u64 = 1 << 29;
@@ -72,7 +72,7 @@ hll: HyperLogLog, 2^p one-byte registers per window (p = --hll-precision), Ertl'
   estimator; relative standard error 1.04 / sqrt(2^p): 0.81% for p = 14.
 Estimates are rounded to whole users and are the same for any -w / -n.";
 
-/// Flags of `uba uv`.
+/// Distinct users among `pv` rows per tumbling window: exact, Bloom filter or HyperLogLog (UniqueVisitor).
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = HELP)]
 pub struct Args {
@@ -191,7 +191,7 @@ pub fn run(args: Args) -> Result<(), String> {
         kind.validate()?;
     }
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::sample_path);
+    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let (out_of_orderness, compare, method) = (args.out_of_orderness, args.compare, args.method);
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {

@@ -17,7 +17,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::windows::Windows;
+use crate::engine::windows::Windows;
 
 /// A 64-bit mix (SplitMix64's finalizer): a bijection, so distinct keys keep distinct hashes,
 /// with well-spread bits, the same on every platform and every run.
@@ -267,7 +267,7 @@ pub fn per_window<'s>(
         .inner
         .flat_map(move |((hash, pane), t, r)| {
             if r < 0 {
-                crate::output::fail("internal error: a sketch cannot forget a key");
+                crate::engine::output::fail("internal error: a sketch cannot forget a key");
             }
             windows
                 .ends_of_pane(pane)

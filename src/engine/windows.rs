@@ -11,24 +11,14 @@
 //! and retracted at the same `F`, so it cancels. State is only kept for alive windows.
 
 use std::cmp::max;
-
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use std::hash::Hash;
 
 use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Capability, Operator};
-
-use differential_dataflow::operators::CountTotal;
-use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
-use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::vec::Map;
-
-use crate::output::Output;
-use crate::sink::{self, WindowReport};
-use crate::topn::{Ranked, top_n};
+use timely::dataflow::operators::{Capability, Operator};
 
 /// The shape of a job's windows, with its allowed lateness. Times are milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,66 +130,6 @@ pub fn expand_panes<'s, K: ExchangeData>(
         .as_collection()
 }
 
-/// The windowed count every counting job needs: counts each key per window from pane updates
-/// `(key, pane)`, ranks the keys of each window (count descending, then key ascending), keeps
-/// the first `top` of them (all with `None`), and writes each window's result with `report`.
-/// Operators are named after `name` (`"HotItems"` gives `HotItems/top`, `HotItems/sink`).
-///
-/// Without allowed lateness a fired window never changes again, and the windows are kept *in
-/// time* instead of as data: a pane's updates are visible from the pane's end until the end of its
-/// last window, so the collection at `end - 1` is exactly the window ending at `end`. Each pane
-/// update then costs 2 updates instead of `2 * size / slide`, and a slide changes only the counts
-/// of the keys in the panes that enter and leave. With allowed lateness, fired windows take
-/// corrections, so each window is its own data ([`expand_panes`]).
-pub fn count_and_rank<'s, K, W>(
-    panes: VecCollection<'s, u64, (K, u64)>,
-    windows: Windows,
-    top: Option<usize>,
-    name: &str,
-    report: W,
-    output: Option<Output>,
-) -> ProbeHandle<u64>
-where
-    K: ExchangeData + Hash,
-    W: WindowReport<Row = Ranked<K>>,
-{
-    let ranked = ranked_counts(panes, windows, top, name);
-    sink::windows(ranked, &format!("{name}/sink"), windows, report, output)
-}
-
-/// [`count_and_rank`] without its sink, for a job that writes the ranked counts together with
-/// other outcomes on one output: `(window_end, (count, key))`, the rows of a window in rank order.
-pub fn ranked_counts<'s, K>(
-    panes: VecCollection<'s, u64, (K, u64)>,
-    windows: Windows,
-    top: Option<usize>,
-    name: &str,
-) -> VecCollection<'s, u64, (u64, Ranked<K>)>
-where
-    K: ExchangeData + Hash,
-{
-    if windows.lateness == 0 {
-        let counts = visible_while_open(panes, windows)
-            .map(|key| ((), key))
-            .count_total();
-        let ranked = match top {
-            Some(n) => top_n(counts, n, &format!("{name}/top")),
-            None => counts.map(|(((), key), count)| ((), (Reverse(count), key))),
-        };
-        windows_of_time(
-            ranked.map(|((), row)| row),
-            windows,
-            &format!("{name}/windows"),
-        )
-    } else {
-        let counts = expand_panes(panes, windows).count_total();
-        match top {
-            Some(n) => top_n(counts, n, &format!("{name}/top")),
-            None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
-        }
-    }
-}
-
 /// Keeps each pane update `(key, pane)` visible from its time until the end of the pane's last
 /// window (`pane_end - 1 + size`), when it is retracted: at time `end - 1` the collection holds
 /// exactly the keys of the window that ends at `end`. Only valid without allowed lateness.
@@ -280,7 +210,7 @@ pub fn windows_of_time<'s, R: ExchangeData>(
                                             current.remove(at);
                                         }
                                         Err(at) if r > 0 => current.insert(at, row),
-                                        _ => crate::output::fail(
+                                        _ => crate::engine::output::fail(
                                             "internal error: a windowed result is not a set",
                                         ),
                                     }

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use differential_dataflow::{ExchangeData, VecCollection};
 use timely::dataflow::ProbeHandle;
 
-use crate::output::Output;
-use crate::sink;
+use crate::engine::output::Output;
+use crate::engine::sink;
 
 /// How a per-key result is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +160,7 @@ fn apply_set<Row: Ord>(rows: &mut Vec<Row>, changes: Vec<(Row, isize)>) {
                 rows.remove(at);
             }
             Err(at) if diff > 0 => rows.insert(at, row),
-            _ => crate::output::fail(&format!(
+            _ => crate::engine::output::fail(&format!(
                 "internal error: a per-key result row changed by {diff} is not a set"
             )),
         }

@@ -129,7 +129,7 @@ impl Output {
 
     /// Formats a time for the text format.
     pub fn time(&self, ms: u64) -> String {
-        crate::time_fmt::format_ms(ms, self.zone)
+        crate::engine::time_fmt::format_ms(ms, self.zone)
     }
 
     /// Pushes what was written so far: called when a logical time is complete, so that a live

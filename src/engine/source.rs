@@ -19,9 +19,9 @@ use differential_dataflow::consolidation::consolidate_updates;
 use differential_dataflow::input::InputSession;
 use timely::dataflow::ProbeHandle;
 
-use crate::event_time::{Arrival, EventClock, Lateness, TimeGuard};
-use crate::records::{Record, Reject};
-use crate::side::SideOutputs;
+use crate::engine::event_time::{Arrival, EventClock, Lateness, TimeGuard};
+use crate::engine::records::{Record, Reject};
+use crate::engine::side::SideOutputs;
 
 /// Set by Ctrl-C: readers stop, pending windows fire, the summary is written.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -124,7 +124,7 @@ where
                 state: ReaderState::new(&policy, source.name),
             };
             let error = reader.run(source.reader).err();
-            crate::latency::watermark(u64::MAX);
+            crate::engine::latency::watermark(u64::MAX);
             let _ = tx.send(Message::Done {
                 accounting: reader.state.counts,
                 error,
@@ -222,7 +222,7 @@ impl<K, P, D> Reader<K, P, D> {
                         std::thread::sleep(wait);
                     }
                 }
-                crate::latency::watermark(self.state.clock.frontier());
+                crate::engine::latency::watermark(self.state.clock.frontier());
                 let batch = Message::Batch {
                     updates,
                     frontier: self.state.clock.frontier(),

@@ -4,8 +4,8 @@
 //! answers are facts of the file: they never depend on `-w`, `-n`, batch sizes or timing
 //! (`DESIGN.md`, "Time and watermarks").
 
-use crate::records::Reject;
-use crate::windows::Windows;
+use crate::engine::records::Reject;
+use crate::engine::windows::Windows;
 
 /// The watermark of one input: `F = max_ts_seen - out_of_orderness`.
 #[derive(Clone, Debug)]

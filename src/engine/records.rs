@@ -171,7 +171,7 @@ impl Record for ApacheLogEvent {
             ip: text(&f[0], "ip")?.to_owned(),
             method: text(&f[5], "method")?.to_owned(),
             url: text(&f[6], "url")?.to_owned(),
-            ts: crate::time_fmt::parse_log_time(date, zone)?,
+            ts: parse_log_time(date, zone)?,
         })
     }
     fn event_time(&self) -> u64 {
@@ -337,6 +337,19 @@ impl Record for MarketingEvent {
     fn event_time(&self) -> u64 {
         self.ts
     }
+}
+
+const LOG_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[day]/[month]/[year]:[hour]:[minute]:[second]");
+
+/// Reads `17/05/2015:10:05:03` in the zone `+0000` as epoch milliseconds.
+pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
+    let bad = |detail: String| Reject::BadTime { detail };
+    let local = time::PrimitiveDateTime::parse(date, LOG_DATE)
+        .map_err(|e| bad(format!("'{date}' is not dd/MM/yyyy:HH:mm:ss ({e})")))?;
+    let offset = crate::engine::time_fmt::parse_zone(zone).map_err(bad)?;
+    let ms = local.assume_offset(offset).unix_timestamp() * 1000;
+    u64::try_from(ms).map_err(|_| bad(format!("'{date}' is before 1970")))
 }
 
 #[cfg(test)]

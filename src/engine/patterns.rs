@@ -15,7 +15,7 @@
 //! All times are the update times of the collections: the jobs use `Lateness::Strict`, so every
 //! record enters at its own event time and `t == ts` for every input update.
 
-use crate::source::Origin;
+use crate::engine::source::Origin;
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::trace::implementations::KeySpine;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -143,7 +143,7 @@ where
     D: ExchangeData,
     F: Fn(&D) -> u64 + 'static,
 {
-    crate::temporal::visible(records, move |d| (0, Some(until(d))))
+    crate::engine::temporal::visible(records, move |d| (0, Some(until(d))))
 }
 
 /// Each record happens again, for an instant, `by` later: inserted at `t + by`, retracted at

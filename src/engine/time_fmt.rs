@@ -1,13 +1,9 @@
-//! Times as users write and read them: zones (`--tz +08:00`), printed times, the web log's dates.
+//! Times as users write and read them: zones (`--tz +08:00`) and printed times.
 
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{OffsetDateTime, UtcOffset};
 
-use crate::records::Reject;
-
-const LOG_DATE: &[BorrowedFormatItem<'static>] =
-    format_description!("[day]/[month]/[year]:[hour]:[minute]:[second]");
 const PRINTED: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
 const PRINTED_MS: &[BorrowedFormatItem<'static>] =
@@ -48,16 +44,6 @@ pub fn parse_zone(s: &str) -> Result<UtcOffset, String> {
         return Err(bad());
     }
     UtcOffset::from_whole_seconds(sign * (h * 3600 + m * 60)).map_err(|_| bad())
-}
-
-/// Reads `17/05/2015:10:05:03` in the zone `+0000` as epoch milliseconds.
-pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
-    let bad = |detail: String| Reject::BadTime { detail };
-    let local = PrimitiveDateTime::parse(date, LOG_DATE)
-        .map_err(|e| bad(format!("'{date}' is not dd/MM/yyyy:HH:mm:ss ({e})")))?;
-    let offset = parse_zone(zone).map_err(bad)?;
-    let ms = local.assume_offset(offset).unix_timestamp() * 1000;
-    u64::try_from(ms).map_err(|_| bad(format!("'{date}' is before 1970")))
 }
 
 /// Formats epoch milliseconds in `zone`, with milliseconds only when they are not zero.

@@ -8,7 +8,7 @@
 //! `t`, and cancels.
 //!
 //! Two shapes use it: a window contribution (visible from `end - 1` to `end + lateness`, as
-//! [`crate::windows::expand_panes`] does), and a *horizon* (an event visible from its own time
+//! [`crate::engine::windows::expand_panes`] does), and a *horizon* (an event visible from its own time
 //! for a fixed length: "the last day of a user's behaviour").
 
 use std::cmp::max;
@@ -16,8 +16,8 @@ use std::cmp::max;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::operators::vec::Map;
 
-use crate::event_time::Lateness;
-use crate::windows::Windows;
+use crate::engine::event_time::Lateness;
+use crate::engine::windows::Windows;
 
 /// Makes each update visible during `interval(&d) = (from, until)`; `until = None` keeps it for
 /// good.
@@ -82,7 +82,7 @@ impl Horizon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_time::Arrival;
+    use crate::engine::event_time::Arrival;
 
     #[test]
     fn a_late_event_counts_while_its_horizon_lasts() {

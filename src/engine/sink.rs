@@ -14,8 +14,8 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::probe::Probe;
 
-use crate::output::{Format, Output};
-use crate::windows::{Window, Windows};
+use crate::engine::output::{Format, Output};
+use crate::engine::windows::{Window, Windows};
 
 /// Gathers `results` on worker 0 and calls `write` once per completed time, in time order, with
 /// that time's consolidated changes (sorted). Returns a probe that tells when all is written.
@@ -198,7 +198,7 @@ fn apply<'a, Row: Ord + Clone + 'a>(
                 rows.remove(at);
             }
             Err(at) if diff > 0 => rows.insert(at, row.clone()),
-            _ => crate::output::fail(&format!(
+            _ => crate::engine::output::fail(&format!(
                 "internal error: a result row changed by {diff} is not a set"
             )),
         }
@@ -214,7 +214,7 @@ fn print_window<W: WindowReport>(
     at: u64,
 ) {
     if !update {
-        crate::latency::window_written(window.end);
+        crate::engine::latency::window_written(window.end);
     }
     match out.format {
         Format::Text => {
@@ -279,7 +279,7 @@ pub fn write_appended<A: AppendReport>(
 ) {
     for (row, diff) in changes {
         if diff < 0 {
-            crate::output::fail("internal error: an append-only result was retracted");
+            crate::engine::output::fail("internal error: an append-only result was retracted");
         }
         if only.is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row))) {
             continue;

@@ -19,10 +19,10 @@ use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::vec::Map;
 
-use crate::output::Output;
-use crate::sink::{self, WindowReport};
-use crate::topn::Ranked;
-use crate::windows::{Windows, expand_panes};
+use crate::engine::output::Output;
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::topn::Ranked;
+use crate::engine::windows::{Windows, expand_panes};
 
 /// The id of a name: SipHash with fixed keys, the same in every process of a cluster (they run the
 /// same binary).
@@ -36,7 +36,7 @@ pub fn name_id(name: &str) -> u64 {
 /// first so that sorting and consolidating these updates (in the reader) compares integers.
 pub type NamedPane = ((u64, u64), String);
 
-/// [`crate::windows::count_and_rank`] for string keys: counts each name per window from pane
+/// [`crate::engine::windows::count_and_rank`] for string keys: counts each name per window from pane
 /// updates [`NamedPane`], ranks the names of each window (count descending, then name ascending),
 /// keeps the first `top`, and writes each window's result with `report`. Operators are named after
 /// `name` (`"HotPages/ids"`, `"HotPages/top"`, `"HotPages/sink"`).

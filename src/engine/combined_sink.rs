@@ -11,9 +11,9 @@ use differential_dataflow::{ExchangeData, VecCollection};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::ProbeHandle;
 
-use crate::output::Output;
-use crate::sink::{self, AppendReport, WindowPrinter, WindowReport};
-use crate::windows::Windows;
+use crate::engine::output::Output;
+use crate::engine::sink::{self, AppendReport, WindowPrinter, WindowReport};
+use crate::engine::windows::Windows;
 
 /// A change of either result, in the order they are written within one time.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

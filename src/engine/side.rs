@@ -46,7 +46,10 @@ impl Side {
         match &mut self.file {
             Some(writer) => {
                 if let Err(e) = writer.write_record([source, &line.to_string(), reason, &text]) {
-                    crate::output::fail(&format!("cannot write the {} file: {e}", self.flag));
+                    crate::engine::output::fail(&format!(
+                        "cannot write the {} file: {e}",
+                        self.flag
+                    ));
                 }
             }
             None if self.count <= SHOWN => {
@@ -59,7 +62,7 @@ impl Side {
     fn finish(&mut self) {
         if let Some(writer) = &mut self.file {
             if let Err(e) = writer.flush() {
-                crate::output::fail(&format!("cannot write the {} file: {e}", self.flag));
+                crate::engine::output::fail(&format!("cannot write the {} file: {e}", self.flag));
             }
         } else if self.count > SHOWN {
             eprintln!(

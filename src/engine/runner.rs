@@ -14,11 +14,11 @@ use timely::communication::Config as CommunicationConfig;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-use crate::cli::{ClusterArgs, OutputArgs};
-use crate::output::{self, Output};
-use crate::records::Record;
-use crate::side::SideOutputs;
-use crate::source::{self, Origin, Pump, STOP, Source, TimePolicy};
+use crate::engine::options::{ClusterArgs, OutputArgs};
+use crate::engine::output::{self, Output};
+use crate::engine::records::Record;
+use crate::engine::side::SideOutputs;
+use crate::engine::source::{self, Origin, Pump, STOP, Source, TimePolicy};
 
 /// What every worker of a run shares.
 struct Shared {
@@ -59,7 +59,7 @@ impl Job {
         input: usize,
         session: InputSession<u64, D, isize>,
         out_of_orderness: u64,
-        lateness: crate::event_time::Lateness,
+        lateness: crate::engine::event_time::Lateness,
         keep: K,
         mut place: P,
     ) where
@@ -85,7 +85,7 @@ impl Job {
         input: usize,
         session: InputSession<u64, D, isize>,
         out_of_orderness: u64,
-        lateness: crate::event_time::Lateness,
+        lateness: crate::engine::event_time::Lateness,
         keep: K,
         place: P,
     ) where
@@ -323,7 +323,7 @@ where
         started: Instant::now(),
     });
     if out.report_latency {
-        crate::latency::enable();
+        crate::engine::latency::enable();
     }
     install_ctrl_c();
     let workers = cluster.workers;
@@ -343,7 +343,7 @@ where
         if job.reads {
             job.shared.sides.finish();
             job.summarize();
-            if let Some(line) = crate::latency::report() {
+            if let Some(line) = crate::engine::latency::report() {
                 eprintln!("uba: {line}");
             }
         }

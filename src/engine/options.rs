@@ -1,0 +1,96 @@
+//! The options every job shares: timely's cluster flags, and the output and accounting flags.
+//!
+//! Each job's `Args` flattens [`OutputArgs`] and [`ClusterArgs`], so every job reads them the same
+//! way; [`crate::engine::runner::execute`] takes them as they are.
+
+use std::path::PathBuf;
+
+use clap::ArgAction;
+
+use crate::engine::output::Format;
+
+/// Timely's own flags, on every job. `-h` is the hostfile, as in timely; help is `--help`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Worker threads per process.
+    #[arg(short = 'w', long = "workers", default_value_t = 1)]
+    pub workers: usize,
+    /// Number of processes in the cluster (each started with the same flags and its own -p).
+    #[arg(short = 'n', long = "processes", default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index in the cluster, 0 to n-1. Process 0 reads the inputs and writes the output.
+    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    pub process: usize,
+    /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101, 2102, ...).
+    #[arg(short = 'h', long = "hostfile")]
+    pub hostfile: Option<PathBuf>,
+    /// This process's own input files, comma-separated, instead of INPUT: each process of a
+    /// cluster reads its own list (the first worker of each process reads them). Every file is
+    /// an input with its own watermark, decided in its own line order; the job's watermark is the
+    /// least over all files of all processes, so the output stays deterministic. For jobs with
+    /// one input; give it to every process.
+    #[arg(long, value_name = "A.csv,B.csv")]
+    pub inputs: Option<String>,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Output and accounting flags, on every job.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format: text for people; csv and json (one object per line) with times in epoch ms.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write results to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<String>,
+    /// Write every late record (source, line, reason, text) to FILE, as csv; without it the first
+    /// 10 go to stderr and the rest are counted.
+    #[arg(long, value_name = "FILE")]
+    pub late: Option<String>,
+    /// Write every rejected line (source, line, reason, text) to FILE, as csv; without it the
+    /// first 10 go to stderr and the rest are counted.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<String>,
+    /// Zone in which the text format prints times: UTC (default), +08:00, -0500, ...
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+    /// Bogus-timestamp guard: a row more than this away from its input's latest time (anchored at
+    /// the median of the first rows) is rejected as a bogus timestamp instead of moving the
+    /// watermark. `off` disables the guard.
+    #[arg(long, default_value = "1d", value_name = "DURATION|off")]
+    pub max_time_jump: String,
+    /// Benchmarking: read the input at this many lines per second of wall-clock time.
+    #[arg(long, value_name = "LINES_PER_S")]
+    pub replay_rate: Option<u64>,
+    /// Benchmarking: report p50/p99 of the delay between the watermark passing a window's end
+    /// and its result being written.
+    #[arg(long)]
+    pub report_latency: bool,
+}
+
+impl OutputArgs {
+    pub fn zone(&self) -> Result<time::UtcOffset, String> {
+        crate::engine::time_fmt::parse_zone(&self.tz).map_err(|e| format!("--tz: {e}"))
+    }
+
+    pub fn max_time_jump(&self) -> Result<Option<u64>, String> {
+        match self.max_time_jump.as_str() {
+            "off" | "none" => Ok(None),
+            other => duration_ms(other)
+                .map(Some)
+                .map_err(|e| format!("--max-time-jump: {e}")),
+        }
+    }
+}
+
+/// Parses `1h`, `5m`, `5s`, `250ms` (and combinations like `1h 30m`) into milliseconds.
+pub fn duration_ms(s: &str) -> Result<u64, String> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    humantime::parse_duration(s.trim())
+        .map(|d| d.as_millis() as u64)
+        .map_err(|e| format!("'{s}' is not a duration like 1h, 5m, 5s or 250ms ({e})"))
+}

@@ -33,8 +33,8 @@ pub struct Reports<W, A> {
 /// Writes `windowed` as [`sink::windows`] does and `events` as [`sink::append`] does, on one
 /// output. `only` keeps the outcomes it names (`window_outcome` for the windowed rows).
 pub fn windows_and_events<'s, W, A>(
-    windowed: VecCollection<'s, u64, (u64, W::Row)>,
-    events: VecCollection<'s, u64, A::Row>,
+    windowed: VecCollection<'s, u64, (u64, W::Value)>,
+    events: VecCollection<'s, u64, A::Value>,
     name: &str,
     windows: Windows,
     reports: Reports<W, A>,
@@ -44,7 +44,7 @@ pub fn windows_and_events<'s, W, A>(
 where
     W: WindowReport,
     A: AppendReport,
-    A::Row: ExchangeData,
+    A::Value: ExchangeData,
 {
     let Reports {
         windows: window_report,

@@ -59,7 +59,7 @@ pub fn count_and_rank_named<'s, W>(
     output: Option<Output>,
 ) -> ProbeHandle<u64>
 where
-    W: WindowReport<Row = Ranked<String>>,
+    W: WindowReport<Value = Ranked<String>>,
 {
     // The dictionary: a name is inserted with its pane and retracted when the last window of that
     // pane is purged; `distinct` keeps one row per name while any of its panes is alive.

@@ -30,15 +30,15 @@ pub enum Mode {
 /// What a per-key job prints.
 pub trait KeyedReport: 'static {
     type Key: ExchangeData;
-    type Row: ExchangeData;
+    type Value: ExchangeData;
     /// Writes one key's rows: `rows` is empty when the key has left (its previous rows are in
     /// `previous`); `update` is false the first time a key is printed.
     fn emit(
         &self,
         out: &mut Output,
         key: &Self::Key,
-        rows: &[Self::Row],
-        previous: &[Self::Row],
+        rows: &[Self::Value],
+        previous: &[Self::Value],
         update: bool,
         at: u64,
     );
@@ -47,7 +47,7 @@ pub trait KeyedReport: 'static {
 /// Writes `results` per key in `mode`. `ticks` has one update at each time an input event
 /// entered (only read in snapshot mode). Only worker 0 has an output.
 pub fn keyed<'s, R: KeyedReport>(
-    results: VecCollection<'s, u64, (R::Key, R::Row)>,
+    results: VecCollection<'s, u64, (R::Key, R::Value)>,
     ticks: VecCollection<'s, u64, ()>,
     name: &str,
     mode: Mode,
@@ -79,14 +79,19 @@ struct State<R: KeyedReport> {
     report: R,
     output: Option<Output>,
     /// Each key's current rows (in snapshot mode: as of the last tick).
-    rows: BTreeMap<R::Key, Vec<R::Row>>,
+    rows: BTreeMap<R::Key, Vec<R::Value>>,
     /// Snapshot mode: the changes since the last tick, applied only if another tick follows.
-    pending: Vec<(u64, Vec<(Option<(R::Key, R::Row)>, isize)>)>,
+    pending: Vec<(u64, Vec<(Option<(R::Key, R::Value)>, isize)>)>,
     last_tick: u64,
 }
 
 impl<R: KeyedReport> State<R> {
-    fn changes(&mut self, mode: Mode, time: u64, changes: Vec<(Option<(R::Key, R::Row)>, isize)>) {
+    fn changes(
+        &mut self,
+        mode: Mode,
+        time: u64,
+        changes: Vec<(Option<(R::Key, R::Value)>, isize)>,
+    ) {
         if self.output.is_none() {
             return;
         }
@@ -112,7 +117,7 @@ impl<R: KeyedReport> State<R> {
 
     /// Applies one time's consolidated changes (sorted by key), printing each changed key when
     /// `print_at` is given.
-    fn apply(&mut self, changes: Vec<(Option<(R::Key, R::Row)>, isize)>, print_at: Option<u64>) {
+    fn apply(&mut self, changes: Vec<(Option<(R::Key, R::Value)>, isize)>, print_at: Option<u64>) {
         let mut changes = changes
             .into_iter()
             .filter_map(|(c, r)| c.map(|c| (c, r)))

@@ -100,7 +100,7 @@ impl Output {
     }
 
     /// Writes one result row in the csv or json format; the first csv row also writes the header.
-    pub fn record<S: Serialize>(&mut self, row: &S) {
+    pub fn row<S: Serialize>(&mut self, row: &S) {
         match &mut self.writer {
             Writer::Plain(w) => {
                 serde_json::to_writer(&mut *w, row).unwrap_or_else(|e| match e.io_error_kind() {

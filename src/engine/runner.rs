@@ -31,8 +31,9 @@ struct Shared {
     started: Instant,
 }
 
-/// One worker's view of the run, handed to the job while it builds its dataflow.
-pub struct Job {
+/// One worker's view of the run: where its inputs come from and where its output goes. Handed to
+/// a job while it builds its dataflow on that worker.
+pub struct Context {
     shared: Arc<Shared>,
     /// Whether this worker writes the output (global worker 0).
     writes: bool,
@@ -41,7 +42,7 @@ pub struct Job {
     feeds: Vec<Box<dyn Pump>>,
 }
 
-impl Job {
+impl Context {
     /// The output, on the worker that writes it (global worker 0); `None` elsewhere.
     pub fn output(&mut self) -> Option<Output> {
         if self.writes {
@@ -78,7 +79,7 @@ impl Job {
         );
     }
 
-    /// [`Job::feed`] for jobs that order events of equal times by input order: `place` also gets
+    /// [`Context::feed`] for jobs that order events of equal times by input order: `place` also gets
     /// the record's [`Origin`] (its file among the input's files, and its line number).
     pub fn feed_with_origin<R, D, K, P>(
         &mut self,
@@ -259,7 +260,7 @@ pub fn open_input(path: &str) -> Result<Source, String> {
     })
 }
 
-/// Runs a job: `build` makes the worker's dataflow, feeds its inputs through [`Job::feed`], and
+/// Runs a job: `build` makes the worker's dataflow, feeds its inputs through [`Context::feed`], and
 /// returns the probe of its sink. Only the process that holds global worker 0 opens the inputs and
 /// the outputs: the others take part in the computation only.
 pub fn execute<F>(
@@ -269,7 +270,7 @@ pub fn execute<F>(
     build: F,
 ) -> Result<(), String>
 where
-    F: Fn(&mut Worker, &mut Job) -> ProbeHandle<u64> + Send + Sync + 'static,
+    F: Fn(&mut Worker, &mut Context) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
     let config = timely_config(cluster)?;
     let first = cluster.processes <= 1 || cluster.process == 0;
@@ -328,7 +329,7 @@ where
     install_ctrl_c();
     let workers = cluster.workers;
     let guards = timely::execute(config, move |worker| {
-        let mut job = Job {
+        let mut ctx = Context {
             shared: shared.clone(),
             writes: worker.index() == 0,
             reads: if own_files.is_some() {
@@ -338,11 +339,11 @@ where
             },
             feeds: Vec::new(),
         };
-        let probe = build(worker, &mut job);
-        let result = job.drive(worker, &probe);
-        if job.reads {
-            job.shared.sides.finish();
-            job.summarize();
+        let probe = build(worker, &mut ctx);
+        let result = ctx.drive(worker, &probe);
+        if ctx.reads {
+            ctx.shared.sides.finish();
+            ctx.summarize();
             if let Some(line) = crate::engine::latency::report() {
                 eprintln!("uba: {line}");
             }

@@ -83,21 +83,22 @@ where
 
 /// What a windowed job prints for each row of a window's result.
 pub trait WindowReport: 'static {
-    /// A row of a window's result; its order is the print order (rank 1 first).
-    type Row: ExchangeData;
-    /// The csv / json record of one row.
-    type Record: Serialize;
+    /// One entry of a window's result, as the dataflow computes it; entries sort in print order
+    /// (rank 1 first).
+    type Value: ExchangeData;
+    /// The output row of one entry: what csv and json write.
+    type Row: Serialize;
     /// What the text format calls the rows ("top items by page views").
     fn title(&self) -> String;
-    fn record(
+    fn row(
         &self,
         window: Window,
         rank: usize,
-        row: &Self::Row,
+        row: &Self::Value,
         update: bool,
         emitted_at: u64,
-    ) -> Self::Record;
-    fn text(&self, rank: usize, row: &Self::Row) -> String;
+    ) -> Self::Row;
+    fn text(&self, rank: usize, row: &Self::Value) -> String;
 }
 
 struct Printed<Row> {
@@ -109,7 +110,7 @@ struct Printed<Row> {
 /// (`update: false`), then its full result again at each later time it changes (`update: true`),
 /// never a purge (`DESIGN.md`, "Output"). Only worker 0 has an output; the others pass `None`.
 pub fn windows<'s, W: WindowReport>(
-    results: VecCollection<'s, u64, (u64, W::Row)>,
+    results: VecCollection<'s, u64, (u64, W::Value)>,
     name: &str,
     windows: Windows,
     report: W,
@@ -129,7 +130,7 @@ pub fn windows<'s, W: WindowReport>(
 pub struct WindowPrinter<W: WindowReport> {
     windows: Windows,
     report: W,
-    live: BTreeMap<u64, Printed<W::Row>>,
+    live: BTreeMap<u64, Printed<W::Value>>,
 }
 
 impl<W: WindowReport> WindowPrinter<W> {
@@ -142,7 +143,7 @@ impl<W: WindowReport> WindowPrinter<W> {
     }
 
     /// Writes the windows that the consolidated, sorted changes of one completed `time` change.
-    pub fn write(&mut self, out: &mut Output, time: u64, changes: &[((u64, W::Row), isize)]) {
+    pub fn write(&mut self, out: &mut Output, time: u64, changes: &[((u64, W::Value), isize)]) {
         let windows = self.windows;
         let mut start = 0;
         while start < changes.len() {
@@ -209,7 +210,7 @@ fn print_window<W: WindowReport>(
     out: &mut Output,
     report: &W,
     window: Window,
-    rows: &[W::Row],
+    rows: &[W::Value],
     update: bool,
     at: u64,
 ) {
@@ -235,7 +236,7 @@ fn print_window<W: WindowReport>(
         }
         Format::Csv | Format::Json => {
             for (i, row) in rows.iter().enumerate() {
-                out.record(&report.record(window, i + 1, row, update, at));
+                out.row(&report.row(window, i + 1, row, update, at));
             }
         }
     }
@@ -243,18 +244,20 @@ fn print_window<W: WindowReport>(
 
 /// What an append-only job prints for one result (a pattern match, an outcome).
 pub trait AppendReport: 'static {
-    type Row: ExchangeData;
-    type Record: Serialize;
+    /// One result, as the dataflow computes it.
+    type Value: ExchangeData;
+    /// Its output row: what csv and json write.
+    type Row: Serialize;
     /// The outcome label of a row, for `--only`.
-    fn outcome(&self, row: &Self::Row) -> &'static str;
-    fn record(&self, row: &Self::Row, emitted_at: u64) -> Self::Record;
-    fn text(&self, out: &Output, row: &Self::Row, emitted_at: u64) -> String;
+    fn outcome(&self, row: &Self::Value) -> &'static str;
+    fn row(&self, row: &Self::Value, emitted_at: u64) -> Self::Row;
+    fn text(&self, out: &Output, row: &Self::Value, emitted_at: u64) -> String;
 }
 
 /// Writes an append-only result: each row once, at the time it was decided, in time order and
 /// then row order. `only` keeps the rows whose outcome it names.
 pub fn append<'s, A: AppendReport>(
-    results: VecCollection<'s, u64, A::Row>,
+    results: VecCollection<'s, u64, A::Value>,
     name: &str,
     report: A,
     only: Option<Vec<String>>,
@@ -275,7 +278,7 @@ pub fn write_appended<A: AppendReport>(
     report: &A,
     only: Option<&[String]>,
     time: u64,
-    changes: Vec<(A::Row, isize)>,
+    changes: Vec<(A::Value, isize)>,
 ) {
     for (row, diff) in changes {
         if diff < 0 {
@@ -290,7 +293,7 @@ pub fn write_appended<A: AppendReport>(
                     let line = report.text(out, &row, time);
                     out.line(&line);
                 }
-                Format::Csv | Format::Json => out.record(&report.record(&row, time)),
+                Format::Csv | Format::Json => out.row(&report.row(&row, time)),
             }
         }
     }

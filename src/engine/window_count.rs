@@ -36,7 +36,7 @@ pub fn count_and_rank<'s, K, W>(
 ) -> ProbeHandle<u64>
 where
     K: ExchangeData + Hash,
-    W: WindowReport<Row = Ranked<K>>,
+    W: WindowReport<Value = Ranked<K>>,
 {
     let ranked = ranked_counts(panes, windows, top, name);
     sink::windows(ranked, &format!("{name}/sink"), windows, report, output)

@@ -136,7 +136,7 @@ pub struct Warning {
 /// One row of the output: a province's count in a window, or a blacklist warning (one csv header
 /// for both; the cells of the other outcome are empty).
 #[derive(Serialize, Default)]
-pub struct AdStatsRecord {
+pub struct AdStatsRow {
     pub outcome: &'static str,
     pub window_start: Option<u64>,
     pub window_end: Option<u64>,
@@ -154,20 +154,20 @@ pub struct AdStatsRecord {
 struct ByProvince;
 
 impl WindowReport for ByProvince {
-    type Row = Ranked<String>;
-    type Record = AdStatsRecord;
+    type Value = Ranked<String>;
+    type Row = AdStatsRow;
     fn title(&self) -> String {
         "ad clicks by province".into()
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         _rank: usize,
         (Reverse(count), province): &Ranked<String>,
         update: bool,
         emitted_at: u64,
-    ) -> AdStatsRecord {
-        AdStatsRecord {
+    ) -> AdStatsRow {
+        AdStatsRow {
             outcome: COUNT,
             window_start: Some(w.start),
             window_end: Some(w.end),
@@ -189,13 +189,13 @@ struct Blacklist {
 }
 
 impl AppendReport for Blacklist {
-    type Row = Warning;
-    type Record = AdStatsRecord;
+    type Value = Warning;
+    type Row = AdStatsRow;
     fn outcome(&self, _: &Warning) -> &'static str {
         BLACKLIST
     }
-    fn record(&self, w: &Warning, emitted_at: u64) -> AdStatsRecord {
-        AdStatsRecord {
+    fn row(&self, w: &Warning, emitted_at: u64) -> AdStatsRow {
+        AdStatsRow {
             outcome: BLACKLIST,
             user_id: Some(w.user_id),
             ad_id: Some(w.ad_id),
@@ -237,8 +237,8 @@ pub fn run(args: Args) -> Result<(), String> {
         std::slice::from_ref(&args.input),
         &args.cluster,
         &args.output,
-        move |worker, job| {
-            let output = job.output();
+        move |worker, ctx| {
+            let output = ctx.output();
             let (clicks, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, clicks) = scope.new_collection::<((u64, u64, i64), Click), isize>();
 
@@ -307,7 +307,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 (input, probe)
             });
             // Input order breaks ties between clicks inserted at the same time.
-            job.feed_with_origin(
+            ctx.feed_with_origin(
                 0,
                 clicks,
                 out_of_orderness,

@@ -117,16 +117,16 @@ pub struct TotalCount {
 struct ByChannel;
 
 impl WindowReport for ByChannel {
-    type Row = Ranked<(String, MarketingBehavior)>;
-    type Record = ChannelCount;
+    type Value = Ranked<(String, MarketingBehavior)>;
+    type Row = ChannelCount;
     fn title(&self) -> String {
         "app marketing by channel and behavior".into()
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         _rank: usize,
-        (Reverse(count), (channel, behavior)): &Self::Row,
+        (Reverse(count), (channel, behavior)): &Self::Value,
         update: bool,
         emitted_at: u64,
     ) -> ChannelCount {
@@ -140,7 +140,7 @@ impl WindowReport for ByChannel {
             emitted_at,
         }
     }
-    fn text(&self, _rank: usize, (Reverse(count), (channel, behavior)): &Self::Row) -> String {
+    fn text(&self, _rank: usize, (Reverse(count), (channel, behavior)): &Self::Value) -> String {
         format!("{channel} {}: {count}", behavior_name(*behavior))
     }
 }
@@ -149,16 +149,16 @@ impl WindowReport for ByChannel {
 struct Total;
 
 impl WindowReport for Total {
-    type Row = Ranked<()>;
-    type Record = TotalCount;
+    type Value = Ranked<()>;
+    type Row = TotalCount;
     fn title(&self) -> String {
         "app marketing, all channels".into()
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         _rank: usize,
-        (Reverse(count), ()): &Self::Row,
+        (Reverse(count), ()): &Self::Value,
         update: bool,
         emitted_at: u64,
     ) -> TotalCount {
@@ -170,7 +170,7 @@ impl WindowReport for Total {
             emitted_at,
         }
     }
-    fn text(&self, _rank: usize, (Reverse(count), ()): &Self::Row) -> String {
+    fn text(&self, _rank: usize, (Reverse(count), ()): &Self::Value) -> String {
         format!("total: {count}")
     }
 }
@@ -201,12 +201,12 @@ fn count_per_window<K, W>(
 ) -> Result<(), String>
 where
     K: ExchangeData + Hash,
-    W: WindowReport<Row = Ranked<K>> + Clone + Send + Sync,
+    W: WindowReport<Value = Ranked<K>> + Clone + Send + Sync,
 {
     let out_of_orderness = args.out_of_orderness;
     let inputs = [args.input.clone()];
-    runner::execute(&inputs, &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&inputs, &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let report = report.clone();
         let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (events, panes) = scope.new_collection::<(K, u64), isize>();
@@ -215,7 +215,7 @@ where
                 count_and_rank(panes, windows, None, name, report, output),
             )
         });
-        job.feed(
+        ctx.feed(
             0,
             events,
             out_of_orderness,

@@ -100,7 +100,7 @@ enum Metric {
 
 /// One scope's funnel; rows sort as printed (window before day, overall before categories).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Row {
+pub struct Counts {
     span: Span,
     category: Option<u32>,
     start: u64,
@@ -111,7 +111,7 @@ pub struct Row {
 
 /// One output record: csv / json.
 #[derive(Serialize)]
-pub struct Record {
+pub struct FunnelRow {
     pub window_start: u64,
     pub window_end: u64,
     pub span: &'static str,
@@ -144,15 +144,15 @@ struct Report {
 }
 
 impl WindowReport for Report {
-    type Row = Row;
-    type Record = Record;
+    type Value = Counts;
+    type Row = FunnelRow;
     fn title(&self) -> String {
         "funnel".into()
     }
-    fn record(&self, w: Window, _rank: usize, row: &Row, update: bool, emitted_at: u64) -> Record {
+    fn row(&self, w: Window, _rank: usize, row: &Counts, update: bool, emitted_at: u64) -> FunnelRow {
         let [users_pv, users_fav, users_cart, users_buy] = row.users;
         let [events_pv, events_fav, events_cart, events_buy] = row.events;
-        Record {
+        FunnelRow {
             window_start: row.start,
             window_end: w.end,
             span: match row.span {
@@ -177,7 +177,7 @@ impl WindowReport for Report {
             emitted_at,
         }
     }
-    fn text(&self, _rank: usize, row: &Row) -> String {
+    fn text(&self, _rank: usize, row: &Counts) -> String {
         let scope = match row.category {
             None => "all categories".to_owned(),
             Some(c) => format!("category {c}"),
@@ -236,8 +236,8 @@ pub fn run(args: Args) -> Result<(), String> {
         args.allowed_lateness,
     );
 
-    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
-        let output: Option<Output> = job.output();
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
+        let output: Option<Output> = ctx.output();
         let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
             // (user, category, behaviour, end of its window), at the window's last millisecond.
             let (events, hourly) = scope.new_collection::<(u64, u32, Behavior, u64), isize>();
@@ -312,7 +312,7 @@ pub fn run(args: Args) -> Result<(), String> {
                         Span::Window => scope.end - windows.size,
                         Span::Day => scope.end - DAY_MS,
                     };
-                    let mut row = Row {
+                    let mut row = Counts {
                         span: scope.span,
                         category: scope.category,
                         start,
@@ -344,7 +344,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 ),
             )
         });
-        job.feed(
+        ctx.feed(
             0,
             events,
             out_of_orderness,

@@ -75,12 +75,12 @@ pub struct HotItem {
 struct Report;
 
 impl WindowReport for Report {
-    type Row = Ranked<u64>;
-    type Record = HotItem;
+    type Value = Ranked<u64>;
+    type Row = HotItem;
     fn title(&self) -> String {
         "hot items by page views".into()
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         rank: usize,
@@ -112,8 +112,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let (top, out_of_orderness) = (args.top, args.out_of_orderness);
 
-    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let (views, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (views, panes) = scope.new_collection::<(u64, u64), isize>();
             (
@@ -121,7 +121,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 count_and_rank(panes, windows, Some(top), "HotItems", Report, output),
             )
         });
-        job.feed(
+        ctx.feed(
             0,
             views,
             out_of_orderness,

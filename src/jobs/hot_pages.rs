@@ -111,12 +111,12 @@ pub struct HotPage {
 struct Report;
 
 impl WindowReport for Report {
-    type Row = Ranked<String>;
-    type Record = HotPage;
+    type Value = Ranked<String>;
+    type Row = HotPage;
     fn title(&self) -> String {
         "hot pages by GET requests".into()
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         rank: usize,
@@ -152,8 +152,8 @@ pub fn run(args: Args) -> Result<(), String> {
         &[args.input],
         &args.cluster,
         &args.output,
-        move |worker, job| {
-            let output = job.output();
+        move |worker, ctx| {
+            let output = ctx.output();
             let (requests, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (requests, panes) = scope.new_collection::<NamedPane, isize>();
                 (
@@ -161,7 +161,7 @@ pub fn run(args: Args) -> Result<(), String> {
                     count_and_rank_named(panes, windows, top, "HotPages", Report, output),
                 )
             });
-            job.feed(
+            ctx.feed(
                 0,
                 requests,
                 out_of_orderness,

@@ -71,7 +71,7 @@ struct Match {
 
 /// One row of the output.
 #[derive(Serialize)]
-pub struct LoginFailRecord {
+pub struct LoginFailRow {
     pub user_id: u64,
     pub first_fail: u64,
     pub last_fail: u64,
@@ -84,13 +84,13 @@ pub struct LoginFailRecord {
 struct Report;
 
 impl AppendReport for Report {
-    type Row = (u64, Match);
-    type Record = LoginFailRecord;
+    type Value = (u64, Match);
+    type Row = LoginFailRow;
     fn outcome(&self, _: &(u64, Match)) -> &'static str {
         "match"
     }
-    fn record(&self, (user, m): &(u64, Match), emitted_at: u64) -> LoginFailRecord {
-        LoginFailRecord {
+    fn row(&self, (user, m): &(u64, Match), emitted_at: u64) -> LoginFailRow {
+        LoginFailRow {
             user_id: *user,
             first_fail: m.first,
             last_fail: m.last,
@@ -142,8 +142,8 @@ pub fn run(args: Args) -> Result<(), String> {
         std::slice::from_ref(&args.input),
         &args.cluster,
         &args.output,
-        move |worker, job| {
-            let output = job.output();
+        move |worker, ctx| {
+            let output = ctx.output();
             let (logins, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, logins) = scope.new_collection::<(u64, Seq<Login>), isize>();
                 let matches =
@@ -155,7 +155,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 let probe = sink::append(matches, "LoginFail/sink", Report, None, output);
                 (input, probe)
             });
-            job.feed_with_origin(
+            ctx.feed_with_origin(
                 0,
                 logins,
                 out_of_orderness,

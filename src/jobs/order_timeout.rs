@@ -85,7 +85,7 @@ enum Outcome {
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
-struct Row {
+struct Decided {
     order_id: u64,
     outcome: Outcome,
     create: Option<u64>,
@@ -94,7 +94,7 @@ struct Row {
     timeout_at: Option<u64>,
 }
 
-impl Row {
+impl Decided {
     /// The event time at which the outcome is decided: the pay, or the deadline for a timeout.
     fn decided_at(&self) -> u64 {
         match self.outcome {
@@ -107,7 +107,7 @@ impl Row {
 
 /// One row of the output; empty cells where a column does not apply to the outcome.
 #[derive(Serialize)]
-pub struct OrderRecord {
+pub struct OrderRow {
     pub order_id: u64,
     pub outcome: &'static str,
     pub create_ts: Option<u64>,
@@ -120,13 +120,13 @@ pub struct OrderRecord {
 struct Report;
 
 impl AppendReport for Report {
-    type Row = Row;
-    type Record = OrderRecord;
-    fn outcome(&self, row: &Row) -> &'static str {
+    type Value = Decided;
+    type Row = OrderRow;
+    fn outcome(&self, row: &Decided) -> &'static str {
         OUTCOMES[row.outcome as usize]
     }
-    fn record(&self, row: &Row, emitted_at: u64) -> OrderRecord {
-        OrderRecord {
+    fn row(&self, row: &Decided, emitted_at: u64) -> OrderRow {
+        OrderRow {
             order_id: row.order_id,
             outcome: self.outcome(row),
             create_ts: row.create,
@@ -136,7 +136,7 @@ impl AppendReport for Report {
             emitted_at,
         }
     }
-    fn text(&self, out: &Output, row: &Row, _: u64) -> String {
+    fn text(&self, out: &Output, row: &Decided, _: u64) -> String {
         let time = |t: Option<u64>| t.map(|t| out.time(t)).unwrap_or_default();
         let tx = row.tx_id.as_ref().map(Token::as_str).unwrap_or_default();
         let what = match row.outcome {
@@ -178,8 +178,8 @@ pub fn run(args: Args) -> Result<(), String> {
         std::slice::from_ref(&args.input),
         &args.cluster,
         &args.output,
-        move |worker, job| {
-            let output = job.output();
+        move |worker, ctx| {
+            let output = ctx.output();
             let reports = output.is_some();
             let only = only.clone();
             let (orders, probe) = worker.dataflow::<u64, _, _>(|scope| {
@@ -201,7 +201,7 @@ pub fn run(args: Args) -> Result<(), String> {
             let without_create = paying
                 .as_collection(|&order, p| (order, p.clone()))
                 .concat(pay_create.clone().map(|(order, p, _)| (order, p)).negate())
-                .map(|(order_id, p)| Row {
+                .map(|(order_id, p)| Decided {
                     order_id,
                     outcome: Outcome::PayWithoutCreate,
                     create: None,
@@ -212,7 +212,7 @@ pub fn run(args: Args) -> Result<(), String> {
             let with_create = pay_create.map(move |(order_id, p, c)| {
                 let deadline = c.ts + timeout;
                 let in_time = p.ts <= deadline;
-                Row {
+                Decided {
                     order_id,
                     outcome: if in_time { Outcome::Paid } else { Outcome::PaidLate },
                     create: Some(c.ts),
@@ -229,7 +229,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 .filter(|row| row.outcome == Outcome::Paid)
                 .map(move |row| (row.order_id, row.create.expect("paid has a create") + timeout));
             let paid = visible_until(paid, |&(_, deadline)| deadline + 1).map(|(order, _)| order);
-            let timeouts = delayed(creates, timeout).antijoin(paid).map(move |(order_id, c)| Row {
+            let timeouts = delayed(creates, timeout).antijoin(paid).map(move |(order_id, c)| Decided {
                 order_id,
                 outcome: Outcome::Timeout,
                 create: Some(c.ts),
@@ -245,7 +245,7 @@ pub fn run(args: Args) -> Result<(), String> {
             });
             (input, probe)
         });
-            job.feed_with_origin(
+            ctx.feed_with_origin(
                 0,
                 orders,
                 out_of_orderness,

@@ -8,7 +8,7 @@ use differential_dataflow::input::Input;
 use crate::engine::options::{ClusterArgs, OutputArgs};
 use crate::engine::event_time::Lateness;
 use crate::engine::records::{self, Record};
-use crate::engine::runner::{self, Job};
+use crate::engine::runner::{self, Context};
 
 /// The record formats `uba parse` reads.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -42,14 +42,14 @@ pub fn run(args: Args) -> Result<(), String> {
         std::slice::from_ref(&args.input),
         &args.cluster,
         &args.output,
-        move |worker, job| match record {
-            RecordKind::UserBehavior => parse_only::<records::UserBehavior>(worker, job),
-            RecordKind::ApacheLog => parse_only::<records::ApacheLogEvent>(worker, job),
-            RecordKind::Login => parse_only::<records::LoginEvent>(worker, job),
-            RecordKind::Orders => parse_only::<records::OrderEvent>(worker, job),
-            RecordKind::Receipts => parse_only::<records::ReceiptEvent>(worker, job),
-            RecordKind::AdClicks => parse_only::<records::AdClickEvent>(worker, job),
-            RecordKind::Marketing => parse_only::<records::MarketingEvent>(worker, job),
+        move |worker, ctx| match record {
+            RecordKind::UserBehavior => parse_only::<records::UserBehavior>(worker, ctx),
+            RecordKind::ApacheLog => parse_only::<records::ApacheLogEvent>(worker, ctx),
+            RecordKind::Login => parse_only::<records::LoginEvent>(worker, ctx),
+            RecordKind::Orders => parse_only::<records::OrderEvent>(worker, ctx),
+            RecordKind::Receipts => parse_only::<records::ReceiptEvent>(worker, ctx),
+            RecordKind::AdClicks => parse_only::<records::AdClickEvent>(worker, ctx),
+            RecordKind::Marketing => parse_only::<records::MarketingEvent>(worker, ctx),
         },
     )
 }
@@ -57,12 +57,12 @@ pub fn run(args: Args) -> Result<(), String> {
 /// Every record is read, then counted as filtered: nothing enters the dataflow.
 fn parse_only<R: Record>(
     worker: &mut timely::worker::Worker,
-    job: &mut Job,
+    ctx: &mut Context,
 ) -> timely::dataflow::ProbeHandle<u64> {
     let (input, probe) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, records) = scope.new_collection::<(), isize>();
         (input, records.probe().0)
     });
-    job.feed(0, input, 0, Lateness::Strict, |_: &R| false, |_, t| ((), t));
+    ctx.feed(0, input, 0, Lateness::Strict, |_: &R| false, |_, t| ((), t));
     probe
 }

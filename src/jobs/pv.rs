@@ -71,12 +71,12 @@ pub struct PageViews {
 struct Report;
 
 impl WindowReport for Report {
-    type Row = Ranked<()>;
-    type Record = PageViews;
+    type Value = Ranked<()>;
+    type Row = PageViews;
     fn title(&self) -> String {
         "page views".into()
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         _rank: usize,
@@ -103,8 +103,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let out_of_orderness = args.out_of_orderness;
 
-    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let (views, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (views, panes) = scope.new_collection::<((), u64), isize>();
             (
@@ -112,7 +112,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 count_and_rank(panes, windows, None, "PageViews", Report, output),
             )
         });
-        job.feed(
+        ctx.feed(
             0,
             views,
             out_of_orderness,

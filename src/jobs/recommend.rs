@@ -183,7 +183,7 @@ fn lists<'s>(
 
 /// One list row: csv / json.
 #[derive(Serialize)]
-pub struct ListRecord {
+pub struct ListRow {
     pub user_id: u64,
     pub rank: Option<usize>,
     pub item_id: Option<u64>,
@@ -196,7 +196,7 @@ struct ListReport;
 
 impl KeyedReport for ListReport {
     type Key = u64;
-    type Row = Ranked<u64>;
+    type Value = Ranked<u64>;
     fn emit(
         &self,
         out: &mut Output,
@@ -226,7 +226,7 @@ impl KeyedReport for ListReport {
             }
             Format::Csv | Format::Json => {
                 if rows.is_empty() {
-                    out.record(&ListRecord {
+                    out.row(&ListRow {
                         user_id: user,
                         rank: None,
                         item_id: None,
@@ -236,7 +236,7 @@ impl KeyedReport for ListReport {
                     });
                 }
                 for (i, (Reverse(score), item)) in rows.iter().enumerate() {
-                    out.record(&ListRecord {
+                    out.row(&ListRow {
                         user_id: user,
                         rank: Some(i + 1),
                         item_id: Some(*item),
@@ -265,7 +265,7 @@ enum Observed {
 
 /// One evaluation result: csv / json.
 #[derive(Serialize)]
-pub struct EvalRecord {
+pub struct EvalRow {
     pub method: &'static str,
     pub k: usize,
     pub test_users: usize,
@@ -315,7 +315,7 @@ impl Evaluation {
                 popular.len(),
             ),
         ] {
-            let r = EvalRecord {
+            let r = EvalRow {
                 method,
                 k,
                 test_users: users,
@@ -333,7 +333,7 @@ impl Evaluation {
                     r.hit_rate * 100.0,
                     r.coverage * 100.0
                 )),
-                Format::Csv | Format::Json => out.record(&r),
+                Format::Csv | Format::Json => out.row(&r),
             }
         }
         out.flush();
@@ -361,8 +361,8 @@ pub fn run(args: Args) -> Result<(), String> {
         args.out_of_orderness,
     );
 
-    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let only = only.clone();
         let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (events, arrived) = scope.new_collection::<Event, isize>();
@@ -434,7 +434,7 @@ pub fn run(args: Args) -> Result<(), String> {
             };
             (events, probe)
         });
-        job.feed(
+        ctx.feed(
             0,
             events,
             out_of_orderness,

@@ -92,7 +92,7 @@ type Receipt = Seq<Token>;
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
-struct Row {
+struct Decided {
     tx_id: Token,
     outcome: Outcome,
     pay: Option<Pay>,
@@ -102,7 +102,7 @@ struct Row {
 
 /// One row of the output; empty cells where a column does not apply to the outcome.
 #[derive(Serialize)]
-pub struct TxRecord {
+pub struct TxRow {
     pub tx_id: String,
     pub outcome: &'static str,
     pub order_id: Option<u64>,
@@ -115,13 +115,13 @@ pub struct TxRecord {
 struct Report;
 
 impl AppendReport for Report {
-    type Row = Row;
-    type Record = TxRecord;
-    fn outcome(&self, row: &Row) -> &'static str {
+    type Value = Decided;
+    type Row = TxRow;
+    fn outcome(&self, row: &Decided) -> &'static str {
         OUTCOMES[row.outcome as usize]
     }
-    fn record(&self, row: &Row, emitted_at: u64) -> TxRecord {
-        TxRecord {
+    fn row(&self, row: &Decided, emitted_at: u64) -> TxRow {
+        TxRow {
             tx_id: row.tx_id.to_string(),
             outcome: self.outcome(row),
             order_id: row.pay.as_ref().map(|p| p.event),
@@ -131,7 +131,7 @@ impl AppendReport for Report {
             emitted_at,
         }
     }
-    fn text(&self, out: &Output, row: &Row, _: u64) -> String {
+    fn text(&self, out: &Output, row: &Decided, _: u64) -> String {
         let pay = |p: &Pay| format!("pay of order {} at {}", p.event, out.time(p.ts));
         let receipt = |r: &Receipt| format!("{} receipt at {}", r.event, out.time(r.ts));
         let what = match (&row.pay, &row.receipt) {
@@ -153,8 +153,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let only = args.only.clone();
     let inputs = [args.orders.clone(), args.receipts.clone()];
 
-    runner::execute(&inputs, &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&inputs, &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let reports = output.is_some();
         let only = only.clone();
         let (pay_input, receipt_input, probe) = worker.dataflow::<u64, _, _>(|scope| {
@@ -176,21 +176,21 @@ pub fn run(args: Args) -> Result<(), String> {
             let settled = visible_until(matched.clone(), move |(_, p, r)| (p.ts + after).max(r.ts + before) + 1)
                 .map(|(tx, _, _)| tx)
                 .arrange_by_self_named("TxMatch/settled");
-            let unmatched_pays = absent(delayed(pays, after), &settled).map(move |(tx_id, p)| Row {
+            let unmatched_pays = absent(delayed(pays, after), &settled).map(move |(tx_id, p)| Decided {
                 tx_id,
                 outcome: Outcome::UnmatchedPay,
                 decided_at: p.ts + after,
                 pay: Some(p),
                 receipt: None,
             });
-            let unmatched_receipts = absent(delayed(receipts, before), &settled).map(move |(tx_id, r)| Row {
+            let unmatched_receipts = absent(delayed(receipts, before), &settled).map(move |(tx_id, r)| Decided {
                 tx_id,
                 outcome: Outcome::UnmatchedReceipt,
                 decided_at: r.ts + before,
                 pay: None,
                 receipt: Some(r),
             });
-            let matched = matched.map(|(tx_id, p, r)| Row {
+            let matched = matched.map(|(tx_id, p, r)| Decided {
                 tx_id,
                 outcome: Outcome::Matched,
                 decided_at: p.ts.max(r.ts),
@@ -205,7 +205,7 @@ pub fn run(args: Args) -> Result<(), String> {
             });
             (pay_input, receipt_input, probe)
         });
-        job.feed_with_origin(
+        ctx.feed_with_origin(
             0,
             pay_input,
             out_of_orderness,
@@ -213,7 +213,7 @@ pub fn run(args: Args) -> Result<(), String> {
             |o: &OrderEvent| o.kind == OrderKind::Pay && !o.tx_id.is_empty(),
             move |o, t, origin| ((Token::new(&o.tx_id), Seq::at(t, origin, o.order_id)), t),
         );
-        job.feed_with_origin(
+        ctx.feed_with_origin(
             1,
             receipt_input,
             out_of_orderness,

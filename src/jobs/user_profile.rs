@@ -107,7 +107,7 @@ impl Profile {
 
 /// One output record: csv / json.
 #[derive(Serialize)]
-pub struct Record {
+pub struct ProfileRow {
     pub user_id: u64,
     pub segment: &'static str,
     pub pv: u64,
@@ -129,7 +129,7 @@ struct Report;
 
 impl KeyedReport for Report {
     type Key = u64;
-    type Row = Profile;
+    type Value = Profile;
     fn emit(
         &self,
         out: &mut Output,
@@ -173,7 +173,7 @@ impl KeyedReport for Report {
                 );
                 out.line(&line);
             }
-            Format::Csv | Format::Json => out.record(&Record {
+            Format::Csv | Format::Json => out.row(&ProfileRow {
                 user_id: user,
                 segment,
                 pv: profile.counts[0],
@@ -212,8 +212,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let out_of_orderness = args.out_of_orderness;
 
-    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let only = only.clone();
         let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
             // (user, (ts, category, behaviour)) at the time the event enters.
@@ -252,7 +252,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 keyed(profiles, ticks, "UserProfile/sink", mode, Report, output),
             )
         });
-        job.feed(
+        ctx.feed(
             0,
             events,
             out_of_orderness,

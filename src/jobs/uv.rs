@@ -110,7 +110,7 @@ pub struct Args {
 }
 
 /// A window's result: the count (or estimate), and the exact count with `--compare`.
-type Row = (u64, Option<u64>);
+type Visitors = (u64, Option<u64>);
 
 /// One row of the output; `exact` and `relative_error` are empty without `--compare`.
 #[derive(Serialize)]
@@ -135,16 +135,16 @@ fn relative_error(estimate: u64, exact: u64) -> f64 {
 }
 
 impl WindowReport for Report {
-    type Row = Row;
-    type Record = UniqueVisitors;
+    type Value = Visitors;
+    type Row = UniqueVisitors;
     fn title(&self) -> String {
         format!("unique visitors ({})", self.method.name())
     }
-    fn record(
+    fn row(
         &self,
         w: Window,
         _rank: usize,
-        &(uv, exact): &Row,
+        &(uv, exact): &Visitors,
         update: bool,
         emitted_at: u64,
     ) -> UniqueVisitors {
@@ -159,7 +159,7 @@ impl WindowReport for Report {
             emitted_at,
         }
     }
-    fn text(&self, _rank: usize, &(uv, exact): &Row) -> String {
+    fn text(&self, _rank: usize, &(uv, exact): &Visitors) -> String {
         match exact {
             None => format!("uv: {uv}"),
             Some(e) => format!(
@@ -194,8 +194,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
     let (out_of_orderness, compare, method) = (args.out_of_orderness, args.compare, args.method);
 
-    runner::execute(&[input], &args.cluster, &args.output, move |worker, job| {
-        let output = job.output();
+    runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
+        let output = ctx.output();
         let (visits, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (visits, users) = scope.new_collection::<(u64, u64), isize>();
             // The exact count: the distinct (window, user) pairs of the live windows, counted.
@@ -224,7 +224,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 sink::windows(rows, "Uv/sink", windows, report, output),
             )
         });
-        job.feed(
+        ctx.feed(
             0,
             visits,
             out_of_orderness,

@@ -11,7 +11,7 @@
 //! a million) would be counted together; this is the price of never carrying the strings through
 //! the counting stage.
 
-use std::cmp::{Reverse, max};
+use std::cmp::Reverse;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use differential_dataflow::operators::{CountTotal, ThresholdTotal};
@@ -21,6 +21,7 @@ use timely::dataflow::operators::vec::Map;
 
 use crate::engine::output::Output;
 use crate::engine::sink::{self, WindowReport};
+use crate::engine::temporal::during;
 use crate::engine::topn::Ranked;
 use crate::engine::windows::{Windows, expand_panes};
 
@@ -71,10 +72,7 @@ where
                 .ends_of_pane(pane)
                 .last()
                 .expect("a pane has windows");
-            [
-                ((id, key.clone()), t, r),
-                ((id, key), max(t, windows.purge_time(last_end)), -r),
-            ]
+            during(((id, key), t, r), t, windows.purge_time(last_end))
         })
         .as_collection()
         .distinct_total();

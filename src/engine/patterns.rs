@@ -8,7 +8,7 @@
 //! (`DESIGN.md`, "State"). A key's state is gone once its pattern can no longer change.
 //!
 //! Such a result is itself temporal: it appears when the pattern is complete and disappears when
-//! its events do. Pattern outputs are append-only, so [`decided`] keeps each result's appearance
+//! its events do. Pattern outputs are append-only, so [`Temporal::decided`] keeps each result's appearance
 //! and drops its scheduled disappearance; any other retraction still reaches the sink, which
 //! fails loudly on it, so a premature answer cannot hide.
 //!
@@ -16,6 +16,7 @@
 //! record enters at its own event time and `t == ts` for every input update.
 
 use crate::engine::source::Origin;
+use crate::engine::temporal::Temporal;
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::trace::implementations::KeySpine;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -24,7 +25,7 @@ use timely::dataflow::ProbeHandle;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::probe::Probe;
-use timely::dataflow::operators::vec::{Filter, Map};
+use timely::dataflow::operators::vec::Filter;
 
 /// One event of a key's sequence. Events sort by time, then by input order (`seq`), so equal
 /// timestamps of one key are taken in the order of their lines (`DESIGN.md`).
@@ -121,129 +122,78 @@ impl<E> Seq<E> {
     }
 }
 
-/// Each record stays visible from its time through time `+ span` (inclusive): inserted at `t`,
-/// retracted at `t + span + 1`.
-pub fn visible_for<'s, D: ExchangeData>(
-    records: VecCollection<'s, u64, D>,
-    span: u64,
-) -> VecCollection<'s, u64, D> {
-    records
-        .inner
-        .flat_map(move |(d, t, r)| [(d.clone(), t, r), (d, t + span + 1, -r)])
-        .as_collection()
-}
-
-/// Each record stays visible from its time until `until(record)` (exclusive; never before its
-/// time): for results whose end depends on their data (a match visible until both deadlines).
-pub fn visible_until<'s, D, F>(
-    records: VecCollection<'s, u64, D>,
-    until: F,
-) -> VecCollection<'s, u64, D>
-where
-    D: ExchangeData,
-    F: Fn(&D) -> u64 + 'static,
-{
-    crate::engine::temporal::visible(records, move |d| (0, Some(until(d))))
-}
-
-/// Each record happens again, for an instant, `by` later: inserted at `t + by`, retracted at
-/// `t + by + 1`. Antijoined against what happened in between, it gives "nothing within `by`".
-pub fn delayed<'s, D: ExchangeData>(
-    records: VecCollection<'s, u64, D>,
-    by: u64,
-) -> VecCollection<'s, u64, D> {
-    records
-        .inner
-        .flat_map(move |(d, t, r)| [(d.clone(), t + by, r), (d, t + by + 1, -r)])
-        .as_collection()
-}
-
-/// Turns a temporal pattern result into an append-only one: drops every change at or after the
-/// result's scheduled end `expires(result)`, keeps the rest. A result decided at `t` appears at
-/// `t` and stays; a premature result that the dataflow retracted before its end would still
-/// reach the sink as a retraction, which fails.
-pub fn decided<'s, D, F>(
-    results: VecCollection<'s, u64, D>,
-    expires: F,
-) -> VecCollection<'s, u64, D>
-where
-    D: ExchangeData,
-    F: Fn(&D) -> u64 + 'static,
-{
-    results
-        .inner
-        .filter(move |(d, t, _)| *t < expires(d))
-        .as_collection()
-}
-
 /// An arrangement of keys, to share between the antijoins that ask whether a key is present.
 pub type Keys<'s, K> = Arranged<'s, TraceAgent<KeySpine<K, u64, isize>>>;
 
-/// The records whose key is not in `present` at their time: an antijoin against an arrangement
-/// that several antijoins share. `present` must hold each key at most once.
-pub fn absent<'s, K, V>(
-    records: VecCollection<'s, u64, (K, V)>,
-    present: &Keys<'s, K>,
-) -> VecCollection<'s, u64, (K, V)>
-where
-    K: ExchangeData + Hashable,
-    V: ExchangeData,
-{
-    let found = records
-        .clone()
-        .arrange_by_key()
-        .join_core(present.clone(), |k, v, _| Some((k.clone(), v.clone())));
-    records.concat(found.negate())
+/// The pattern operators on a keyed sequence of events `(key, Seq<event>)`, as methods so that a
+/// job reads as a chain (`pays.delayed(after).absent(&settled)`).
+pub trait Patterns<'s, K: ExchangeData, E>: Sized {
+    /// The records whose key is not in `present` at their time: an antijoin against an
+    /// arrangement that several antijoins share. `present` must hold each key at most once.
+    fn absent(self, present: &Keys<'s, K>) -> Self;
+
+    /// The first event of each key, and again the first after a gap: an event is *first* when
+    /// no other event of its key came before it within `within` (inclusive). Append-only, each
+    /// first event at its own time. Each key's events are kept for `within` only, so the state
+    /// of keys that stop is dropped; the price is that an event more than `within` after the
+    /// last first event of its key starts the key anew.
+    fn firsts(self, within: u64, name: &str) -> Self;
+
+    /// For each key, the events of the last `span` (inclusive), in sequence order, handed to
+    /// `logic` whenever they change; `logic` says which results hold for that window of the
+    /// sequence. For patterns that look at a run of consecutive events (N failed logins within
+    /// T).
+    fn scan_recent<O, L>(self, span: u64, name: &str, logic: L) -> VecCollection<'s, u64, (K, O)>
+    where
+        O: ExchangeData,
+        L: FnMut(&K, &[&Seq<E>], &mut Vec<O>) + 'static;
 }
 
-/// The first event of each key, and again the first after a gap: an event is *first* when no
-/// other event of its key came before it within `within` (inclusive). Append-only, each first
-/// event at its own time. Each key's events are kept for `within` only, so the state of keys that
-/// stop is dropped; the price is that an event more than `within` after the last first event of
-/// its key starts the key anew.
-pub fn firsts<'s, K, E>(
-    events: VecCollection<'s, u64, (K, Seq<E>)>,
-    within: u64,
-    name: &str,
-) -> VecCollection<'s, u64, (K, Seq<E>)>
+impl<'s, K, E> Patterns<'s, K, E> for VecCollection<'s, u64, (K, Seq<E>)>
 where
     K: ExchangeData + Hashable,
     E: ExchangeData,
 {
-    // The earliest visible event of a key appears at its own time exactly when nothing earlier is
-    // visible, i.e. when it is first; when it expires the next one becomes the earliest, at a
-    // later time than its own, and is not first.
-    visible_for(events, within)
-        .reduce_named(name, |_key, input, output| {
-            output.push((input[0].0.clone(), 1));
-        })
-        .inner
-        .filter(|((_, first), t, r)| *t == first.ts && *r > 0)
-        .as_collection()
-}
+    fn absent(self, present: &Keys<'s, K>) -> Self {
+        let found = self
+            .clone()
+            .arrange_by_key()
+            .join_core(present.clone(), |k, v, _| Some((k.clone(), v.clone())));
+        self.concat(found.negate())
+    }
 
-/// For each key, the events of the last `span` (inclusive), in sequence order, handed to `logic`
-/// whenever they change; `logic` says which results hold for that window of the sequence. Used for
-/// patterns that look at a run of consecutive events (N failed logins within T).
-pub fn scan_recent<'s, K, E, O, L>(
-    events: VecCollection<'s, u64, (K, Seq<E>)>,
-    span: u64,
-    name: &str,
-    mut logic: L,
-) -> VecCollection<'s, u64, (K, O)>
-where
-    K: ExchangeData + Hashable,
-    E: ExchangeData,
-    O: ExchangeData,
-    L: FnMut(&K, &[&Seq<E>], &mut Vec<O>) + 'static,
-{
-    let mut results = Vec::new();
-    visible_for(events, span).reduce_named(name, move |key, input, output| {
-        // Sequence numbers make events distinct, so each has multiplicity one.
-        let window: Vec<&Seq<E>> = input.iter().map(|(e, _)| *e).collect();
-        logic(key, &window, &mut results);
-        output.extend(results.drain(..).map(|o| (o, 1)));
-    })
+    fn firsts(self, within: u64, name: &str) -> Self {
+        // The earliest visible event of a key appears at its own time exactly when nothing
+        // earlier is visible, i.e. when it is first; when it expires the next one becomes the
+        // earliest, at a later time than its own, and is not first.
+        self.visible_for(within)
+            .reduce_named(name, |_key, input, output| {
+                output.push((input[0].0.clone(), 1));
+            })
+            .inner
+            .filter(|((_, first), t, r)| *t == first.ts && *r > 0)
+            .as_collection()
+    }
+
+    fn scan_recent<O, L>(
+        self,
+        span: u64,
+        name: &str,
+        mut logic: L,
+    ) -> VecCollection<'s, u64, (K, O)>
+    where
+        O: ExchangeData,
+        L: FnMut(&K, &[&Seq<E>], &mut Vec<O>) + 'static,
+    {
+        let mut results = Vec::new();
+        self.visible_for(span)
+            .reduce_named(name, move |key, input, output| {
+                // Sequence numbers make events distinct, so each has multiplicity one.
+                let window: Vec<&Seq<E>> = input.iter().map(|(e, _)| *e).collect();
+                logic(key, &window, &mut results);
+                output.extend(results.drain(..).map(|o| (o, 1)));
+            })
+    }
 }
 
 /// Counts the records of `records` (net, over the whole run) and, once the input is complete,

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+
+use crate::engine::temporal::during;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::Map;
@@ -120,11 +122,7 @@ pub fn expand_panes<'s, K: ExchangeData>(
         .inner
         .flat_map(move |((key, pane), t, r)| {
             windows.ends_of_pane(pane).flat_map(move |end| {
-                let key = key.clone();
-                [
-                    ((end, key.clone()), max(t, end - 1), r),
-                    ((end, key), max(t, windows.purge_time(end)), -r),
-                ]
+                during(((end, key.clone()), t, r), end - 1, windows.purge_time(end))
             })
         })
         .as_collection()
@@ -140,8 +138,11 @@ pub fn visible_while_open<'s, K: ExchangeData>(
     panes
         .inner
         .flat_map(move |((key, pane), t, r)| {
-            let gone = max(t, (pane + 1) * windows.slide - 1 + windows.size);
-            [(key.clone(), t, r), (key, gone, -r)]
+            during(
+                (key, t, r),
+                t,
+                (pane + 1) * windows.slide - 1 + windows.size,
+            )
         })
         .as_collection()
 }

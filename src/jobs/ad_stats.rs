@@ -42,7 +42,7 @@
 //! clicks were counted in has been purged; it is the state being forgotten, not a decision, and is
 //! not passed on.
 
-use std::cmp::{Reverse, max};
+use std::cmp::Reverse;
 
 use differential_dataflow::input::Input;
 use differential_dataflow::{AsCollection, VecCollection};
@@ -50,6 +50,7 @@ use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::{Filter, Map};
 
 use crate::engine::calendar::Days;
+use crate::engine::temporal::during;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::combined_sink::{self, Reports};
 use crate::engine::event_time::Lateness;
@@ -246,8 +247,8 @@ pub fn run(args: Args) -> Result<(), String> {
                 let clicks = clicks
                     .inner
                     .flat_map(move |((pair, click), t, r)| {
-                        let until = max(t, forget_at(pair.2));
-                        [((pair, click.clone()), t, r), ((pair, click), until, -r)]
+                        let until = forget_at(pair.2);
+                        during(((pair, click), t, r), t, until)
                     })
                     .as_collection();
 

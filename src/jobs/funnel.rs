@@ -26,7 +26,7 @@ use crate::engine::output::Output;
 use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
-use crate::engine::temporal;
+use crate::engine::temporal::Temporal;
 use crate::engine::windows::{Window, Windows};
 
 
@@ -286,7 +286,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 }
                 scopes
             });
-            let alive = temporal::visible(scoped, move |(scope, _, _)| {
+            let alive = scoped.visible(move |(scope, _, _)| {
                 (scope.end - 1, Some(scope.end + lateness))
             });
 

@@ -18,7 +18,7 @@
 //!
 //! Each login is visible for T after it; per user, the visible logins are scanned for runs of N
 //! fails. A run appears when its last fail arrives and would disappear when its first fail stops
-//! being visible: [`decided`] keeps the appearance only.
+//! being visible: [`Temporal::decided`] keeps the appearance only.
 
 use differential_dataflow::input::Input;
 use serde::Serialize;
@@ -26,7 +26,8 @@ use serde::Serialize;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Seq, Token, decided, scan_recent};
+use crate::engine::patterns::{Patterns, Seq, Token};
+use crate::engine::temporal::Temporal;
 use crate::engine::records::{LoginEvent, LoginOutcome};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -147,11 +148,11 @@ pub fn run(args: Args) -> Result<(), String> {
             let (logins, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, logins) = scope.new_collection::<(u64, Seq<Login>), isize>();
                 let matches =
-                    scan_recent(logins, within, "LoginFail/runs", move |_, recent, out| {
+                    logins.scan_recent(within, "LoginFail/runs", move |_, recent, out| {
                         runs(fails, within, recent, out)
                     });
                 // A match would vanish when its first fail stops being visible.
-                let matches = decided(matches, move |(_, m)| m.first + within + 1);
+                let matches = matches.decided(move |(_, m)| m.first + within + 1);
                 let probe = sink::append(matches, "LoginFail/sink", Report, None, output);
                 (input, probe)
             });

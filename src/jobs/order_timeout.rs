@@ -33,7 +33,8 @@ use serde::Serialize;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Seq, Token, decided, delayed, firsts, tally, visible_for, visible_until};
+use crate::engine::patterns::{Patterns, Seq, Token, tally};
+use crate::engine::temporal::Temporal;
 use crate::engine::records::{OrderEvent, OrderKind};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -185,16 +186,16 @@ pub fn run(args: Args) -> Result<(), String> {
             let (orders, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, events) = scope.new_collection::<(u64, Order), isize>();
             let of_kind = |kind| move |(_, e): &(u64, Order)| e.event.0 == kind;
-            let creates = firsts(events.clone().filter(of_kind(OrderKind::Create)), retention, "OrderTimeout/first-create");
-            let pays = firsts(events.clone().filter(of_kind(OrderKind::Pay)), retention, "OrderTimeout/first-pay");
+            let creates = events.clone().filter(of_kind(OrderKind::Create)).firsts(retention, "OrderTimeout/first-create");
+            let pays = events.clone().filter(of_kind(OrderKind::Pay)).firsts(retention, "OrderTimeout/first-pay");
             let further = events.concat(creates.clone().negate()).concat(pays.clone().negate());
 
             // Orders whose create is kept: a pay within the retention finds it. At most one
             // earliest create of an order is visible at a time (the next one comes after the
             // retention), so the pays that find none are the pays less those that find one, and
             // one arrangement of the pays serves both.
-            let open = visible_for(creates.clone(), retention).arrange_by_key_named("OrderTimeout/open");
-            let paying = visible_for(pays, 0).arrange_by_key_named("OrderTimeout/paying");
+            let open = creates.clone().visible_for(retention).arrange_by_key_named("OrderTimeout/open");
+            let paying = pays.visible_for(0).arrange_by_key_named("OrderTimeout/paying");
             let pay_create = paying
                 .clone()
                 .join_core(open, |&order, p, c| Some((order, p.clone(), c.clone())));
@@ -221,15 +222,15 @@ pub fn run(args: Args) -> Result<(), String> {
                     timeout_at: (!in_time).then_some(deadline),
                 }
             });
-            let with_create = decided(with_create, |row| row.decided_at() + 1);
+            let with_create = with_create.decided(|row| row.decided_at() + 1);
 
             // Paid in time stays known until the deadline, where a create without it times out.
             let paid = with_create
                 .clone()
                 .filter(|row| row.outcome == Outcome::Paid)
                 .map(move |row| (row.order_id, row.create.expect("paid has a create") + timeout));
-            let paid = visible_until(paid, |&(_, deadline)| deadline + 1).map(|(order, _)| order);
-            let timeouts = delayed(creates, timeout).antijoin(paid).map(move |(order_id, c)| Decided {
+            let paid = paid.visible_until(|&(_, deadline)| deadline + 1).map(|(order, _)| order);
+            let timeouts = creates.delayed(timeout).antijoin(paid).map(move |(order_id, c)| Decided {
                 order_id,
                 outcome: Outcome::Timeout,
                 create: Some(c.ts),
@@ -238,7 +239,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 timeout_at: Some(c.ts + timeout),
             });
 
-            let results = decided(without_create.concat(timeouts), |row| row.decided_at() + 1).concat(with_create);
+            let results = without_create.concat(timeouts).decided(|row| row.decided_at() + 1).concat(with_create);
             let probe = sink::append(results, "OrderTimeout/sink", Report, only, output);
             tally(further, "OrderTimeout/further", reports, &probe, |n| {
                 (n > 0).then(|| format!("order-timeout: {n} further creates or pays of orders (not the earliest) counted, not reported"))

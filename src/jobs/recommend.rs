@@ -46,7 +46,7 @@ use crate::engine::output::{Format, Output};
 use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink;
-use crate::engine::temporal::{self, Horizon};
+use crate::engine::temporal::{Horizon, Temporal};
 use crate::engine::topn::{Ranked, top_n};
 
 /// Similarities are fixed point: this many units make 1.0.
@@ -384,13 +384,13 @@ pub fn run(args: Args) -> Result<(), String> {
                 }
                 Some(t) => {
                     // Training: the events before T that are still in the horizon at T, frozen.
-                    let training = temporal::visible(
-                        arrived.clone().filter(move |(_, (ts, _, _))| *ts < t),
-                        move |(_, (ts, _, _))| {
+                    let training = arrived
+                        .clone()
+                        .filter(move |(_, (ts, _, _))| *ts < t)
+                        .visible(move |(_, (ts, _, _))| {
                             let until = ts + horizon.length;
                             (*ts, (until <= t).then_some(until))
-                        },
-                    );
+                        });
                     let truth = arrived
                         .filter(move |(_, (ts, _, b))| {
                             *ts >= t && matches!(b, Behavior::Cart | Behavior::Buy)

@@ -30,12 +30,11 @@ use serde::Serialize;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{
-    Seq, Token, absent, decided, delayed, firsts, tally, visible_for, visible_until,
-};
+use crate::engine::patterns::{Patterns, Seq, Token, tally};
 use crate::engine::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
+use crate::engine::temporal::Temporal;
 
 /// The outcomes, as `--only` names them.
 pub const OUTCOMES: [&str; 3] = ["matched", "unmatched_pay", "unmatched_receipt"];
@@ -160,30 +159,30 @@ pub fn run(args: Args) -> Result<(), String> {
         let (pay_input, receipt_input, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (pay_input, all_pays) = scope.new_collection::<(Token, Pay), isize>();
             let (receipt_input, all_receipts) = scope.new_collection::<(Token, Receipt), isize>();
-            let pays = firsts(all_pays.clone(), retention, "TxMatch/first-pay");
-            let receipts = firsts(all_receipts.clone(), retention, "TxMatch/first-receipt");
+            let pays = all_pays.clone().firsts(retention, "TxMatch/first-pay");
+            let receipts = all_receipts.clone().firsts(retention, "TxMatch/first-receipt");
             let further = all_pays.concat(pays.clone().negate()).map(|_| ()).concat(
                 all_receipts.concat(receipts.clone().negate()).map(|_| ()),
             );
 
             // Both visible at once: the receipt is within [p - before, p + after].
-            let matched = visible_for(pays.clone(), after).join_map(
-                visible_for(receipts.clone(), before),
+            let matched = pays.clone().visible_for(after).join_map(
+                receipts.clone().visible_for(before),
                 |tx, p, r| (tx.clone(), p.clone(), r.clone()),
             );
-            let matched = decided(matched, move |(_, p, r)| (p.ts + after).min(r.ts + before) + 1);
+            let matched = matched.decided(move |(_, p, r)| (p.ts + after).min(r.ts + before) + 1);
             // A match is known until both sides' deadlines have passed.
-            let settled = visible_until(matched.clone(), move |(_, p, r)| (p.ts + after).max(r.ts + before) + 1)
+            let settled = matched.clone().visible_until(move |(_, p, r)| (p.ts + after).max(r.ts + before) + 1)
                 .map(|(tx, _, _)| tx)
                 .arrange_by_self_named("TxMatch/settled");
-            let unmatched_pays = absent(delayed(pays, after), &settled).map(move |(tx_id, p)| Decided {
+            let unmatched_pays = pays.delayed(after).absent(&settled).map(move |(tx_id, p)| Decided {
                 tx_id,
                 outcome: Outcome::UnmatchedPay,
                 decided_at: p.ts + after,
                 pay: Some(p),
                 receipt: None,
             });
-            let unmatched_receipts = absent(delayed(receipts, before), &settled).map(move |(tx_id, r)| Decided {
+            let unmatched_receipts = receipts.delayed(before).absent(&settled).map(move |(tx_id, r)| Decided {
                 tx_id,
                 outcome: Outcome::UnmatchedReceipt,
                 decided_at: r.ts + before,
@@ -198,7 +197,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 receipt: Some(r),
             });
 
-            let unmatched = decided(unmatched_pays.concat(unmatched_receipts), |row| row.decided_at + 1);
+            let unmatched = unmatched_pays.concat(unmatched_receipts).decided(|row| row.decided_at + 1);
             let probe = sink::append(matched.concat(unmatched), "TxMatch/sink", Report, only, output);
             tally(further, "TxMatch/further", reports, &probe, |n| {
                 (n > 0).then(|| format!("tx-match: {n} further pays or receipts of a txId (not the earliest) counted, not reported"))

@@ -1,11 +1,15 @@
-//! ad-stats against a naive reference: plain loops over the whole input, written from the
-//! contract in `DESIGN.md` and the blacklist rule of `JOBS.md`, sharing no code with the engine.
+//! ad-stats against a naive reference: the event-time contract of `docs/event-time.md` replayed by
+//! the shared `tests/reference` (plain loops over the whole input, sharing no code with the
+//! engine), with the blacklist rule of `docs/jobs.md` and a window's province counts written here.
 
 mod common;
+mod reference;
 
 use std::collections::{BTreeMap, HashMap};
 
 use common::*;
+use reference::windowed::{Windows, emissions};
+use reference::{csv, late_lines};
 
 const HEADER: &str = "outcome,window_start,window_end,province,count,update,user_id,ad_id,day,clicks_so_far,first_blocked_at,emitted_at";
 
@@ -51,69 +55,39 @@ struct Expected {
     corrections: usize,
 }
 
-/// Replays the file line by line (watermark and lateness decided in input order), sorts the
-/// inserted clicks by (insertion time, line), runs the per-(user, ad, day) counter over them, and
-/// recomputes every province window at every time its contents change.
+/// The shared windowed replay, then the blacklist: the clicks in the order they enter (by
+/// insertion time, then line), each (user, ad, day)'s first `max_clicks` passing and the next one
+/// raising the warning; a window's result is the count of each province among the clicks that
+/// passed, largest first (ties by province).
 fn reference(text: &str, p: &Params) -> Expected {
-    struct Inserted {
-        at: u64,
-        line: usize,
-        user: u64,
-        ad: u64,
-        province: String,
-        ts: u64,
-    }
-    let mut max_ts: Option<u64> = None;
-    let mut late_lines = Vec::new();
-    let mut corrections = 0;
-    let mut inserted = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let w = Windows::sliding(p.window, p.slide, p.lateness);
+    let (mut clicks, late_lines) = w.replay(text, p.out_of_orderness, |line| {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() != 5 {
-            continue;
+            return None;
         }
         let (Ok(user), Ok(ad), Ok(secs)) = (f[0].parse(), f[1].parse(), f[4].parse::<u64>()) else {
-            continue;
+            return None;
         };
-        let ts = secs * 1000;
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
-        let last_end = (ts / p.slide + 1) * p.slide + p.window - p.slide;
-        let at = if ts >= frontier {
-            ts
-        } else if frontier <= last_end - 1 + p.lateness {
-            corrections += 1;
-            frontier
-        } else {
-            late_lines.push(i + 1);
-            continue;
-        };
-        inserted.push(Inserted {
-            at,
-            line: i,
-            user,
-            ad,
-            province: f[2].to_owned(),
-            ts,
-        });
-    }
-    inserted.sort_by_key(|c| (c.at, c.line));
+        Some((secs * 1000, Some((user, ad, f[2].to_owned()))))
+    });
+    let corrections = clicks.iter().filter(|c| c.is_correction()).count();
+    clicks.sort_by_key(|c| (c.at, c.line));
 
-    // window end -> (time, province) contributions; (time, user, ad, day) -> warning line.
-    let mut contributions: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
+    // (time, user, ad, day) -> warning line; the clicks that pass.
     let mut warnings: BTreeMap<(u64, u64, u64, i64), String> = BTreeMap::new();
-    let mut clicks: HashMap<(u64, u64, i64), usize> = HashMap::new();
-    for c in &inserted {
+    let mut passed = Vec::new();
+    let mut counts: HashMap<(u64, u64, i64), usize> = HashMap::new();
+    for c in clicks {
+        let (user, ad, _): (u64, u64, _) = c.record;
         let day = (c.ts as i64 + p.day_offset).div_euclid(86_400_000);
-        let n = clicks.entry((c.user, c.ad, day)).or_default();
+        let n = counts.entry((user, ad, day)).or_default();
         *n += 1;
         if *n == p.max_clicks + 1 {
             warnings.insert(
-                (c.at, c.user, c.ad, day),
+                (c.at, user, ad, day),
                 format!(
-                    "blacklist,,,,,,{},{},{},{},{},{}",
-                    c.user,
-                    c.ad,
+                    "blacklist,,,,,,{user},{ad},{},{},{},{}",
                     date(day),
                     p.max_clicks + 1,
                     c.ts,
@@ -121,66 +95,44 @@ fn reference(text: &str, p: &Params) -> Expected {
                 ),
             );
         }
-        if *n > p.max_clicks {
-            continue;
-        }
-        let first_end = (c.ts / p.slide + 1) * p.slide;
-        for k in 0..p.window / p.slide {
-            let end = first_end + k * p.slide;
-            let t = c.at.max(end - 1);
-            if t < end + p.lateness {
-                contributions
-                    .entry(end)
-                    .or_default()
-                    .push((t, c.province.clone()));
-            }
+        if *n <= p.max_clicks {
+            passed.push(c);
         }
     }
-
-    // (time, 0 = windows first, window end) -> lines
-    let mut emissions: BTreeMap<(u64, u8, u64, u64, u64, i64), Vec<String>> = BTreeMap::new();
-    for (end, mut rows) in contributions {
-        rows.sort();
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        let mut printed: Option<Vec<(usize, String)>> = None;
-        let mut i = 0;
-        while i < rows.len() {
-            let t = rows[i].0;
-            while i < rows.len() && rows[i].0 == t {
-                *counts.entry(rows[i].1.clone()).or_default() += 1;
-                i += 1;
-            }
-            let mut ranked: Vec<(usize, String)> =
-                counts.iter().map(|(p, c)| (*c, p.clone())).collect();
-            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            if printed.as_ref() == Some(&ranked) {
-                continue;
-            }
-            let update = printed.is_some();
-            let lines = ranked
-                .iter()
-                .map(|(count, province)| {
-                    format!(
-                        "count,{},{end},{province},{count},{update},,,,,,{t}",
-                        end - p.window
-                    )
-                })
-                .collect();
-            emissions.insert((t, 0, end, 0, 0, 0), lines);
-            printed = Some(ranked);
+    let emissions = emissions(&w.contents(passed), |_, clicks| {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, _, province) in clicks {
+            *counts.entry(province).or_default() += 1;
         }
+        let mut ranked: Vec<(usize, String)> =
+            counts.into_iter().map(|(p, c)| (c, p.to_owned())).collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+    });
+
+    // (time, 0 = windows first, window end, user, ad, day) -> lines
+    let mut out: BTreeMap<(u64, u8, u64, u64, u64, i64), Vec<String>> = BTreeMap::new();
+    for e in emissions {
+        let lines = e
+            .result
+            .iter()
+            .map(|(count, province)| {
+                format!(
+                    "count,{},{},{province},{count},{},,,,,,{}",
+                    e.end - p.window,
+                    e.end,
+                    e.update,
+                    e.at
+                )
+            })
+            .collect();
+        out.insert((e.at, 0, e.end, 0, 0, 0), lines);
     }
     for ((t, user, ad, day), line) in warnings {
-        emissions.insert((t, 1, 0, user, ad, day), vec![line]);
-    }
-    let mut csv = String::from(HEADER);
-    csv.push('\n');
-    for line in emissions.values().flatten() {
-        csv.push_str(line);
-        csv.push('\n');
+        out.insert((t, 1, 0, user, ad, day), vec![line]);
     }
     Expected {
-        csv,
+        csv: csv(HEADER, out.into_values().flatten()),
         late_lines,
         corrections,
     }
@@ -321,13 +273,7 @@ fn generated_clicks_across_midnight_equal_the_reference() {
     let late = dir.join("late.csv").to_string_lossy().into_owned();
     let output = everywhere(&strs(&args(&input, &p, &["--late", &late])));
     assert_eq!(output, expected.csv);
-    let late_lines: Vec<usize> = std::fs::read_to_string(&late)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(late_lines, expected.late_lines);
+    assert_eq!(late_lines(&late), expected.late_lines);
 
     // The default rule (no out-of-orderness, no lateness) on the same disordered clicks.
     let p0 = Params {

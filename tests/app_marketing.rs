@@ -1,8 +1,10 @@
-//! app-marketing against a naive reference (plain loops over the whole input, written from the
-//! contract in `DESIGN.md`, sharing no code with the engine), and as a live stream behind
+//! app-marketing against a naive reference (the event-time contract of `docs/event-time.md`
+//! replayed by the shared `tests/reference`, plain loops over the whole input sharing no code with
+//! the engine, with a window's counts written here), and as a live stream behind
 //! `uba gen marketing --follow`.
 
 mod common;
+mod reference;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,6 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use reference::csv;
+use reference::windowed::{Windows, emissions};
 
 const HEADER: &str = "window_start,window_end,channel,behavior,count,update,emitted_at";
 const TOTAL_HEADER: &str = "window_start,window_end,count,update,emitted_at";
@@ -38,88 +42,51 @@ struct Expected {
     late: usize,
 }
 
-/// Replays the file line by line with the contract's lateness rule, then computes every window's
-/// counts at every time they change, by brute force.
+/// The shared windowed replay, with a window's result: the count of each (channel, behaviour),
+/// most frequent first (ties by key), or of all events with `total`.
 fn reference(text: &str, p: &Params) -> Expected {
-    let mut max_ts: Option<u64> = None;
-    let (mut uninstalls, mut late) = (0, 0);
-    // window end -> (insert time, key)
-    let mut contributions: BTreeMap<u64, Vec<(u64, (String, String))>> = BTreeMap::new();
-    for line in text.lines() {
+    let w = Windows::sliding(p.window, p.slide, p.lateness);
+    let mut uninstalls = 0;
+    let (events, late) = w.replay(text, p.out_of_orderness, |line| {
         let f: Vec<&str> = line.split(',').collect();
-        let (Some(behavior), Some(channel), Some(Ok(ts))) =
-            (f.get(1), f.get(2), f.get(3).map(|s| s.parse::<u64>()))
-        else {
-            continue;
-        };
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        if *behavior == "UNINSTALL" {
+        let (behavior, channel) = (*f.get(1)?, *f.get(2)?);
+        let ts = f.get(3)?.parse::<u64>().ok()?;
+        if behavior == "UNINSTALL" {
             uninstalls += 1;
-            continue;
+            return Some((ts, None));
         }
-        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
-        let at = ts.max(frontier);
-        let first_end = (ts / p.slide + 1) * p.slide;
         let key = if p.total {
             (String::new(), String::new())
         } else {
             (channel.to_string(), behavior.to_string())
         };
-        let mut alive = false;
-        for k in 0..p.window / p.slide {
-            let end = first_end + k * p.slide;
-            let t = at.max(end - 1);
-            if t < end + p.lateness {
-                alive = true;
-                contributions.entry(end).or_default().push((t, key.clone()));
-            }
+        Some((ts, Some(key)))
+    });
+    let emissions = emissions(&w.contents(events), |_, keys| {
+        let mut counts: BTreeMap<&(String, String), usize> = BTreeMap::new();
+        for &key in keys {
+            *counts.entry(key).or_default() += 1;
         }
-        late += usize::from(!alive);
-    }
-    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
-    for (end, mut rows) in contributions {
-        rows.sort();
-        let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let mut printed: Option<Vec<(usize, (String, String))>> = None;
-        let mut i = 0;
-        while i < rows.len() {
-            let t = rows[i].0;
-            while i < rows.len() && rows[i].0 == t {
-                *counts.entry(rows[i].1.clone()).or_default() += 1;
-                i += 1;
+        let mut ranked: Vec<(usize, (String, String))> =
+            counts.into_iter().map(|(k, c)| (c, k.clone())).collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+    });
+    let lines = emissions.iter().flat_map(|e| {
+        let (start, end, update, t) = (e.end - p.window, e.end, e.update, e.at);
+        e.result.iter().map(move |(count, (channel, behavior))| {
+            if p.total {
+                format!("{start},{end},{count},{update},{t}")
+            } else {
+                format!("{start},{end},{channel},{behavior},{count},{update},{t}")
             }
-            let mut ranked: Vec<(usize, (String, String))> =
-                counts.iter().map(|(k, c)| (*c, k.clone())).collect();
-            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            if printed.as_ref() == Some(&ranked) {
-                continue;
-            }
-            let update = printed.is_some();
-            let start = end - p.window;
-            let lines = ranked
-                .iter()
-                .map(|(count, (channel, behavior))| {
-                    if p.total {
-                        format!("{start},{end},{count},{update},{t}")
-                    } else {
-                        format!("{start},{end},{channel},{behavior},{count},{update},{t}")
-                    }
-                })
-                .collect();
-            emissions.insert((t, end), lines);
-            printed = Some(ranked);
-        }
-    }
-    let mut csv = String::from(if p.total { TOTAL_HEADER } else { HEADER });
-    csv.push('\n');
-    for line in emissions.values().flatten() {
-        csv.push_str(line);
-        csv.push('\n');
-    }
+        })
+    });
+    let csv = csv(if p.total { TOTAL_HEADER } else { HEADER }, lines);
     Expected {
         csv,
         uninstalls,
-        late,
+        late: late.len(),
     }
 }
 

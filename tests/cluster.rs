@@ -37,7 +37,12 @@ fn each_process_may_read_its_own_files() {
     // slower one, so the output is that of the whole file, for any way of reading them.
     let dir = scratch("cluster-split");
     let (a, b) = split_sample(&dir);
-    let whole = ok(&["hot-items", &tutorial("UserBehavior.csv"), "--format", "csv"]);
+    let whole = ok(&[
+        "hot-items",
+        &tutorial("UserBehavior.csv"),
+        "--format",
+        "csv",
+    ]);
     let both = format!("{a},{b}");
     assert_eq!(
         ok(&["hot-items", "--inputs", &both, "--format", "csv"]),

@@ -1,11 +1,15 @@
-//! funnel against a naive reference: plain loops over the whole input, written from the contract
-//! in `DESIGN.md` and the rule in `uba funnel --help`, sharing no code with the engine.
+//! funnel against a naive reference: the event-time contract of `docs/event-time.md` replayed by
+//! the shared `tests/reference` (plain loops over the whole input, sharing no code with the
+//! engine), with the rule in `uba funnel --help` written here.
 
 mod common;
+mod reference;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use common::*;
+use reference::late_lines;
+use reference::windowed::{Contents, Windows, emissions};
 
 const HOUR: u64 = 3_600_000;
 const DAY: i64 = 86_400_000;
@@ -29,16 +33,6 @@ const DEFAULTS: Params = Params {
     overall_only: false,
 };
 
-/// One contribution: (window end, is day, category or None, user, step), entering at `at`.
-struct Contribution {
-    at: u64,
-    end: u64,
-    day: bool,
-    category: Option<u32>,
-    user: u64,
-    step: usize,
-}
-
 fn day_end(ts: u64, offset: i64) -> u64 {
     let local = ts as i64 + offset;
     (local.div_euclid(DAY) * DAY + DAY - offset) as u64
@@ -52,137 +46,116 @@ fn ratio(a: u64, b: u64) -> String {
     }
 }
 
-/// The expected csv (rates normalised), and the late line numbers.
+/// The shared windowed replay (lateness decided by the hour window) and each record's
+/// contributions to its hour and its day, overall and in its category; the result of a window
+/// end is the rows of the scopes ending there (the last hour of a day prints with its day). The
+/// expected csv (rates normalised), and the late line numbers.
 fn reference(text: &str, p: &Params) -> (Vec<String>, Vec<usize>) {
-    let mut max_ts: Option<u64> = None;
-    let mut late = Vec::new();
-    let mut contributions: Vec<Contribution> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let w = Windows::tumbling(p.window, p.lateness);
+    let (events, late) = w.replay(text, p.out_of_orderness, |line| {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() != 5 {
-            continue;
+            return None;
         }
         let (Ok(user), Ok(category), Ok(secs)) = (
             f[0].parse::<u64>(),
             f[2].parse::<u32>(),
             f[4].parse::<u64>(),
         ) else {
-            continue;
+            return None;
         };
-        let Some(step) = STEPS.iter().position(|s| *s == f[3]) else {
-            continue;
-        };
-        let ts = secs * 1000;
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
-        let end = (ts / p.window + 1) * p.window;
-        let at = if ts >= frontier {
-            ts
-        } else if frontier < end + p.lateness {
-            frontier
-        } else {
-            late.push(i + 1);
-            continue;
-        };
-        let dend = day_end(end - 1, p.day_offset_ms);
+        let step = STEPS.iter().position(|s| *s == f[3])?;
+        Some((secs * 1000, Some((user, category, step))))
+    });
+    // window end -> (time, (is day, category or None, user, step))
+    let mut contents: Contents<(bool, Option<u32>, u64, usize)> = Contents::new();
+    for e in events {
+        let (user, category, step) = e.record;
+        let end = w.ends(e.ts)[0];
         let cats = if p.overall_only {
             vec![None]
         } else {
             vec![None, Some(category)]
         };
-        for (e, day) in [(end, false), (dend, true)] {
-            if at >= e + p.lateness {
-                continue; // the day (or window) is already purged: the contribution cancels
-            }
-            for &c in &cats {
-                contributions.push(Contribution {
-                    at: at.max(e - 1),
-                    end: e,
-                    day,
-                    category: c,
-                    user,
-                    step,
-                });
-            }
-        }
-    }
-    // Per window end, every time a contribution enters: the rows then.
-    let mut by_end: BTreeMap<u64, Vec<&Contribution>> = BTreeMap::new();
-    for c in &contributions {
-        by_end.entry(c.end).or_default().push(c);
-    }
-    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
-    for (end, cs) in by_end {
-        let times: BTreeSet<u64> = cs.iter().map(|c| c.at).collect();
-        let mut printed: Option<Vec<String>> = None;
-        for t in times {
-            // (day, category) -> user -> events per step
-            let mut scopes: BTreeMap<(bool, Option<u32>), HashMap<u64, [u64; 4]>> = BTreeMap::new();
-            for c in cs.iter().filter(|c| c.at <= t) {
-                scopes
-                    .entry((c.day, c.category))
-                    .or_default()
-                    .entry(c.user)
-                    .or_default()[c.step] += 1;
-            }
-            let rows: Vec<String> = scopes
-                .iter()
-                .map(|(&(day, category), users)| {
-                    let mut u = [0u64; 4];
-                    let mut e = [0u64; 4];
-                    let mut repeat = 0;
-                    for counts in users.values() {
-                        for s in 0..4 {
-                            u[s] += u64::from(counts[s] > 0);
-                            e[s] += counts[s];
-                        }
-                        repeat += u64::from(counts[3] >= 2);
-                    }
-                    let start = if day {
-                        end - DAY as u64
-                    } else {
-                        end - p.window
-                    };
-                    format!(
-                        "{start},{end},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                        if day { "day" } else { "window" },
-                        category.map(|c| c.to_string()).unwrap_or_default(),
-                        u[0],
-                        u[1],
-                        u[2],
-                        u[3],
-                        e[0],
-                        e[1],
-                        e[2],
-                        e[3],
-                        ratio(u[1], u[0]),
-                        ratio(u[2], u[0]),
-                        ratio(u[3], u[0]),
-                        if day {
-                            repeat.to_string()
-                        } else {
-                            String::new()
-                        },
-                        if day {
-                            ratio(repeat, u[3])
-                        } else {
-                            String::new()
-                        },
-                    )
-                })
-                .collect();
-            if printed.as_ref() == Some(&rows) {
+        for (end, day) in [(end, false), (day_end(end - 1, p.day_offset_ms), true)] {
+            // None: the day (or window) is already purged: the contribution cancels.
+            let Some(t) = w.enters(e.at, end) else {
                 continue;
+            };
+            for &c in &cats {
+                contents
+                    .entry(end)
+                    .or_default()
+                    .push((t, (day, c, user, step)));
             }
-            let update = printed.is_some();
-            emissions.insert(
-                (t, end),
-                rows.iter().map(|r| format!("{r},{update},{t}")).collect(),
-            );
-            printed = Some(rows);
         }
     }
-    (emissions.into_values().flatten().collect(), late)
+    let emissions = emissions(&contents, |end, contributions| {
+        // (day, category) -> user -> events per step
+        let mut scopes: BTreeMap<(bool, Option<u32>), HashMap<u64, [u64; 4]>> = BTreeMap::new();
+        for &&(day, category, user, step) in contributions {
+            scopes
+                .entry((day, category))
+                .or_default()
+                .entry(user)
+                .or_default()[step] += 1;
+        }
+        scopes
+            .iter()
+            .map(|(&(day, category), users)| {
+                let mut u = [0u64; 4];
+                let mut e = [0u64; 4];
+                let mut repeat = 0;
+                for counts in users.values() {
+                    for s in 0..4 {
+                        u[s] += u64::from(counts[s] > 0);
+                        e[s] += counts[s];
+                    }
+                    repeat += u64::from(counts[3] >= 2);
+                }
+                let start = if day {
+                    end - DAY as u64
+                } else {
+                    end - p.window
+                };
+                format!(
+                    "{start},{end},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    if day { "day" } else { "window" },
+                    category.map(|c| c.to_string()).unwrap_or_default(),
+                    u[0],
+                    u[1],
+                    u[2],
+                    u[3],
+                    e[0],
+                    e[1],
+                    e[2],
+                    e[3],
+                    ratio(u[1], u[0]),
+                    ratio(u[2], u[0]),
+                    ratio(u[3], u[0]),
+                    if day {
+                        repeat.to_string()
+                    } else {
+                        String::new()
+                    },
+                    if day {
+                        ratio(repeat, u[3])
+                    } else {
+                        String::new()
+                    },
+                )
+            })
+            .collect::<Vec<String>>()
+    });
+    let rows = emissions
+        .iter()
+        .flat_map(|e| {
+            e.result
+                .iter()
+                .map(|r| format!("{r},{},{}", e.update, e.at))
+        })
+        .collect();
+    (rows, late)
 }
 
 /// The job's csv rows without the header, rates re-formatted the way the reference writes them.
@@ -304,13 +277,7 @@ fn generated_input_with_disorder_lateness_and_a_day_boundary_equals_the_referenc
         let output = everywhere(&strs(&args(&input, &p, &["--late", &late_file])));
         assert_eq!(normalise(&output), expected);
         assert!(expected.iter().any(|r| r.contains(",day,")), "a day fires");
-        let got: Vec<usize> = std::fs::read_to_string(&late_file)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-            .collect();
-        assert_eq!(got, late);
+        assert_eq!(late_lines(&late_file), late);
         if p.lateness > 0 {
             assert!(
                 expected

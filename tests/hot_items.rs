@@ -1,11 +1,15 @@
-//! hot-items against a naive reference: plain loops over the whole input, written from the
-//! contract in `DESIGN.md`, sharing no code with the engine.
+//! hot-items against a naive reference: the event-time contract of `docs/event-time.md` replayed
+//! by the shared `tests/reference` (plain loops over the whole input, sharing no code with the
+//! engine), with a window's result, its top N, written here.
 
 mod common;
+mod reference;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use common::*;
+use reference::windowed::{Windows, emissions};
+use reference::{csv, late_lines, secs};
 
 const HEADER: &str = "window_start,window_end,rank,item_id,count,update,emitted_at";
 
@@ -31,89 +35,40 @@ struct Expected {
     late_lines: Vec<usize>,
 }
 
-/// Replays the file line by line with the contract's lateness rule, then computes every window's
-/// result at every time its contents change, by brute force.
+/// The shared windowed replay, with a window's result: its `top` items by views, ties to the
+/// smaller item id.
 fn reference(text: &str, p: &Params) -> Expected {
-    let mut max_ts: Option<u64> = None;
-    let mut late_lines = Vec::new();
-    // window end -> (insert time, item)
-    let mut contributions: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
+    let w = Windows::sliding(p.window, p.slide, p.lateness);
+    let (views, late_lines) = w.replay(text, p.out_of_orderness, |line| {
         let f: Vec<&str> = line.split(',').collect();
-        let (Some(item), Some(secs)) = (
-            f.get(1).and_then(|s| s.parse::<u64>().ok()),
-            f.get(4).and_then(|s| s.parse::<u64>().ok()),
-        ) else {
-            continue;
-        };
-        let ts = secs * 1000;
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        if f[3] != "pv" {
-            continue;
+        let item = f.get(1)?.parse::<u64>().ok()?;
+        let ts = secs(f.get(4))?;
+        Some((ts, (f[3] == "pv").then_some(item)))
+    });
+    let emissions = emissions(&w.contents(views), |_, items| {
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for &&item in items {
+            *counts.entry(item).or_default() += 1;
         }
-        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
-        let first_end = (ts / p.slide + 1) * p.slide;
-        let ends: Vec<u64> = (0..p.window / p.slide)
-            .map(|k| first_end + k * p.slide)
-            .collect();
-        let at = if ts >= frontier { ts } else { frontier };
-        let alive: Vec<u64> = ends
-            .iter()
-            .copied()
-            .filter(|e| at.max(e - 1) < e + p.lateness)
-            .collect();
-        if alive.is_empty() {
-            late_lines.push(i + 1);
-        }
-        for e in alive {
-            contributions
-                .entry(e)
-                .or_default()
-                .push((at.max(e - 1), item));
-        }
+        let mut ranked: Vec<(u64, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(p.top);
+        ranked
+    });
+    let lines = emissions.iter().flat_map(|e| {
+        let (end, update, t) = (e.end, e.update, e.at);
+        e.result.iter().enumerate().map(move |(r, (item, count))| {
+            format!(
+                "{},{end},{},{item},{count},{update},{t}",
+                end - p.window,
+                r + 1
+            )
+        })
+    });
+    Expected {
+        csv: csv(HEADER, lines),
+        late_lines,
     }
-    // (emitted_at, window_end) -> rows
-    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
-    for (end, mut rows) in contributions {
-        rows.sort();
-        let times: BTreeSet<u64> = rows.iter().map(|r| r.0).collect();
-        let mut printed: Option<Vec<(u64, usize)>> = None;
-        for t in times {
-            let mut counts: HashMap<u64, usize> = HashMap::new();
-            for &(_, item) in rows.iter().filter(|r| r.0 <= t) {
-                *counts.entry(item).or_default() += 1;
-            }
-            let mut ranked: Vec<(u64, usize)> = counts.into_iter().collect();
-            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            ranked.truncate(p.top);
-            if printed.as_ref() == Some(&ranked) {
-                continue;
-            }
-            let update = printed.is_some();
-            let lines = ranked
-                .iter()
-                .enumerate()
-                .map(|(r, (item, count))| {
-                    format!(
-                        "{},{end},{},{item},{count},{update},{t}",
-                        end - p.window,
-                        r + 1
-                    )
-                })
-                .collect();
-            emissions.insert((t, end), lines);
-            printed = Some(ranked);
-        }
-    }
-    let mut csv = String::from(HEADER);
-    csv.push('\n');
-    for lines in emissions.values() {
-        for line in lines {
-            csv.push_str(line);
-            csv.push('\n');
-        }
-    }
-    Expected { csv, late_lines }
 }
 
 fn args<'a>(input: &'a str, p: &Params, extra: &[&'a str]) -> Vec<String> {
@@ -208,13 +163,11 @@ fn disorder_and_lateness_give_the_reference_corrections_and_late_records() {
         let late = dir.join("late.csv").to_string_lossy().into_owned();
         let a = args(&input, &p, &["--late", &late]);
         assert_eq!(everywhere(&strs(&a)), expected.csv, "lateness {lateness}");
-        let late_lines: Vec<usize> = std::fs::read_to_string(&late)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-            .collect();
-        assert_eq!(late_lines, expected.late_lines, "lateness {lateness}");
+        assert_eq!(
+            late_lines(&late),
+            expected.late_lines,
+            "lateness {lateness}"
+        );
     }
 }
 

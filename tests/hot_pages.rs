@@ -1,11 +1,15 @@
-//! hot-pages against naive references: plain loops over the whole log, written from the contract
-//! in `DESIGN.md`, sharing no code with the engine.
+//! hot-pages against naive references: the event-time contract of `docs/event-time.md` replayed
+//! by the shared `tests/reference` (plain loops over the whole log, sharing no code with the
+//! engine), with a window's result, its top N URLs, written here; and a whole-file count.
 
 mod common;
+mod reference;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use common::*;
+use reference::windowed::{Windows, emissions};
+use reference::{csv, late_lines};
 
 const HEADER: &str = "window_start,window_end,rank,url,count,update,emitted_at";
 
@@ -85,76 +89,36 @@ fn rank(counts: HashMap<&str, usize>, top: usize) -> Vec<(String, usize)> {
     ranked
 }
 
-/// Replays the log line by line with the contract's lateness rule, then computes every window's
-/// result at every time its contents change, by brute force.
+/// The shared windowed replay, with a window's result: its `top` URLs by requests, ties to the
+/// URL that sorts first.
 fn reference(text: &str, p: &Params) -> Expected {
-    let mut max_ts: Option<u64> = None;
-    let mut late_lines = Vec::new();
-    // window end -> (insert time, url)
-    let mut contributions: BTreeMap<u64, Vec<(u64, &str)>> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let Some((ts, method, url)) = parse(line) else {
-            continue;
-        };
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        if method != "GET" || (p.exclude_static && is_static(url)) {
-            continue;
+    let w = Windows::sliding(p.window, p.slide, p.lateness);
+    let (requests, late_lines) = w.replay(text, p.out_of_orderness, |line| {
+        let (ts, method, url) = parse(line)?;
+        let kept = method == "GET" && !(p.exclude_static && is_static(url));
+        Some((ts, kept.then_some(url)))
+    });
+    let emissions = emissions(&w.contents(requests), |_, urls| {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for &&url in urls {
+            *counts.entry(url).or_default() += 1;
         }
-        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
-        let at = ts.max(frontier);
-        let first_end = (ts / p.slide + 1) * p.slide;
-        let alive: Vec<u64> = (0..p.window / p.slide)
-            .map(|k| first_end + k * p.slide)
-            .filter(|e| at.max(e - 1) < e + p.lateness)
-            .collect();
-        if alive.is_empty() {
-            late_lines.push(i + 1);
-        }
-        for e in alive {
-            contributions
-                .entry(e)
-                .or_default()
-                .push((at.max(e - 1), url));
-        }
-    }
-    let mut emissions: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
-    let mut settled = BTreeMap::new();
-    for (end, rows) in contributions {
-        let times: BTreeSet<u64> = rows.iter().map(|r| r.0).collect();
-        let mut printed: Option<Vec<(String, usize)>> = None;
-        for t in times {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            for &(_, url) in rows.iter().filter(|r| r.0 <= t) {
-                *counts.entry(url).or_default() += 1;
-            }
-            let ranked = rank(counts, p.top);
-            if printed.as_ref() == Some(&ranked) {
-                continue;
-            }
-            let update = printed.is_some();
-            let lines = ranked
-                .iter()
-                .enumerate()
-                .map(|(r, (url, count))| {
-                    format!(
-                        "{},{end},{},{},{count},{update},{t}",
-                        end - p.window,
-                        r + 1,
-                        csv_field(url)
-                    )
-                })
-                .collect();
-            emissions.insert((t, end), lines);
-            printed = Some(ranked);
-        }
-        settled.insert(end, printed.unwrap());
-    }
-    let mut csv = String::from(HEADER);
-    csv.push('\n');
-    for line in emissions.values().flatten() {
-        csv.push_str(line);
-        csv.push('\n');
-    }
+        rank(counts, p.top)
+    });
+    let lines = emissions.iter().flat_map(|e| {
+        let (end, update, t) = (e.end, e.update, e.at);
+        e.result.iter().enumerate().map(move |(r, (url, count))| {
+            format!(
+                "{},{end},{},{},{count},{update},{t}",
+                end - p.window,
+                r + 1,
+                csv_field(url)
+            )
+        })
+    });
+    let csv = csv(HEADER, lines);
+    // The last emission of each window is its settled result.
+    let settled = emissions.into_iter().map(|e| (e.end, e.result)).collect();
     Expected {
         csv,
         late_lines,
@@ -306,13 +270,7 @@ fn generated_disorder_gives_the_reference_corrections_and_late_lines() {
     let late = dir.join("late.csv").to_string_lossy().into_owned();
     let a = args(&input, &p, &["--late", &late]);
     assert_eq!(everywhere(&strs(&a)), expected.csv);
-    let late_lines: Vec<usize> = std::fs::read_to_string(&late)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(late_lines, expected.late_lines);
+    assert_eq!(late_lines(&late), expected.late_lines);
 }
 
 #[test]

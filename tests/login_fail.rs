@@ -2,12 +2,13 @@
 //! walked for runs of N fails; written from the business rule, sharing no code with the engine.
 
 mod common;
-mod pattern_reference;
+mod reference;
 
 use std::collections::BTreeMap;
 
 use common::*;
-use pattern_reference::{csv, late_lines, replay, secs};
+use reference::patterns::{csv, replay};
+use reference::{late_lines, secs};
 
 const HEADER: &str = "user_id,first_fail,last_fail,fails,ips,emitted_at";
 

@@ -3,12 +3,13 @@
 //! comparisons; written from the business rule, sharing no code with the engine.
 
 mod common;
-mod pattern_reference;
+mod reference;
 
 use std::collections::BTreeMap;
 
 use common::*;
-use pattern_reference::{csv, late_lines, replay, secs};
+use reference::patterns::{csv, replay};
+use reference::{late_lines, secs};
 
 const HEADER: &str = "order_id,outcome,create_ts,pay_ts,tx_id,timeout_at,emitted_at";
 const MINUTE: u64 = 60_000;

@@ -1,63 +1,39 @@
-//! pv against a naive reference: plain loops over the whole input, written from the contract in
-//! `DESIGN.md`, sharing no code with the engine.
+//! pv against a naive reference: the event-time contract of `docs/event-time.md` replayed by the
+//! shared `tests/reference` (plain loops over the whole input, sharing no code with the engine),
+//! with a window's result, its count, written here.
 
 mod common;
-
-use std::collections::{BTreeMap, BTreeSet};
+mod reference;
 
 use common::*;
+use reference::windowed::{Windows, emissions};
+use reference::{csv, secs};
 
 const HOUR: u64 = 3_600_000;
 
-/// Replays the file line by line with the contract's lateness rule; returns the csv output and
-/// the line numbers of the late rows.
+/// The shared windowed replay, with a window's result: how many `pv` rows it holds. Returns the
+/// csv output and the line numbers of the late rows.
 fn reference(
     text: &str,
     window: u64,
     out_of_orderness: u64,
     lateness: u64,
 ) -> (String, Vec<usize>) {
-    let mut max_ts: Option<u64> = None;
-    let mut late = Vec::new();
-    let mut inserts: BTreeMap<u64, Vec<u64>> = BTreeMap::new(); // window end -> insert times
-    for (i, line) in text.lines().enumerate() {
+    let w = Windows::tumbling(window, lateness);
+    let (views, late) = w.replay(text, out_of_orderness, |line| {
         let f: Vec<&str> = line.split(',').collect();
-        let Some(ts) = f
-            .get(4)
-            .and_then(|s| s.parse::<u64>().ok())
-            .map(|s| s * 1000)
-        else {
-            continue;
-        };
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        if f[3] != "pv" {
-            continue;
-        }
-        let at = ts.max(max_ts.unwrap().saturating_sub(out_of_orderness));
-        let end = (ts / window + 1) * window;
-        if at.max(end - 1) < end + lateness {
-            inserts.entry(end).or_default().push(at.max(end - 1));
-        } else {
-            late.push(i + 1);
-        }
-    }
-    let mut emissions: BTreeMap<(u64, u64), String> = BTreeMap::new();
-    for (end, times) in inserts {
-        let distinct: BTreeSet<u64> = times.iter().copied().collect();
-        for (k, t) in distinct.into_iter().enumerate() {
-            let pv = times.iter().filter(|&&x| x <= t).count();
-            emissions.insert(
-                (t, end),
-                format!("{},{end},{pv},{},{t}", end - window, k > 0),
-            );
-        }
-    }
-    let mut csv = "window_start,window_end,pv,update,emitted_at\n".to_owned();
-    for line in emissions.values() {
-        csv.push_str(line);
-        csv.push('\n');
-    }
-    (csv, late)
+        let ts = secs(f.get(4))?;
+        Some((ts, (f[3] == "pv").then_some(())))
+    });
+    let emissions = emissions(&w.contents(views), |_, views| views.len());
+    let lines = emissions.iter().map(|e| {
+        let (end, pv, update, t) = (e.end, e.result, e.update, e.at);
+        format!("{},{end},{pv},{update},{t}", end - window)
+    });
+    (
+        csv("window_start,window_end,pv,update,emitted_at", lines),
+        late,
+    )
 }
 
 #[test]
@@ -119,13 +95,7 @@ fn disorder_gives_the_reference_corrections_and_late_rows() {
         &late,
     ]);
     assert_eq!(output, expected);
-    let reported: Vec<usize> = std::fs::read_to_string(&late)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(reported, late_lines);
+    assert_eq!(reference::late_lines(&late), late_lines);
 }
 
 #[test]

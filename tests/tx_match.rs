@@ -3,12 +3,13 @@
 //! comparisons; written from the business rule, sharing no code with the engine.
 
 mod common;
-mod pattern_reference;
+mod reference;
 
 use std::collections::BTreeMap;
 
 use common::*;
-use pattern_reference::{csv, replay, secs};
+use reference::patterns::{csv, replay};
+use reference::secs;
 
 const HEADER: &str = "tx_id,outcome,order_id,pay_ts,pay_channel,receipt_ts,emitted_at";
 const DAY: u64 = 86_400_000;

@@ -1,12 +1,14 @@
-//! user-profile against a naive reference: plain loops over the whole input, written from the
-//! rule in `uba user-profile --help` and the contract in `DESIGN.md`, sharing no code with the
-//! engine.
+//! user-profile against a naive reference: the rule in `uba user-profile --help` written here,
+//! over the event-time replay and the print-on-change rule of the shared `tests/reference`
+//! (`docs/event-time.md`; plain loops over the whole input, sharing no code with the engine).
 
 mod common;
+mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
+use reference::late_lines;
 
 const HEADER: &str = "user_id,segment,pv,fav,cart,buy,category_1,score_1,category_2,score_2,category_3,score_3,last_active,update,emitted_at";
 const STEPS: [&str; 4] = ["pv", "fav", "cart", "buy"];
@@ -33,45 +35,43 @@ struct Event {
     step: usize,
 }
 
-/// Replays the file with the lateness rule: the used events, the late line numbers.
+/// The shared replay: an event behind the watermark still enters, at the watermark, while it is
+/// inside the horizon, else it is late. The used events, the late line numbers.
 fn replay(text: &str, p: &Params) -> (Vec<Event>, Vec<usize>) {
-    let mut max_ts: Option<u64> = None;
-    let (mut events, mut late) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 5 {
-            continue;
-        }
-        let (Ok(user), Ok(category), Ok(secs)) = (
-            f[0].parse::<u64>(),
-            f[2].parse::<u32>(),
-            f[4].parse::<u64>(),
-        ) else {
-            continue;
-        };
-        let Some(step) = STEPS.iter().position(|s| *s == f[3]) else {
-            continue;
-        };
-        let ts = secs * 1000;
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        let frontier = max_ts.unwrap().saturating_sub(p.out_of_orderness);
-        let at = if ts >= frontier {
-            ts
-        } else if frontier < ts + p.horizon {
-            frontier
-        } else {
-            late.push(i + 1);
-            continue;
-        };
-        events.push(Event {
-            user,
-            ts,
-            at,
-            until: ts + p.horizon,
-            category,
-            step,
-        });
-    }
+    let (events, late) = reference::replay(
+        text,
+        p.out_of_orderness,
+        |ts| ts + p.horizon,
+        |line| {
+            let f: Vec<&str> = line.split(',').collect();
+            if f.len() != 5 {
+                return None;
+            }
+            let (Ok(user), Ok(category), Ok(secs)) = (
+                f[0].parse::<u64>(),
+                f[2].parse::<u32>(),
+                f[4].parse::<u64>(),
+            ) else {
+                return None;
+            };
+            let step = STEPS.iter().position(|s| *s == f[3])?;
+            Some((secs * 1000, Some((user, category, step))))
+        },
+    );
+    let events = events
+        .into_iter()
+        .map(|e| {
+            let (user, category, step) = e.record;
+            Event {
+                user,
+                ts: e.ts,
+                at: e.at,
+                until: e.ts + p.horizon,
+                category,
+                step,
+            }
+        })
+        .collect();
     (events, late)
 }
 
@@ -124,28 +124,27 @@ fn by_user(events: &[Event]) -> BTreeMap<u64, Vec<&Event>> {
     users
 }
 
-/// Every profile change, in (time, user) order.
+/// Every profile change, in (time, user) order: a user's profile changes when one of their
+/// events enters and when one leaves the horizon.
 fn changes(text: &str, p: &Params) -> (String, Vec<usize>) {
     let (events, late) = replay(text, p);
-    let mut out: BTreeMap<(u64, u64), String> = BTreeMap::new();
-    for (user, evs) in by_user(&events) {
-        let times: BTreeSet<u64> = evs.iter().flat_map(|e| [e.at, e.until]).collect();
-        let mut previous: Option<(String, u64)> = None;
-        for t in times {
-            let now = profile(&evs, t, p);
-            if now.as_ref().map(|n| &n.0) == previous.as_ref().map(|n| &n.0) {
-                continue;
+    let users = by_user(&events);
+    let times: BTreeMap<u64, BTreeSet<u64>> = users
+        .iter()
+        .map(|(&user, evs)| (user, evs.iter().flat_map(|e| [e.at, e.until]).collect()))
+        .collect();
+    let rows = reference::changes(&times, |user, t| profile(&users[user], t, p))
+        .into_iter()
+        .map(|c| match (c.result, c.previous) {
+            (Some((fields, _)), previous) => {
+                format!("{},{fields},{},{}", c.key, previous.is_some(), c.at)
             }
-            let line = match (&now, &previous) {
-                (Some((fields, _)), _) => format!("{user},{fields},{},{t}", previous.is_some()),
-                (None, Some((_, last))) => format!("{user},dormant,0,0,0,0,,,,,,,{last},true,{t}"),
-                (None, None) => unreachable!(),
-            };
-            out.insert((t, user), line);
-            previous = now;
-        }
-    }
-    (lines(out.into_values()), late)
+            (None, Some((_, last))) => {
+                format!("{},dormant,0,0,0,0,,,,,,,{last},true,{}", c.key, c.at)
+            }
+            (None, None) => unreachable!(),
+        });
+    (lines(rows), late)
 }
 
 /// The profiles at the latest time an event entered.
@@ -274,13 +273,7 @@ fn generated_input_with_a_short_horizon_disorder_and_late_events_equals_the_refe
         everywhere(&strs(&args(&input, &p, &["--late", &late_file]))),
         expected
     );
-    let got: Vec<usize> = std::fs::read_to_string(&late_file)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(got, late);
+    assert_eq!(late_lines(&late_file), late);
     assert_eq!(
         ok(&strs(&args(&input, &p, &["--snapshot", "-w", "3"]))),
         snapshot(&text, &p, &[])

@@ -1,62 +1,41 @@
-//! uv against naive references (plain loops and sets over the whole input, sharing no code with
+//! uv against naive references (the event-time contract of `docs/event-time.md` replayed by the
+//! shared `tests/reference`, with a window's distinct users as plain sets, sharing no code with
 //! the engine), and the Bloom / HyperLogLog estimates against the error their parameters promise.
 
 mod common;
+mod reference;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use common::*;
+use reference::secs;
+use reference::windowed::{Windows, emissions};
 
 const HOUR: u64 = 3_600_000;
 
-/// Replays the file line by line with the contract's lateness rule; returns every emission of
-/// the exact distinct count `(emitted_at, window_end) -> (uv, update)` and the late line numbers.
+/// The shared windowed replay, with a window's result: its distinct users. Returns every emission
+/// of the exact distinct count `(emitted_at, window_end) -> (uv, update)` and the late line
+/// numbers.
 fn reference(
     text: &str,
     window: u64,
     out_of_orderness: u64,
     lateness: u64,
 ) -> (BTreeMap<(u64, u64), (usize, bool)>, Vec<usize>) {
-    let mut max_ts: Option<u64> = None;
-    let mut late = Vec::new();
-    let mut inserts: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new(); // end -> (time, user)
-    for (i, line) in text.lines().enumerate() {
+    let w = Windows::tumbling(window, lateness);
+    let (visits, late) = w.replay(text, out_of_orderness, |line| {
         let f: Vec<&str> = line.split(',').collect();
-        let (Some(user), Some(ts)) = (
-            f.first().and_then(|s| s.parse::<u64>().ok()),
-            f.get(4)
-                .and_then(|s| s.parse::<u64>().ok())
-                .map(|s| s * 1000),
-        ) else {
-            continue;
-        };
-        max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        if f[3] != "pv" {
-            continue;
-        }
-        let at = ts.max(max_ts.unwrap().saturating_sub(out_of_orderness));
-        let end = (ts / window + 1) * window;
-        if at.max(end - 1) < end + lateness {
-            inserts
-                .entry(end)
-                .or_default()
-                .push((at.max(end - 1), user));
-        } else {
-            late.push(i + 1);
-        }
-    }
-    let mut emissions = BTreeMap::new();
-    for (end, rows) in inserts {
-        let times: BTreeSet<u64> = rows.iter().map(|r| r.0).collect();
-        let mut printed = None;
-        for t in times {
-            let users: HashSet<u64> = rows.iter().filter(|r| r.0 <= t).map(|r| r.1).collect();
-            if printed != Some(users.len()) {
-                emissions.insert((t, end), (users.len(), printed.is_some()));
-                printed = Some(users.len());
-            }
-        }
-    }
+        let user = f.first()?.parse::<u64>().ok()?;
+        let ts = secs(f.get(4))?;
+        Some((ts, (f[3] == "pv").then_some(user)))
+    });
+    let emissions = emissions(&w.contents(visits), |_, users| {
+        users.iter().collect::<HashSet<_>>().len()
+    });
+    let emissions = emissions
+        .into_iter()
+        .map(|e| ((e.at, e.end), (e.result, e.update)))
+        .collect();
     (emissions, late)
 }
 
@@ -139,13 +118,7 @@ fn disorder_gives_the_reference_corrections_and_late_rows() {
     ];
     let output = everywhere(&[&["uv", &input, "--late", &late], &flags[..]].concat());
     assert_eq!(output, exact_csv(&expected, 1_800_000));
-    let reported: Vec<usize> = std::fs::read_to_string(&late)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(reported, late_lines);
+    assert_eq!(reference::late_lines(&late), late_lines);
 
     // The sketches follow the same emissions when their estimate changes: the exact column of
     // --compare is the reference's count at each emission, and the run is the same everywhere.

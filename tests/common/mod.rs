@@ -12,7 +12,11 @@ pub fn tutorial(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data/tutorial")
         .join(file);
-    assert!(path.exists(), "{} is missing from the repository", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing from the repository",
+        path.display()
+    );
     path.to_string_lossy().into_owned()
 }
 

@@ -1,6 +1,6 @@
 //! One output for a windowed result and an append-only result of the same job.
 //!
-//! A job's side outcomes are results and go to the same output as its main stream (`DESIGN.md`,
+//! A job's side outcomes are results and go to the same output as its main stream (`docs/event-time.md`,
 //! "Output"). When the main stream is windowed (printed per window, updated on late data) and the
 //! side outcome is append-only (a warning decided once), two sinks cannot share the output: their
 //! writes would interleave in scheduling order. This sink gathers both on worker 0 and writes each

@@ -2,7 +2,7 @@
 //!
 //! All three are decided by the one worker that reads an input, in the order of its lines, so the
 //! answers are facts of the file: they never depend on `-w`, `-n`, batch sizes or timing
-//! (`DESIGN.md`, "Time and watermarks").
+//! (`docs/event-time.md`, "Time and watermarks").
 
 use crate::engine::records::Reject;
 use crate::engine::windows::Windows;

@@ -1,7 +1,7 @@
 //! Where results go, and in which format: `text` for people, `csv` and `json` for programs.
 //!
 //! Only global worker 0 owns an [`Output`]: results are gathered there, so a cluster writes one
-//! output with one csv header (`DESIGN.md`, "Output").
+//! output with one csv header (`docs/event-time.md`, "Output").
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

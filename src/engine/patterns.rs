@@ -5,7 +5,7 @@
 //! pattern (inserted at its time, retracted once it can no longer take part), "nothing happened
 //! within T" is an antijoin against the event *delayed* by T, and the keyed state is the
 //! arrangements of `reduce` and `join`, which shrink as the retractions come due
-//! (`DESIGN.md`, "State"). A key's state is gone once its pattern can no longer change.
+//! (`docs/event-time.md`, "State"). A key's state is gone once its pattern can no longer change.
 //!
 //! Such a result is itself temporal: it appears when the pattern is complete and disappears when
 //! its events do. Pattern outputs are append-only, so [`Temporal::decided`] keeps each result's appearance
@@ -28,7 +28,7 @@ use timely::dataflow::operators::probe::Probe;
 use timely::dataflow::operators::vec::Filter;
 
 /// One event of a key's sequence. Events sort by time, then by input order (`seq`), so equal
-/// timestamps of one key are taken in the order of their lines (`DESIGN.md`).
+/// timestamps of one key are taken in the order of their lines (`docs/event-time.md`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Seq<E> {
     /// Event time, ms.
@@ -136,7 +136,7 @@ pub trait Patterns<'s, K: ExchangeData, E>: Sized {
     /// no other event of its key came before it within `within` (inclusive). Append-only, each
     /// first event at its own time. Each key's events are kept for `within` only, so the state
     /// of keys that stop is dropped; the price is that an event more than `within` after the
-    /// last first event of its key starts the key anew.
+    /// previous event of its key starts the key anew.
     fn firsts(self, within: u64, name: &str) -> Self;
 
     /// For each key, the events of the last `span` (inclusive), in sequence order, handed to

@@ -108,7 +108,7 @@ struct Printed<Row> {
 
 /// Writes a windowed result `(window_end, row)`: a window's first emission in full
 /// (`update: false`), then its full result again at each later time it changes (`update: true`),
-/// never a purge (`DESIGN.md`, "Output"). Only worker 0 has an output; the others pass `None`.
+/// never a purge (`docs/event-time.md`, "Output"). Only worker 0 has an output; the others pass `None`.
 pub fn windows<'s, W: WindowReport>(
     results: VecCollection<'s, u64, (u64, W::Value)>,
     name: &str,

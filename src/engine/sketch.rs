@@ -6,7 +6,7 @@
 //! register values), never from the order in which keys arrived, and the updates of a window are
 //! all sent to one worker: the answer is the same for any `-w`, `-n` or batch size.
 //!
-//! Sketches are the documented exception to "state is an arrangement" (`DESIGN.md`, "State"):
+//! Sketches are the documented exception to "state is an arrangement" (`docs/event-time.md`, "State"):
 //! [`per_window`] keeps them in an operator, one per live window, and drops each at its purge time.
 
 use std::cmp::max;
@@ -248,7 +248,7 @@ struct Live {
 
 /// Estimates the distinct keys of each window: `(key_hash, pane)` insertions in, the rounded
 /// estimate `(window_end, estimate)` out, as a collection that follows the windowed contract
-/// (`DESIGN.md`, "Windows"): first at `end - 1`, replaced at each later time a late insertion
+/// (`docs/event-time.md`, "Windows"): first at `end - 1`, replaced at each later time a late insertion
 /// changes it, retracted at the window's purge time `end + A`, when its sketch is dropped.
 ///
 /// Insertions are applied time by time, in time order, once the frontier has passed their time;

@@ -3,7 +3,7 @@
 //! A sliding window of size `S` and slide `L` (`S % L == 0`) is the union of `S / L` panes of
 //! length `L`. Jobs aggregate per pane first (the sources consolidate each batch, so a pane's
 //! on-time rows collapse into one update), and only then expand each pane update into its windows:
-//! raw events are never expanded (`DESIGN.md`, "Windows").
+//! raw events are never expanded (`docs/event-time.md`, "Windows").
 //!
 //! Every window contribution is inserted at `max(t, end - 1)` and retracted at `max(t, end + A)`,
 //! where `t` is the update's time. On-time rows therefore all land on `end - 1`, where the window

@@ -23,7 +23,7 @@
 //! Flink counted in arrival order and reset on a processing-time timer. Here the order is the
 //! event-time order in which clicks enter the dataflow: by their insertion time (the click's own
 //! time, or its input's watermark for a late click that still has a window to join, as the
-//! windowed rule of `DESIGN.md` says), then by input order. A decision must never change once
+//! windowed rule of `docs/event-time.md` says), then by input order. A decision must never change once
 //! made. A plain `count` per (user, ad, day) followed by `filter(count > 100)` and an antijoin of
 //! the clicks against that blacklist would, when the 101st click arrives, blacklist the pair for
 //! the whole day and retract its first 100 clicks from every window they had already been

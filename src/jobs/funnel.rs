@@ -10,7 +10,7 @@
 //!
 //! The dataflow: each event is counted in four scopes (its hour and its day, overall and in its
 //! category); each scope is a window contribution, visible from its window's last millisecond to
-//! its purge time (`temporal::visible`, the rule of `DESIGN.md` "Windows"). Per (scope, user,
+//! its purge time (`temporal::visible`, the rule of `docs/event-time.md` "Windows"). Per (scope, user,
 //! behaviour) a count; from it the distinct users, the events and the repeat buyers of each scope;
 //! one row per scope; the window sink. Days are unions of hours (`--day-tz` must be a whole number
 //! of windows away from UTC), so a day's result is printed with the hour window that ends with it.

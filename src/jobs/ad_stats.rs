@@ -75,10 +75,6 @@ use crate::engine::windows::{Window, Windows};
 /// descending, then province ascending. A late click with no window left goes to the late
 /// output and does not count toward the limit. Both outcomes share one output (one csv
 /// header; `--only` picks one).
-///
-/// Rows of a window are ordered by count descending, then province ascending. Clicks with equal
-/// insertion times are taken in input order. A late click that has no window left to join goes to
-/// the late output and does not count toward the limit.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Ad clicks csv (`userId,adId,province,city,ts` with ts in seconds), or `-` for stdin.

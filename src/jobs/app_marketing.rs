@@ -52,9 +52,6 @@ use crate::engine::windows::{Window, Windows};
 /// --allowed-lateness: `update: true`), else it goes to the late output. With `-` the job
 /// reads a live stream: each window is written as soon as the stream passes its end, and
 /// Ctrl-C (or the end of input) fires the pending windows and writes the accounting line.
-///
-/// Rows of a window are ordered by count descending, then channel ascending, then behaviour
-/// (`CLICK`, `DOWNLOAD`, `INSTALL`). `UNINSTALL` events are counted as filtered.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Marketing events csv (`userId,behavior,channel,ts` with ts in ms), or `-` for stdin

@@ -37,13 +37,16 @@ pub fn during<D: Clone>((d, t, r): (D, u64, isize), from: u64, until: u64) -> [(
 /// once its interval ends.
 ///
 /// ```
+/// use std::sync::{Arc, Mutex};
 /// use differential_dataflow::input::Input;
 /// use timely::dataflow::operators::probe::Probe;
 /// use uba::engine::temporal::Temporal;
 ///
 /// // An order created at 10 and another at 20; only the first is paid, at 12. "Not paid within
 /// // 5" is the create delayed by 5, less the paid orders visible at that time.
-/// timely::execute_directly(|worker| {
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let out = seen.clone();
+/// timely::execute_directly(move |worker| {
 ///     let (mut creates, mut pays, probe) = worker.dataflow::<u64, _, _>(|scope| {
 ///         let (creates_in, creates) = scope.new_collection::<u64, isize>();
 ///         let (pays_in, pays) = scope.new_collection::<u64, isize>();
@@ -52,9 +55,9 @@ pub fn during<D: Clone>((d, t, r): (D, u64, isize), from: u64, until: u64) -> [(
 ///             .map(|order| (order, ()))
 ///             .antijoin(pays.visible_for(100))
 ///             .map(|(order, ())| order);
-///         let probe = timeouts
+///         let (probe, _) = timeouts
 ///             .consolidate()
-///             .inspect(|&(order, t, r)| assert_eq!((order, t, r), (2, 25, 1)))
+///             .inspect(move |update| out.lock().unwrap().push(*update))
 ///             .inner
 ///             .probe();
 ///         (creates_in, pays_in, probe)
@@ -65,12 +68,14 @@ pub fn during<D: Clone>((d, t, r): (D, u64, isize), from: u64, until: u64) -> [(
 ///     pays.insert(1);
 ///     creates.advance_to(20);
 ///     creates.insert(2);
-///     creates.advance_to(26); // as far as the assertion looks: order 2's timeout ends at 26
-///     pays.advance_to(26);
-///     creates.flush();
-///     pays.flush();
-///     worker.step_while(|| probe.less_than(&26));
+///     for input in [&mut creates, &mut pays] {
+///         input.advance_to(30);
+///         input.flush();
+///     }
+///     worker.step_while(|| probe.less_than(&30));
 /// });
+/// // Order 2 times out at 25, for an instant (gone at 26); order 1 never does.
+/// assert_eq!(*seen.lock().unwrap(), [(2, 25, 1), (2, 26, -1)]);
 /// ```
 pub trait Temporal<D>: Sized {
     /// Makes each update visible during `interval(&d) = (from, until)`; `until = None` keeps it

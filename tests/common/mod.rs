@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The public sample files of the tutorial (never copied into the repository).
+/// The public sample files of the tutorial, kept byte for byte in `data/tutorial/`.
 pub fn tutorial(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data/tutorial")

@@ -1,6 +1,8 @@
 //! Running the `uba` binary from tests, the same way a user does.
 #![allow(dead_code)]
 
+pub mod mutate;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use crate::engine::failure::Failure;
 use crate::jobs;
 
 /// E-commerce user-behaviour analytics on timely and differential dataflow.
@@ -131,11 +132,11 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
 }
 
 /// Runs one parsed command.
-pub fn dispatch(cli: Cli) -> Result<(), String> {
+pub fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Job(job) => job.run(),
-        Command::Gen(cmd) => crate::generate::run(&cmd),
-        Command::Cluster(args) => crate::cli::cluster::run(args),
+        Command::Gen(cmd) => Ok(crate::generate::run(&cmd)?),
+        Command::Cluster(args) => Ok(crate::cli::cluster::run(args)?),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;
             let cli = Cli::try_parse_from(&argv).map_err(|e| usage_error(&e))?;

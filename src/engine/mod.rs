@@ -13,6 +13,7 @@
 pub mod calendar;
 pub mod combined_sink;
 pub mod event_time;
+pub mod failure;
 pub mod hashed_keys;
 pub mod keyed;
 pub mod latency;

@@ -61,6 +61,10 @@ pub struct OutputArgs {
     /// watermark. `off` disables the guard.
     #[arg(long, default_value = "1d", value_name = "DURATION|off")]
     pub max_time_jump: String,
+    /// A line longer than this (bytes; K, M, G suffixes: 1M = 1048576) is rejected as too long,
+    /// and read past without being held in memory.
+    #[arg(long, default_value = "1M", value_parser = byte_size, value_name = "BYTES")]
+    pub max_line_bytes: usize,
     /// Benchmarking: read the input at this many lines per second of wall-clock time.
     #[arg(long, value_name = "LINES_PER_S")]
     pub replay_rate: Option<u64>,
@@ -83,6 +87,31 @@ impl OutputArgs {
                 .map_err(|e| format!("--max-time-jump: {e}")),
         }
     }
+}
+
+/// Parses a size in bytes: `4096`, `64K`, `1M`, `1G` (powers of 1024; `KiB`, `MB`... also read).
+pub fn byte_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("'{s}' is not a size like 4096, 64K, 1M or 1G")),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{s}' is not a size like 4096, 64K, 1M or 1G"))
 }
 
 /// Parses `1h`, `5m`, `5s`, `250ms` (and combinations like `1h 30m`) into milliseconds.

@@ -9,6 +9,8 @@ use std::io::{BufWriter, Write};
 use serde::Serialize;
 use time::UtcOffset;
 
+use crate::engine::failure::{self, Failure};
+
 /// The output formats of every job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 pub enum Format {
@@ -20,15 +22,16 @@ pub enum Format {
     Json,
 }
 
-/// Ends the process with one sentence. A closed pipe (`uba ... | head`) ends it quietly.
+/// Ends the process with one sentence (exit code 1), leaving no output file that looks
+/// complete. A closed pipe (`uba ... | head`) ends it quietly.
 pub fn fail(message: &str) -> ! {
-    eprintln!("uba: {message}");
-    std::process::exit(1)
+    failure::exit(&Failure::new(failure::FAILED, message))
 }
 
 fn io_failed(e: std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+        failure::abandon_outputs();
+        std::process::exit(failure::OK);
     }
     fail(&format!("cannot write the output: {e}"))
 }
@@ -80,7 +83,7 @@ impl Output {
             None | Some("-") if guard_stdout => Box::new(guarded_stdout()?),
             None | Some("-") => Box::new(std::io::stdout()),
             Some(path) => Box::new(
-                File::create(path)
+                crate::engine::failure::create_staged(path)
                     .map_err(|e| format!("cannot create output file '{path}': {e}"))?,
             ),
         };

@@ -27,6 +27,8 @@ pub enum Reject {
     BadTime { detail: String },
     /// A time that cannot be right for this input (see `event_time::TimeGuard`).
     BogusTime { detail: String },
+    /// A line longer than `--max-line-bytes`: read past without being held in memory.
+    TooLong { limit: usize },
 }
 
 impl fmt::Display for Reject {
@@ -44,12 +46,31 @@ impl fmt::Display for Reject {
             Reject::BadUtf8 { field } => write!(f, "{field} is not valid UTF-8"),
             Reject::BadTime { detail } => write!(f, "bad time: {detail}"),
             Reject::BogusTime { detail } => write!(f, "bogus timestamp: {detail}"),
+            Reject::TooLong { limit } => write!(f, "line too long (more than {limit} bytes)"),
         }
+    }
+}
+
+/// The latest event time any input may have: 9999-12-31 23:59:59.999 UTC. Later times (a
+/// mistyped or corrupted timestamp) are rejected: windows, days, horizons and timeouts add
+/// lengths to event times, and must not overflow.
+pub const MAX_EVENT_TIME: u64 = 253_402_300_799_999;
+
+/// Rejects a time after [`MAX_EVENT_TIME`].
+pub fn within_range(ts: u64) -> Result<u64, Reject> {
+    if ts <= MAX_EVENT_TIME {
+        Ok(ts)
+    } else {
+        Err(Reject::BadTime {
+            detail: format!("{ts} ms is after the year 9999"),
+        })
     }
 }
 
 /// A record that one line of an input file holds.
 pub trait Record: Sized + 'static {
+    /// What a user calls a line of this format, for messages ("a UserBehavior row").
+    const NAME: &'static str;
     /// Field separator of the input format.
     const DELIMITER: u8 = b',';
     /// Reads one line, already split into fields.
@@ -135,6 +156,7 @@ pub struct UserBehavior {
 }
 
 impl Record for UserBehavior {
+    const NAME: &'static str = "UserBehavior row";
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 5)?;
         Ok(UserBehavior {
@@ -162,6 +184,7 @@ pub struct ApacheLogEvent {
 }
 
 impl Record for ApacheLogEvent {
+    const NAME: &'static str = "web server log line";
     const DELIMITER: u8 = b' ';
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 7)?;
@@ -196,6 +219,7 @@ pub struct LoginEvent {
 }
 
 impl Record for LoginEvent {
+    const NAME: &'static str = "LoginLog row";
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 4)?;
         let outcome = match f[2].trim_ascii() {
@@ -232,6 +256,7 @@ pub struct OrderEvent {
 }
 
 impl Record for OrderEvent {
+    const NAME: &'static str = "OrderLog row";
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 4)?;
         let kind = match f[1].trim_ascii() {
@@ -260,6 +285,7 @@ pub struct ReceiptEvent {
 }
 
 impl Record for ReceiptEvent {
+    const NAME: &'static str = "ReceiptLog row";
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 3)?;
         Ok(ReceiptEvent {
@@ -284,6 +310,7 @@ pub struct AdClickEvent {
 }
 
 impl Record for AdClickEvent {
+    const NAME: &'static str = "AdClickLog row";
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 5)?;
         Ok(AdClickEvent {
@@ -318,6 +345,7 @@ pub struct MarketingEvent {
 }
 
 impl Record for MarketingEvent {
+    const NAME: &'static str = "marketing event row";
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 4)?;
         let behavior = match f[1].trim_ascii() {
@@ -412,4 +440,37 @@ mod tests {
         let e = OrderEvent::parse(&fields("34729,create,,1558430842", b',')).unwrap();
         assert_eq!((e.kind, e.tx_id.as_str()), (OrderKind::Create, ""));
     }
+}
+
+/// Which input format most of `lines` are (more than half), if any: for the hint when a job accepted nothing
+/// (the wrong file for the job). Returns the format's [`Record::NAME`].
+pub fn sniff(lines: &[Vec<u8>]) -> Option<&'static str> {
+    fn parses<R: Record>(line: &[u8]) -> bool {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .quoting(false)
+            .delimiter(R::DELIMITER)
+            .from_reader(line);
+        let mut record = ByteRecord::new();
+        matches!(reader.read_byte_record(&mut record), Ok(true)) && R::parse(&record).is_ok()
+    }
+    fn votes<R: Record>(lines: &[Vec<u8>]) -> (usize, &'static str) {
+        (lines.iter().filter(|l| parses::<R>(l)).count(), R::NAME)
+    }
+    [
+        votes::<UserBehavior>(lines),
+        votes::<ApacheLogEvent>(lines),
+        votes::<LoginEvent>(lines),
+        votes::<OrderEvent>(lines),
+        votes::<ReceiptEvent>(lines),
+        votes::<AdClickEvent>(lines),
+        votes::<MarketingEvent>(lines),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n * 2 > lines.len())
+    // The first of equal votes: the stricter formats come first (a UserBehavior row also
+    // parses as an AdClickLog row, whose province and city are free text).
+    .min_by_key(|(n, _)| std::cmp::Reverse(*n))
+    .map(|(_, name)| name)
 }

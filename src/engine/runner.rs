@@ -14,6 +14,7 @@ use timely::communication::Config as CommunicationConfig;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
+use crate::engine::failure::{self, Failure};
 use crate::engine::options::{ClusterArgs, OutputArgs};
 use crate::engine::output::{self, Output};
 use crate::engine::records::Record;
@@ -28,6 +29,7 @@ struct Shared {
     sides: Arc<SideOutputs>,
     max_time_jump: Option<u64>,
     replay_rate: Option<u64>,
+    max_line_bytes: usize,
     started: Instant,
 }
 
@@ -108,6 +110,7 @@ impl Context {
             lateness,
             max_time_jump: self.shared.max_time_jump,
             replay_rate: self.shared.replay_rate,
+            max_line_bytes: self.shared.max_line_bytes,
         };
         let readings = sources
             .into_iter()
@@ -128,8 +131,8 @@ impl Context {
     }
 
     /// Moves the inputs into the dataflow until they end (or Ctrl-C), then lets every pending
-    /// window fire. Returns the first reader error, if any.
-    fn drive(&mut self, worker: &mut Worker, probe: &ProbeHandle<u64>) -> Result<(), String> {
+    /// window fire. Returns the first reader error, if any, or that an input accepted nothing.
+    fn drive(&mut self, worker: &mut Worker, probe: &ProbeHandle<u64>) -> Result<(), Failure> {
         loop {
             if STOP.load(Ordering::Relaxed) {
                 self.feeds.iter_mut().for_each(|f| f.close());
@@ -153,8 +156,28 @@ impl Context {
         while !probe.done() {
             worker.step_or_park(None);
         }
-        match self.feeds.iter().find_map(|f| f.error()) {
-            Some(error) => Err(error.to_owned()),
+        if let Some(error) = self.feeds.iter().find_map(|f| f.error()) {
+            return Err(Failure::new(failure::FAILED, error));
+        }
+        match self.feeds.iter().find_map(|f| f.nothing_accepted()) {
+            Some((name, record, looks_like)) => {
+                let message = format!("'{name}' has no valid {record}: every line was rejected");
+                Err(match looks_like {
+                    // Rows of the right format, rejected for their values (times, ids).
+                    Some(format) if format == record => Failure::new(
+                        failure::NOTHING_ACCEPTED,
+                        format!("{message}, for the reasons given with each line"),
+                    ),
+                    Some(_) => Failure {
+                        looks_like,
+                        ..Failure::new(failure::NOTHING_ACCEPTED, message)
+                    },
+                    None => Failure::new(
+                        failure::NOTHING_ACCEPTED,
+                        format!("{message}; it does not look like any input format uba reads"),
+                    ),
+                })
+            }
             None => Ok(()),
         }
     }
@@ -268,11 +291,14 @@ pub fn execute<F>(
     cluster: &ClusterArgs,
     out: &OutputArgs,
     build: F,
-) -> Result<(), String>
+) -> Result<(), Failure>
 where
     F: Fn(&mut Worker, &mut Context) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
     let config = timely_config(cluster)?;
+    if cluster.processes > 1 {
+        failure::report_lost_peers(cluster.process);
+    }
     let first = cluster.processes <= 1 || cluster.process == 0;
     // Each process may read its own files (`--inputs`); otherwise process 0 reads them all.
     let own_files = cluster.inputs.as_deref().map(|list| {
@@ -321,6 +347,7 @@ where
         sides: Arc::new(sides),
         max_time_jump: out.max_time_jump()?,
         replay_rate: out.replay_rate,
+        max_line_bytes: out.max_line_bytes,
         started: Instant::now(),
     });
     if out.report_latency {
@@ -354,10 +381,15 @@ where
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e),
-            Err(panic) => return Err(format!("a worker failed: {panic}")),
+            Err(panic) => {
+                return Err(Failure::new(
+                    failure::FAILED,
+                    format!("a worker failed: {panic}"),
+                ));
+            }
         }
     }
-    Ok(())
+    failure::commit_outputs()
 }
 
 /// The first Ctrl-C ends the inputs (windows fire, the summary is written); a second one exits.

@@ -23,7 +23,7 @@ impl Side {
         let file = match path {
             None => None,
             Some(path) => {
-                let file = File::create(path)
+                let file = crate::engine::failure::create_staged(path)
                     .map_err(|e| format!("cannot create {flag} file '{path}': {e}"))?;
                 let mut writer = csv::Writer::from_writer(BufWriter::new(file));
                 writer

@@ -64,6 +64,8 @@ pub struct TimePolicy {
     pub max_time_jump: Option<u64>,
     /// Read at most this many lines per second of wall-clock time (benchmarks).
     pub replay_rate: Option<u64>,
+    /// A longer line is rejected as too long, and read past without being held.
+    pub max_line_bytes: usize,
 }
 
 /// Where every line of one input ended up: `read = accepted + rejected`,
@@ -89,8 +91,13 @@ enum Message<D> {
     Done {
         accounting: Accounting,
         error: Option<String>,
+        /// When lines were read and none was accepted: the format they look like, if any.
+        looks_like: Option<&'static str>,
     },
 }
+
+/// How many rejected lines are kept to tell which format a wrong input is.
+const SAMPLES: usize = 20;
 
 /// Spawns the reader thread of one input. `keep` says which accepted records the job uses (the
 /// others still move the watermark); `place` turns a kept record and the time at which it enters
@@ -125,14 +132,21 @@ where
             };
             let error = reader.run(source.reader).err();
             crate::engine::latency::watermark(u64::MAX);
+            let counts = reader.state.counts;
+            let looks_like = (counts.read > 0 && counts.accepted == 0)
+                .then(|| crate::engine::records::sniff(&reader.state.samples))
+                .flatten();
             let _ = tx.send(Message::Done {
-                accounting: reader.state.counts,
+                accounting: counts,
                 error,
+                looks_like,
             });
         })
         .expect("spawning a reader thread");
     Reading {
         name,
+        record: R::NAME,
+        looks_like: None,
         rx,
         frontier: 0,
         accounting: Accounting::default(),
@@ -147,6 +161,8 @@ struct ReaderState {
     guard: TimeGuard,
     counts: Accounting,
     next_line: u64,
+    /// The first rejected lines, to tell which format a wrong input is.
+    samples: Vec<Vec<u8>>,
 }
 
 impl ReaderState {
@@ -157,6 +173,7 @@ impl ReaderState {
             guard: TimeGuard::new(policy.max_time_jump),
             counts: Accounting::default(),
             next_line: 1,
+            samples: Vec::new(),
         }
     }
 }
@@ -195,6 +212,11 @@ impl<K, P, D> Reader<K, P, D> {
                 return Ok(());
             }
             if filled == buffer.len() {
+                // The buffer holds one unfinished line (whole lines were handed on).
+                if filled > self.policy.max_line_bytes {
+                    filled = self.skip_long_line(&mut input, &mut buffer, filled)?;
+                    continue;
+                }
                 buffer.resize(buffer.len() * 2, 0); // a line longer than a block
             }
             let n = match input.read(&mut buffer[filled..]) {
@@ -209,6 +231,10 @@ impl<K, P, D> Reader<K, P, D> {
             } else {
                 match memchr::memrchr(b'\n', &buffer[..filled]) {
                     Some(i) => i + 1,
+                    None if filled > self.policy.max_line_bytes => {
+                        filled = self.skip_long_line(&mut input, &mut buffer, filled)?;
+                        continue;
+                    }
                     None => continue,
                 }
             };
@@ -240,6 +266,38 @@ impl<K, P, D> Reader<K, P, D> {
         }
     }
 
+    /// Rejects the line that fills `buffer[..filled]` without a newline as too long, and reads
+    /// past its end without holding it. Returns how many bytes of the following lines are left
+    /// at the start of the buffer.
+    fn skip_long_line(
+        &mut self,
+        input: &mut Box<dyn Read + Send>,
+        buffer: &mut [u8],
+        filled: usize,
+    ) -> Result<usize, String> {
+        let line = self.state.next_line;
+        let reason = Reject::TooLong {
+            limit: self.policy.max_line_bytes,
+        };
+        self.state.counts.read += 1;
+        self.reject(line, &reason, &shortened(&buffer[..filled]));
+        self.state.next_line += 1;
+        loop {
+            let n = match input.read(buffer) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("cannot read {}: {e}", self.state.name)),
+            };
+            if n == 0 {
+                return Ok(0);
+            }
+            if let Some(end) = memchr::memchr(b'\n', &buffer[..n]) {
+                buffer.copy_within(end + 1..n, 0);
+                return Ok(n - end - 1);
+            }
+        }
+    }
+
     /// Parses whole lines; returns their updates, consolidated.
     fn lines<R>(&mut self, bytes: &[u8]) -> Vec<(D, u64, isize)>
     where
@@ -252,6 +310,7 @@ impl<K, P, D> Reader<K, P, D> {
             let times = records::<R>(bytes)
                 .filter_map(|(_, r)| r.ok())
                 .map(|r| r.event_time())
+                .filter(|ts| *ts <= crate::engine::records::MAX_EVENT_TIME)
                 .take(ANCHOR_ROWS)
                 .collect();
             self.state.guard.anchor_at_median(times);
@@ -260,6 +319,8 @@ impl<K, P, D> Reader<K, P, D> {
         let first_line = self.state.next_line;
         let mut expected = 1;
         let mut records = records::<R>(bytes);
+        // Only a run of lines longer than the limit can hold a line longer than it.
+        let check_lengths = bytes.len() > self.policy.max_line_bytes;
         while let Some((line, parsed)) = records.next() {
             for blank in expected..line {
                 self.reject(first_line + blank - 1, &Reject::Empty, b"");
@@ -267,9 +328,24 @@ impl<K, P, D> Reader<K, P, D> {
             expected = line + 1;
             let number = first_line + line - 1;
             self.state.counts.read += 1;
-            let record = parsed.and_then(|r| self.state.guard.check(r.event_time()).map(|_| r));
+            let parsed = if check_lengths && records.line_text().len() > self.policy.max_line_bytes
+            {
+                Err(Reject::TooLong {
+                    limit: self.policy.max_line_bytes,
+                })
+            } else {
+                parsed
+            };
+            let record = parsed
+                .and_then(|r| crate::engine::records::within_range(r.event_time()).map(|_| r))
+                .and_then(|r| self.state.guard.check(r.event_time()).map(|_| r));
             let record = match record {
                 Ok(record) => record,
+                Err(reason @ Reject::TooLong { .. }) => {
+                    let text = records.line_text();
+                    self.reject(number, &reason, &shortened(text));
+                    continue;
+                }
                 Err(reason) => {
                     self.reject(number, &reason, records.line_text());
                     continue;
@@ -328,9 +404,21 @@ impl<K, P, D> Reader<K, P, D> {
             self.state.counts.read += 1;
         }
         self.state.counts.rejected += 1;
+        if self.state.samples.len() < SAMPLES && !text.is_empty() {
+            self.state
+                .samples
+                .push(text[..text.len().min(4096)].to_vec());
+        }
         self.sides
             .reject(&self.state.name, line, &reason.to_string(), text);
     }
+}
+
+/// The start of a line too long to show whole in the rejects output.
+fn shortened(text: &[u8]) -> Vec<u8> {
+    let mut shown = text[..text.len().min(100)].to_vec();
+    shown.extend_from_slice(b"...");
+    shown
 }
 
 /// The records of a run of whole lines, with their line numbers (1-based, within the run).
@@ -339,6 +427,9 @@ fn records<R: Record>(bytes: &[u8]) -> Records<'_, R> {
         .has_headers(false)
         .flexible(true)
         .quoting(false) // no input format quotes; a stray quote must not swallow lines
+        // Only a newline ends a line: a stray carriage return inside a line must not split it
+        // (a CRLF line's `\r` is taken off its last field in `next`).
+        .terminator(csv::Terminator::Any(b'\n'))
         .delimiter(R::DELIMITER)
         .from_reader(bytes);
     Records {
@@ -363,26 +454,45 @@ struct Records<'a, R> {
 
 impl<R: Record> Records<'_, R> {
     fn next(&mut self) -> Option<(u64, Result<R, Reject>)> {
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => {
-                let mut start = self
-                    .record
-                    .position()
-                    .expect("csv records have positions")
-                    .byte() as usize;
-                // csv puts the start of a record that follows blank lines at the first blank line.
-                while matches!(self.bytes.get(start), Some(b'\n' | b'\r')) {
-                    start += 1;
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {
+                    if let Some(line) = self.take_record() {
+                        return Some(line);
+                    }
                 }
-                // Line numbers are counted here: blank lines, which csv skips, must keep theirs.
-                self.line +=
-                    memchr::memchr_iter(b'\n', &self.bytes[self.start..start]).count() as u64;
-                self.start = start;
-                Some((self.line, R::parse(&self.record)))
+                // Without quoting, reading bytes from memory cannot fail; stop rather than loop.
+                Ok(false) | Err(_) => return None,
             }
-            // Without quoting, reading bytes from memory cannot fail; stop rather than loop.
-            Ok(false) | Err(_) => None,
         }
+    }
+
+    /// The record just read, with its line number; `None` for the blank line of a CRLF file
+    /// (a lone `\r`), which the caller reports as empty like any blank line.
+    fn take_record(&mut self) -> Option<(u64, Result<R, Reject>)> {
+        let fields = self.record.len();
+        if self.record[fields - 1].ends_with(b"\r") {
+            let last = self.record[fields - 1].len() - 1;
+            if fields == 1 && last == 0 {
+                return None;
+            }
+            let kept = self.record[fields - 1][..last].to_vec();
+            self.record.truncate(fields - 1);
+            self.record.push_field(&kept);
+        }
+        let mut start = self
+            .record
+            .position()
+            .expect("csv records have positions")
+            .byte() as usize;
+        // csv puts the start of a record that follows blank lines at the first blank line.
+        while matches!(self.bytes.get(start), Some(b'\n' | b'\r')) {
+            start += 1;
+        }
+        // Line numbers are counted here: blank lines, which csv skips, must keep theirs.
+        self.line += memchr::memchr_iter(b'\n', &self.bytes[self.start..start]).count() as u64;
+        self.start = start;
+        Some((self.line, R::parse(&self.record)))
     }
 
     /// The text of the line last returned, for the side outputs.
@@ -403,6 +513,10 @@ impl<R: Record> Iterator for Records<'_, R> {
 /// The worker's end of one reader thread.
 pub struct Reading<D> {
     name: String,
+    /// The name of the record format this input is read as ([`Record::NAME`]).
+    record: &'static str,
+    /// See `Message::Done`.
+    looks_like: Option<&'static str>,
     rx: Receiver<Message<D>>,
     frontier: u64,
     accounting: Accounting,
@@ -451,6 +565,9 @@ pub trait Pump {
     fn close(&mut self);
     /// Each file's name and accounting.
     fn accounting(&self) -> Vec<(String, Accounting)>;
+    /// The first file that had lines but accepted none: its name, the format it was read as,
+    /// and the format its lines look like.
+    fn nothing_accepted(&self) -> Option<(&str, &'static str, Option<&'static str>)>;
     fn error(&self) -> Option<&str>;
 }
 
@@ -488,9 +605,14 @@ impl<D: ExchangeData> Pump for Feed<D> {
                 reading.frontier = frontier;
                 reading.accounting = accounting;
             }
-            Ok(Message::Done { accounting, error }) => {
+            Ok(Message::Done {
+                accounting,
+                error,
+                looks_like,
+            }) => {
                 reading.accounting = accounting;
                 reading.error = error;
+                reading.looks_like = looks_like;
                 reading.done = true;
             }
             Err(TryRecvError::Empty) => return false,
@@ -527,5 +649,11 @@ impl<D: ExchangeData> Pump for Feed<D> {
     }
     fn error(&self) -> Option<&str> {
         self.readings.iter().find_map(|r| r.error.as_deref())
+    }
+    fn nothing_accepted(&self) -> Option<(&str, &'static str, Option<&'static str>)> {
+        self.readings
+            .iter()
+            .find(|r| r.accounting.read > 0 && r.accounting.accepted == 0)
+            .map(|r| (r.name.as_str(), r.record, r.looks_like))
     }
 }

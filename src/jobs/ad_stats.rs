@@ -49,6 +49,8 @@ use differential_dataflow::{AsCollection, VecCollection};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::{Filter, Map};
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::calendar::Days;
 use crate::engine::temporal::during;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
@@ -62,6 +64,9 @@ use crate::engine::topn::Ranked;
 use crate::engine::window_count::ranked_counts;
 use crate::engine::windows::{Window, Windows};
 
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<AdClickEvent as Record>::NAME];
 
 /// Ad clicks per province in sliding windows, after a click-fraud blacklist (AdStatisticsByGeo).
 ///
@@ -216,7 +221,7 @@ impl AppendReport for Blacklist {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.slide)?;
     if args.max_clicks == 0 {
         return Err("--max-clicks must be at least 1".into());

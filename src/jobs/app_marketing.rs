@@ -32,6 +32,8 @@ use differential_dataflow::ExchangeData;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::records::{MarketingBehavior, MarketingEvent};
@@ -40,6 +42,9 @@ use crate::engine::sink::WindowReport;
 use crate::engine::topn::Ranked;
 use crate::engine::window_count::count_and_rank;
 use crate::engine::windows::{Window, Windows};
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<MarketingEvent as Record>::NAME];
 
 /// Marketing events per channel and behaviour in sliding windows (AppMarketingByChannel;
 /// `--total` for AppMarketingTotal); reads a live stream from stdin with `-`.
@@ -172,7 +177,7 @@ impl WindowReport for Total {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.slide)?;
     let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
     if args.total {
@@ -195,7 +200,7 @@ fn count_per_window<K, W>(
     key: fn(MarketingEvent) -> K,
     report: W,
     name: &'static str,
-) -> Result<(), String>
+) -> Result<(), Failure>
 where
     K: ExchangeData + Hash,
     W: WindowReport<Value = Ranked<K>> + Clone + Send + Sync,

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use differential_dataflow::input::Input;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::calendar::{DAY_MS, Days};
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
@@ -29,6 +31,9 @@ use crate::engine::sink::{self, WindowReport};
 use crate::engine::temporal::Temporal;
 use crate::engine::windows::{Window, Windows};
 
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
 /// Shopping funnel per hour and per day, overall and per category: users, events, conversion.
 ///
@@ -215,17 +220,18 @@ impl WindowReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let days = Days::parse(&args.day_tz)?;
     let zone = days.zone();
     if args.window == 0 || !DAY_MS.is_multiple_of(args.window) {
-        return Err(format!("--window ({} ms) must divide a day", args.window));
+        return Err(format!("--window ({} ms) must divide a day", args.window).into());
     }
     if days.offset_ms.rem_euclid(args.window as i64) != 0 {
         return Err(format!(
             "--day-tz {} is not a whole number of windows away from UTC: days must be unions of windows",
             args.day_tz
-        ));
+        )
+        .into());
     }
     let day_tz = args.day_tz.clone();
     let windows = Windows::tumbling(args.window, args.allowed_lateness);

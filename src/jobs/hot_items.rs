@@ -19,6 +19,8 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::records::{Behavior, UserBehavior};
@@ -27,6 +29,9 @@ use crate::engine::sink::WindowReport;
 use crate::engine::topn::Ranked;
 use crate::engine::window_count::count_and_rank;
 use crate::engine::windows::{Window, Windows};
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
 /// Top N items by page views in each sliding window (the tutorial's HotItems).
 ///
@@ -103,7 +108,7 @@ impl WindowReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.slide)?;
     if args.top == 0 {
         return Err("--top must be at least 1".into());

@@ -27,6 +27,8 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::hashed_keys::{NamedPane, count_and_rank_named, name_id};
@@ -53,6 +55,9 @@ Ranking: count descending, then URL ascending (as strings, byte order), never by
 Each window prints its top N when the watermark passes its end, then again in full (update: true)
 each time late lines change it, until --allowed-lateness after its end; lines later than that go
 to the late side output (--late FILE).";
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<ApacheLogEvent as Record>::NAME];
 
 /// Top N URLs by GET requests in each sliding window of a web server log (HotPages).
 #[derive(clap::Args, Debug)]
@@ -139,7 +144,7 @@ impl WindowReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.slide)?;
     if args.top == 0 {
         return Err("--top must be at least 1".into());

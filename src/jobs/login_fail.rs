@@ -23,6 +23,8 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
@@ -31,6 +33,9 @@ use crate::engine::temporal::Temporal;
 use crate::engine::records::{LoginEvent, LoginOutcome};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<LoginEvent as Record>::NAME];
 
 /// Users who fail to log in N times in a row within T (the tutorial's LoginFail).
 ///
@@ -133,7 +138,7 @@ fn runs(fails: usize, within: u64, logins: &[&Seq<Login>], matches: &mut Vec<Mat
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     if args.fails < 2 {
         return Err("--fails must be at least 2".into());
     }

@@ -23,9 +23,22 @@ macro_rules! declare_jobs {
             )*
         }
 
+        /// The jobs that read lines of the input format `record` (a [`Record::NAME`]).
+        ///
+        /// [`Record::NAME`]: crate::engine::records::Record::NAME
+        pub fn jobs_reading(record: &str) -> Vec<String> {
+            let mut jobs = Vec::new();
+            $(
+                if $module::READS.contains(&record) {
+                    jobs.push(stringify!($module).replace('_', "-"));
+                }
+            )*
+            jobs
+        }
+
         impl Job {
             /// Runs the job to the end of its inputs.
-            pub fn run(self) -> Result<(), String> {
+            pub fn run(self) -> Result<(), crate::engine::failure::Failure> {
                 match self {
                     $(Job::$variant(args) => $module::run(args),)*
                 }

@@ -30,6 +30,8 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
@@ -41,6 +43,9 @@ use crate::engine::sink::{self, AppendReport};
 
 /// The outcomes, as `--only` names them.
 pub const OUTCOMES: [&str; 4] = ["paid", "timeout", "paid_late", "pay_without_create"];
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<OrderEvent as Record>::NAME];
 
 /// Orders paid in time, timed out, paid late, or paid without a create (OrderTimeout).
 ///
@@ -167,7 +172,7 @@ impl AppendReport for Report {
 
 type Order = Seq<(OrderKind, Token)>;
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     if args.retention < args.timeout {
         return Err("--retention must be at least --timeout".into());
     }

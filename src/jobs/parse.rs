@@ -5,6 +5,7 @@
 
 use differential_dataflow::input::Input;
 
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs};
 use crate::engine::event_time::Lateness;
 use crate::engine::records::{self, Record};
@@ -22,6 +23,9 @@ pub enum RecordKind {
     Marketing,
 }
 
+/// The input formats this job reads: any (it is told which), so it is never the hint.
+pub const READS: &[&str] = &[];
+
 /// Reads an input and does nothing else: the parse-only pass the benchmarks compare against.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -36,7 +40,7 @@ pub struct Args {
     pub cluster: ClusterArgs,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let record = args.record;
     runner::execute(
         std::slice::from_ref(&args.input),

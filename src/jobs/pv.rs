@@ -19,6 +19,8 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::records::{Behavior, UserBehavior};
@@ -35,6 +37,9 @@ changes how text output prints times). Rows other than pv still move the waterma
 no pv row prints nothing. Each window prints its count when the watermark passes its end, then
 again (update: true) each time late rows change it, until --allowed-lateness after its end; rows
 later than that go to the late side output (--late FILE).";
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
 /// Page views (`pv` rows) per tumbling window (PageView).
 #[derive(clap::Args, Debug)]
@@ -97,7 +102,7 @@ impl WindowReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.window)?;
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);

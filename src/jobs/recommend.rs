@@ -40,6 +40,8 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::input::Input;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::{Format, Output};
@@ -51,6 +53,9 @@ use crate::engine::topn::{Ranked, top_n};
 
 /// Similarities are fixed point: this many units make 1.0.
 pub const SCALE: f64 = 1e9;
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
 /// Item-to-item collaborative filtering over a sliding horizon; `--evaluate T` against popularity.
 ///
@@ -340,7 +345,7 @@ impl Evaluation {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let horizon = Horizon::new(args.horizon)?;
     if args.top == 0 || args.max_user_items == 0 || args.neighbours == 0 {
         return Err("--top, --max-user-items and --neighbours must be at least 1".into());

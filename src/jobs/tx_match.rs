@@ -27,6 +27,8 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
@@ -38,6 +40,9 @@ use crate::engine::temporal::Temporal;
 
 /// The outcomes, as `--only` names them.
 pub const OUTCOMES: [&str; 3] = ["matched", "unmatched_pay", "unmatched_receipt"];
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<OrderEvent as Record>::NAME, <ReceiptEvent as Record>::NAME];
 
 /// Pays matched against payment receipts by txId, within bounds (the tutorial's TxMatch).
 ///
@@ -143,7 +148,7 @@ impl AppendReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let (before, after) = (args.receipt_before, args.receipt_after);
     let (retention, out_of_orderness) = (args.retention, args.out_of_orderness);
     if retention < before.max(after) {

@@ -22,6 +22,8 @@ use std::collections::HashMap;
 use differential_dataflow::input::Input;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::{Format, Output};
@@ -31,6 +33,9 @@ use crate::engine::temporal::Horizon;
 
 /// How many categories a profile names.
 const TOP_CATEGORIES: usize = 3;
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
 /// Per-user profile over a sliding horizon: behaviour counts, top categories, segment.
 ///
@@ -194,7 +199,7 @@ impl KeyedReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let horizon = Horizon::new(args.horizon)?;
     let weights = [
         args.weight_pv,

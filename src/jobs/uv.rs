@@ -23,6 +23,8 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
+use crate::engine::records::Record;
+use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::records::{Behavior, UserBehavior};
@@ -71,6 +73,9 @@ bloom: a Bloom filter of m = --bloom-bits bits per window, k = --bloom-hashes bi
 hll: HyperLogLog, 2^p one-byte registers per window (p = --hll-precision), Ertl's improved
   estimator; relative standard error 1.04 / sqrt(2^p): 0.81% for p = 14.
 Estimates are rounded to whole users and are the same for any -w / -n.";
+
+/// The input formats this job reads, for the hint when a file of another format is given.
+pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
 /// Distinct users among `pv` rows per tumbling window: exact, Bloom filter or HyperLogLog (UniqueVisitor).
 #[derive(clap::Args, Debug)]
@@ -170,7 +175,7 @@ impl WindowReport for Report {
     }
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.window)?;
     let kind = match args.method {
         Method::Exact if args.compare => {

@@ -1,0 +1,368 @@
+//! Faults and hostile input: a dead peer, a failed write, a huge line, random bytes, the wrong
+//! file, a stream faster than the job. Each ends with the documented exit code and one sentence,
+//! and never with an output file that looks complete when it is not (README, "When things go
+//! wrong").
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::mutate::Rng;
+use common::*;
+
+const PEER_LOST: i32 = 3;
+const NOTHING_ACCEPTED: i32 = 4;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits for `child` at most `limit`; kills it and fails if it is still running then.
+fn wait_for(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_all(mut pipe: impl std::io::Read) -> String {
+    let mut text = String::new();
+    pipe.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// A hand-started 2-process cluster (as on two machines: each process started on its own, with
+/// a hostfile), one of which is killed with SIGKILL a seeded moment into the run. The survivor
+/// must end within seconds, exit 3, name the lost process in one sentence, print no panic, and
+/// leave no output file that looks complete.
+#[test]
+fn a_killed_peer_ends_the_other_process_with_one_sentence() {
+    for seed in 0..4u64 {
+        let mut rng = Rng::new(seed);
+        let dir = scratch(&format!("faults-peer-{seed}"));
+        let hostfile = write(
+            &dir.join("hosts.txt"),
+            &format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+        );
+        let output = dir.join("out.csv");
+        let input = tutorial("UserBehavior.csv");
+        // Paced, so that the run is still going when the peer is killed.
+        let start = |process: usize| {
+            Command::new(env!("CARGO_BIN_EXE_uba"))
+                .args([
+                    "hot-items",
+                    &input,
+                    "--format",
+                    "csv",
+                    "--replay-rate",
+                    "20000",
+                ])
+                .args(["--output", output.to_str().unwrap()])
+                .args(["-n", "2", "-p", &process.to_string(), "-h", &hostfile])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut processes = [start(0), start(1)];
+        // After the processes have connected (well under 2 s, even on a loaded machine), and
+        // before the run ends (11 s at this pace).
+        std::thread::sleep(Duration::from_millis(2000 + rng.below(2500) as u64));
+        let victim = (seed % 2) as usize;
+        let survivor = 1 - victim;
+        processes[victim].kill().unwrap(); // SIGKILL
+        processes[victim].wait().unwrap();
+        let status = wait_for(
+            &mut processes[survivor],
+            Duration::from_secs(10),
+            &format!("seed {seed}: process {survivor} after process {victim} was killed"),
+        );
+        let err = read_all(processes[survivor].stderr.take().unwrap());
+        assert_eq!(status.code(), Some(PEER_LOST), "seed {seed}:\n{err}");
+        assert!(
+            err.contains(&format!(
+                "process {survivor} lost its connection to process {victim}"
+            )),
+            "seed {seed}: the sentence names the lost process:\n{err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "seed {seed}: no panic report:\n{err}"
+        );
+        assert!(
+            !output.exists(),
+            "seed {seed}: a failed run leaves no output that looks complete"
+        );
+        if survivor == 0 {
+            assert!(
+                Path::new(&format!("{}.partial", output.display())).exists(),
+                "seed {seed}: the partial results are kept, and said so:\n{err}"
+            );
+            assert!(err.contains("out.csv was not written"), "{err}");
+        }
+    }
+}
+
+/// Output files appear only when the run ends well; a run that fails leaves the previous file
+/// untouched, and a device such as /dev/full is written directly and fails with one sentence.
+#[test]
+fn outputs_appear_only_when_the_run_ends_well() {
+    let dir = scratch("faults-outputs");
+    let output = dir.join("out.csv");
+    let rejects = dir.join("rejects.csv");
+    let input = write(
+        &dir.join("in.csv"),
+        "1,2,3,pv,1511658000\nnot a row\n4,5,6,pv,1511658001\n",
+    );
+    let args = |out: &Path| {
+        vec![
+            "hot-items".to_owned(),
+            input.clone(),
+            "--format".into(),
+            "csv".into(),
+            "--output".into(),
+            out.to_string_lossy().into_owned(),
+            "--rejects".into(),
+            rejects.to_string_lossy().into_owned(),
+        ]
+    };
+    let out = uba(&strs(&args(&output)));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .contains("window_end")
+    );
+    assert!(
+        std::fs::read_to_string(&rejects)
+            .unwrap()
+            .contains("not a row")
+    );
+    assert!(!dir.join("out.csv.partial").exists());
+    assert!(!dir.join("rejects.csv.partial").exists());
+
+    // A write that fails: one sentence, exit 1, no panic.
+    let out = uba(&strs(&args(Path::new("/dev/full"))));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write the output"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // The output's folder removed during the run: the move into place fails, said in one
+    // sentence, and nothing is left that looks complete.
+    let gone = dir.join("gone");
+    std::fs::create_dir_all(&gone).unwrap();
+    let big = dir.join("big.csv");
+    let text = std::fs::read_to_string(tutorial("UserBehavior.csv")).unwrap();
+    std::fs::write(&big, &text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(["hot-items", big.to_str().unwrap(), "--format", "csv"])
+        .args(["--replay-rate", "200000", "--output"])
+        .arg(gone.join("out.csv"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::remove_dir_all(&gone).unwrap();
+    let status = wait_for(&mut child, Duration::from_secs(30), "the run");
+    let err = read_all(child.stderr.take().unwrap());
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot move"), "{err}");
+    assert!(!gone.join("out.csv").exists());
+}
+
+/// The peak RSS the accounting line reports, in MB.
+fn peak_mb(err: &str) -> f64 {
+    let at = err
+        .rfind("peak RSS ")
+        .expect("a peak RSS in the accounting line")
+        + 9;
+    err[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A line longer than the limit is rejected as too long with its line number, read past
+/// without being held: memory does not grow with the line's length.
+#[test]
+fn huge_lines_are_rejected_and_memory_stays_flat() {
+    let dir = scratch("faults-long-lines");
+    let good = |i: u64| format!("{i},2,3,pv,{}\n", 1_511_658_000 + i);
+    let mut peaks = Vec::new();
+    for megabytes in [10, 80] {
+        let path = dir.join(format!("long-{megabytes}.csv"));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        file.write_all(good(1).as_bytes()).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..megabytes {
+            file.write_all(&chunk).unwrap();
+        }
+        file.write_all(b"\n").unwrap();
+        file.write_all(good(2).as_bytes()).unwrap();
+        for _ in 0..megabytes {
+            file.write_all(&chunk).unwrap(); // a last line without a newline
+        }
+        drop(file);
+        let (out, rejects) = run_with_rejects(
+            &dir,
+            &["hot-items", path.to_str().unwrap(), "--format", "csv"],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(
+            err.contains(
+                "4 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 2 rejected"
+            ),
+            "{err}"
+        );
+        let lines: Vec<&str> = rejects.iter().map(|r| r[1].as_str()).collect();
+        assert_eq!(lines, ["2", "4"]);
+        assert!(
+            rejects
+                .iter()
+                .all(|r| r[2] == "line too long (more than 1048576 bytes)" && r[3].len() < 200),
+            "{rejects:?}"
+        );
+        peaks.push(peak_mb(&err));
+    }
+    assert!(
+        peaks[1] < peaks[0] + 16.0,
+        "peak RSS grows with the line's length: {peaks:?} MB for 10 MB and 80 MB lines"
+    );
+
+    // The limit is a flag, and it also holds inside a block of whole lines.
+    let path = write(
+        &dir.join("short.csv"),
+        &format!("{}1,2,3,pv,{}\n{}", good(1), "9".repeat(200), good(3)),
+    );
+    let (out, rejects) = run_with_rejects(
+        &dir,
+        &[
+            "hot-items",
+            &path,
+            "--format",
+            "csv",
+            "--max-line-bytes",
+            "100",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0][1], "2");
+    assert_eq!(rejects[0][2], "line too long (more than 100 bytes)");
+    assert_user_error(&["hot-items", &path, "--max-line-bytes", "lots"]);
+}
+
+/// Random bytes and the wrong file for the job: exit 4, one sentence, and for a file of another
+/// format, the job that reads it.
+#[test]
+fn input_that_does_not_fit_the_job_exits_4_with_a_hint() {
+    let dir = scratch("faults-wrong-input");
+    let mut rng = Rng::new(42);
+    let noise: Vec<u8> = (0..1 << 20).map(|_| rng.next() as u8).collect();
+    let path = dir.join("noise.bin");
+    std::fs::write(&path, noise).unwrap();
+    let out = uba(&["hot-items", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(NOTHING_ACCEPTED), "{err}");
+    assert!(
+        err.contains("has no valid UserBehavior row: every line was rejected; it does not look like any input format uba reads"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let cases = [
+        (
+            "hot-items",
+            "apache.log",
+            "web server log lines, which `uba hot-pages` reads",
+        ),
+        (
+            "login-fail",
+            "OrderLog.csv",
+            "OrderLog rows, which `uba order-timeout` and `uba tx-match` read",
+        ),
+        (
+            "hot-pages",
+            "LoginLog.csv",
+            "LoginLog rows, which `uba login-fail` reads",
+        ),
+        (
+            "order-timeout",
+            "UserBehavior.csv",
+            "UserBehavior rows, which `uba hot-items`, `uba pv`, `uba uv`, `uba funnel`, `uba user-profile` and `uba recommend` read",
+        ),
+    ];
+    for (job, file, hint) in cases {
+        let out = uba(&[job, &tutorial(file)]);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(NOTHING_ACCEPTED),
+            "{job} {file}: {err}"
+        );
+        assert!(err.contains(hint), "{job} {file}: {err}");
+    }
+
+    // An empty input has no line to reject: it is not an error.
+    let empty = write(&dir.join("empty.csv"), "");
+    assert_eq!(uba(&["hot-items", &empty]).status.code(), Some(0));
+}
+
+/// A live stream faster than the job keeps memory bounded (the reader waits for the dataflow,
+/// and the pipe for the reader) and loses nothing: every line is in the accounting.
+#[test]
+fn a_stream_faster_than_the_job_loses_nothing() {
+    let rows = 400_000;
+    let mut generator = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(["gen", "marketing", "--follow", "--rate", "50000000"])
+        .args(["--rows", &rows.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let job = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(["app-marketing", "-", "--format", "csv"])
+        .stdin(generator.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    generator.wait().unwrap();
+    let err = stderr(&job);
+    assert_eq!(job.status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("lines read"))
+        .expect("an accounting line");
+    let read: u64 = line
+        .split("stdin: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(read, rows, "{line}");
+    assert!(line.contains(", 0 rejected"), "{line}");
+}

@@ -701,7 +701,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: a \\r inside a line ends a record, so one line is read as two"]
 fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
@@ -745,7 +744,6 @@ fn known_issue(input: &[u8]) -> bool {
 }
 
 #[test]
-#[ignore = "issue 14: a click whose next midnight passes i64::MAX ms is used, yet in no window"]
 fn regression_a_click_whose_next_midnight_passes_i64_max_still_counts() {
     // Found by the mutated-input test (seed 485: a time of 15116616511661651 s). The click at
     // 9223372036800000 s is accepted and "used", but no window prints it; one second earlier it

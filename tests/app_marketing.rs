@@ -687,7 +687,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: a \\r inside a line ends a record, so one line is read as two"]
 fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
@@ -718,7 +717,6 @@ fn known_issue(input: &[u8]) -> bool {
 }
 
 #[test]
-#[ignore = "issue 14: an event at u64::MAX ms is accepted and used, yet in no window and not late"]
 fn regression_an_event_at_the_end_of_time_is_not_lost() {
     // Found while checking the mutated-input test's extremes (the mutations write
     // 18446744073709551615 into fields). Its windows would end past u64::MAX: no window prints it,

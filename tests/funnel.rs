@@ -590,7 +590,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: a time whose day ends past i64::MAX ms: internal error, exit 1"]
 fn regression_a_day_ending_past_i64_max_ms_is_an_internal_error() {
     // Mutation seed 455 (`--window 30m`, 17 digits of time); the defaults fail the same way. The
     // hour window prints, then the day's rows fail: "uba: internal error: a result row changed by

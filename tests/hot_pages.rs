@@ -648,7 +648,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: a \\r inside a line ends a record, so one line is read as two"]
 fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
@@ -714,7 +713,6 @@ fn rejected_lines(name: &str, lines: &[&[u8]]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "issue 14: a web log line with an empty or blank zone is accepted, read as UTC"]
 fn regression_a_web_log_line_without_a_zone_is_rejected() {
     // Found by the mutated-input test (seeds 23: an empty zone, 1144: a tab): "the time in the
     // zone the line gives", but these lines give none.
@@ -730,7 +728,6 @@ fn regression_a_web_log_line_without_a_zone_is_rejected() {
 }
 
 #[test]
-#[ignore = "issue 14: a web log zone other than +zzzz (+5, -1, +00, +000, padded) is accepted"]
 fn regression_a_web_log_zone_is_a_sign_and_four_digits() {
     // Found by the mutated-input test (seeds 91, 240, 378, 1245, 1784). docs/jobs.md gives the
     // zone as `+zzzz`; these are read as `--tz` values are (`+5` is +05:00, `+000` is +00:00).
@@ -749,7 +746,6 @@ fn regression_a_web_log_zone_is_a_sign_and_four_digits() {
 }
 
 #[test]
-#[ignore = "issue 14: invalid UTF-8 in the 2nd or 3rd field of a web log line is accepted"]
 fn regression_invalid_utf8_anywhere_in_a_web_log_line_is_rejected() {
     // Found by the mutated-input test (seeds 26, 53). The job never reads these two fields, but a
     // line with text that is not valid UTF-8 is rejected (docs/event-time.md), as it is in the

@@ -432,7 +432,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: a carriage return inside a line splits it in two: 3 lines read of 2"]
 fn regression_a_carriage_return_inside_a_line_is_one_line() {
     // Mutation seed 143. Line 1's time is `100\rx`, not a number: the line is rejected. The
     // reader splits it at the `\r` instead, accepts `1,1.1.1.1,fail,100` and rejects `x`, both
@@ -456,7 +455,6 @@ fn regression_a_carriage_return_inside_a_line_is_one_line() {
 }
 
 #[test]
-#[ignore = "issue 14: records at the last second that fits u64 ms are used but print nothing"]
 fn regression_the_last_representable_second_is_not_lost() {
     // Found probing the top of the time range (not by a seed). Two fails at 18446744073709551 s
     // (18446744073709551000 ms, 615 ms before u64::MAX): accounted as used, and no match printed.

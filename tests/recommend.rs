@@ -630,7 +630,6 @@ fn mutated_input_is_accounted_and_equals_brute_force() {
 }
 
 #[test]
-#[ignore = "issue 14: records at the last second that fits u64 ms are used but print nothing"]
 fn regression_the_last_representable_second_is_not_lost() {
     // Found probing the top of the time range (not by a seed). Three users sharing items at
     // 18446744073709551 s (18446744073709551000 ms, 615 ms before u64::MAX): accounted as used, no list printed

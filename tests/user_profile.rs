@@ -544,7 +544,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: records at the last second that fits u64 ms are used but print nothing"]
 fn regression_the_last_representable_second_is_not_lost() {
     // Found probing the top of the time range (not by a seed). One view at 18446744073709551 s
     // (18446744073709551000 ms, 615 ms before u64::MAX): accounted as used, no profile printed. It

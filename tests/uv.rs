@@ -552,7 +552,6 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-#[ignore = "issue 14: a \\r inside a line ends a record, so one line is read as two"]
 fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are

@@ -188,6 +188,9 @@ impl Record for ApacheLogEvent {
     const DELIMITER: u8 = b' ';
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 7)?;
+        // The identity and user fields (`-`) are not kept, but a line is text throughout.
+        text(&f[1], "identity")?;
+        text(&f[2], "user")?;
         let date = text(&f[3], "date")?;
         let zone = text(&f[4], "zone")?;
         Ok(ApacheLogEvent {
@@ -375,6 +378,14 @@ pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
     let bad = |detail: String| Reject::BadTime { detail };
     let local = time::PrimitiveDateTime::parse(date, LOG_DATE)
         .map_err(|e| bad(format!("'{date}' is not dd/MM/yyyy:HH:mm:ss ({e})")))?;
+    // A log's zone is a sign and four digits (`+0000`, `-0500`), as Apache writes it.
+    let digits = zone.get(1..).unwrap_or("");
+    if !(zone.starts_with(['+', '-'])
+        && digits.len() == 4
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad(format!("'{zone}' is not a zone like +0000 or -0500")));
+    }
     let offset = crate::engine::time_fmt::parse_zone(zone).map_err(bad)?;
     let ms = local.assume_offset(offset).unix_timestamp() * 1000;
     u64::try_from(ms).map_err(|_| bad(format!("'{date}' is before 1970")))

@@ -470,8 +470,10 @@ impl<R: Record> Records<'_, R> {
     /// The record just read, with its line number; `None` for the blank line of a CRLF file
     /// (a lone `\r`), which the caller reports as empty like any blank line.
     fn take_record(&mut self) -> Option<(u64, Result<R, Reject>)> {
+        // The bytes of all fields end with the last field's: one comparison per line, and the
+        // second only when it may be the last field's.
         let fields = self.record.len();
-        if self.record[fields - 1].ends_with(b"\r") {
+        if self.record.as_slice().ends_with(b"\r") && self.record[fields - 1].ends_with(b"\r") {
             let last = self.record[fields - 1].len() - 1;
             if fields == 1 && last == 0 {
                 return None;

@@ -115,7 +115,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
-    let (top, out_of_orderness) = (args.top, args.out_of_orderness);
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
@@ -123,13 +122,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let (views, panes) = scope.new_collection::<(u64, u64), isize>();
             (
                 views,
-                count_and_rank(panes, windows, Some(top), "HotItems", Report, output),
+                count_and_rank(panes, windows, Some(args.top), "HotItems", Report, output),
             )
         });
         ctx.feed(
             0,
             views,
-            out_of_orderness,
+            args.out_of_orderness,
             Lateness::Windowed(windows),
             |b: &UserBehavior| b.behavior == Behavior::Pv,
             move |b, t| ((b.item_id, windows.pane(b.ts)), windows.pane_time(b.ts, t)),

@@ -142,7 +142,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if args.fails < 2 {
         return Err("--fails must be at least 2".into());
     }
-    let (fails, within, out_of_orderness) = (args.fails, args.within, args.out_of_orderness);
 
     runner::execute(
         std::slice::from_ref(&args.input),
@@ -153,18 +152,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let (logins, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, logins) = scope.new_collection::<(u64, Seq<Login>), isize>();
                 let matches =
-                    logins.scan_recent(within, "LoginFail/runs", move |_, recent, out| {
-                        runs(fails, within, recent, out)
+                    logins.scan_recent(args.within, "LoginFail/runs", move |_, recent, out| {
+                        runs(args.fails, args.within, recent, out)
                     });
                 // A match would vanish when its first fail stops being visible.
-                let matches = matches.decided(move |(_, m)| m.first + within + 1);
+                let matches = matches.decided(move |(_, m)| m.first + args.within + 1);
                 let probe = sink::append(matches, "LoginFail/sink", Report, None, output);
                 (input, probe)
             });
             ctx.feed_with_origin(
                 0,
                 logins,
-                out_of_orderness,
+                args.out_of_orderness,
                 Lateness::Strict,
                 |_: &LoginEvent| true,
                 move |l, t, origin| {

@@ -106,7 +106,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.window)?;
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
-    let out_of_orderness = args.out_of_orderness;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
@@ -120,7 +119,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ctx.feed(
             0,
             views,
-            out_of_orderness,
+            args.out_of_orderness,
             Lateness::Windowed(windows),
             |b: &UserBehavior| b.behavior == Behavior::Pv,
             move |b, t| (((), windows.pane(b.ts)), windows.pane_time(b.ts, t)),

@@ -215,7 +215,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut only = args.users.clone();
     only.sort_unstable();
     let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
-    let out_of_orderness = args.out_of_orderness;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
@@ -260,7 +259,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ctx.feed(
             0,
             events,
-            out_of_orderness,
+            args.out_of_orderness,
             horizon.lateness(),
             |_: &UserBehavior| true,
             |b, t| ((b.user_id, (b.ts, b.category_id, b.behavior)), t),

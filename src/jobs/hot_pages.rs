@@ -20,7 +20,7 @@
 //!   .process(new TopNHotPages(3))
 //! ```
 //!
-//! URLs are hashed to ids for counting and named again for ranking (`interned`).
+//! URLs are hashed to ids for counting and named again for ranking (`engine::hashed_keys`).
 
 use std::cmp::Reverse;
 

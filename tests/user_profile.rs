@@ -6,13 +6,9 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
-use std::io::Read;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::mutate::{self, Rng};
+use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
 use common::*;
 use reference::late_lines;
 
@@ -325,236 +321,50 @@ fn the_job_file_runs() {
 }
 
 // Hostile input (issue 14): seeded mutations of a small input never crash or stall the job,
-// every line is accounted for, and the output equals the reference on the accepted lines.
-
-/// What a run on mutated inputs gave, once its accounting checked out.
-struct Mutated {
-    stdout: String,
-    /// Per input, in the order given: the lines it accepted, and how many of them were late.
-    accepted: Vec<(String, u64)>,
-}
-
-/// A csv output with no row has no header either: the first row writes it.
-fn rows_or_nothing(csv: String) -> String {
-    if csv.lines().count() <= 1 {
-        String::new()
-    } else {
-        csv
-    }
-}
-
-/// The lines of a file as the job numbers them: a last line without a newline counts.
-fn line_count(bytes: &[u8]) -> u64 {
-    let newlines = bytes.iter().filter(|b| **b == b'\n').count() as u64;
-    newlines + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
-}
-
-/// The (source, line) of each row of a `--rejects` or `--late` file.
-fn side_rows(path: &Path, seed: u64) -> Vec<(String, u64)> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("seed {seed}: {}: {e}", path.display()));
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let mut f = l.splitn(3, ',');
-            let source = f.next().unwrap().to_owned();
-            let line = f.next().and_then(|n| n.parse().ok());
-            (
-                source,
-                line.unwrap_or_else(|| panic!("seed {seed}: bad row {l:?}")),
-            )
-        })
-        .collect()
-}
-
-/// The seven numbers of an input's accounting line: read, accepted, used, filtered, late,
-/// corrections, rejected.
-fn accounting(err: &str, name: &str, seed: u64) -> [u64; 7] {
-    let prefix = format!("uba: {name}: ");
-    let line = err
-        .lines()
-        .filter_map(|l| l.strip_prefix(&prefix))
-        .find(|l| l.contains(" lines read: "))
-        .unwrap_or_else(|| panic!("seed {seed}: no accounting line for {name}:\n{err}"));
-    let numbers: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .take(7)
-        .map(|s| s.parse().unwrap())
-        .collect();
-    numbers
-        .try_into()
-        .unwrap_or_else(|_| panic!("seed {seed}: bad accounting line {line:?}"))
-}
-
-/// Whether a line holds a carriage return between other bytes. The reader splits such a line in
-/// two (`regression_a_carriage_return_inside_a_line_is_one_line`), so until that is fixed a case
-/// with one is only checked for panics and stalls.
-fn has_inner_cr(bytes: &[u8]) -> bool {
-    bytes.split(|b| *b == b'\n').any(|line| {
-        let start = line.iter().position(|b| *b != b'\r').unwrap_or(line.len());
-        let end = line
-            .iter()
-            .rposition(|b| *b != b'\r')
-            .map_or(start, |i| i + 1);
-        line[start..end.max(start)].contains(&b'\r')
-    })
-}
-
-/// Runs `uba ARGS` (which name the files of `inputs`, already written: path and bytes) with
-/// `-w 1`, both side outputs and the bogus-time guard off, failing if it runs past 30 s; checks
-/// that it did not panic, then (None if an input has a carriage return inside a line) its exit
-/// code, and each input's accounting against the input and the side files. Every message names
-/// `seed`.
-fn run_mutated(
-    seed: u64,
-    dir: &Path,
-    args: &[String],
-    inputs: &[(&str, &[u8])],
-) -> Option<Mutated> {
-    let rejects = dir.join("rejects.csv");
-    let late = dir.join("late.csv");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
-        .args(args)
-        .args(["-w", "1", "--max-time-jump", "off", "--rejects"])
-        .arg(&rejects)
-        .arg("--late")
-        .arg(&late)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running uba");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            pipe.read_to_end(&mut v).unwrap();
-            v
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("seed {seed}: uba {args:?} stalled: still running after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "seed {seed}: uba {args:?} panicked:\n{err}"
-    );
-    if inputs.iter().any(|(_, bytes)| has_inner_cr(bytes)) {
-        return None;
-    }
-    let stdout = String::from_utf8(out.join().unwrap())
-        .unwrap_or_else(|e| panic!("seed {seed}: the output is not UTF-8: {e}"));
-    let (reject_rows, late_rows) = (side_rows(&rejects, seed), side_rows(&late, seed));
-    let mut accepted = Vec::new();
-    let mut nothing_accepted = false;
-    for &(name, bytes) in inputs {
-        let [read, acc, used, filtered, late, _, rejected] = accounting(&err, name, seed);
-        let of = |rows: &[(String, u64)]| -> Vec<u64> {
-            rows.iter().filter(|r| r.0 == name).map(|r| r.1).collect()
-        };
-        let (rejected_lines, late_lines) = (of(&reject_rows), of(&late_rows));
-        let lines = line_count(bytes);
-        let say = format!("seed {seed}: {name}: {err}");
-        assert_eq!(read, acc + rejected, "read = accepted + rejected; {say}");
-        assert_eq!(
-            acc,
-            used + filtered + late,
-            "accepted = used + filtered + late; {say}"
-        );
-        assert_eq!(read, lines, "every line is read once; {say}");
-        assert_eq!(
-            rejected_lines.len() as u64,
-            rejected,
-            "rejects file rows; {say}"
-        );
-        assert_eq!(late_lines.len() as u64, late, "late file rows; {say}");
-        let distinct: std::collections::BTreeSet<u64> = rejected_lines.iter().copied().collect();
-        assert!(
-            distinct.len() == rejected_lines.len()
-                && distinct.iter().all(|l| (1..=lines).contains(l)),
-            "rejected line numbers {rejected_lines:?} are distinct lines of the file; {say}"
-        );
-        let rejected_lines: Vec<usize> = rejected_lines.iter().map(|&l| l as usize).collect();
-        let text = String::from_utf8(mutate::accepted_lines(bytes, &rejected_lines))
-            .unwrap_or_else(|e| panic!("seed {seed}: {name}: an accepted line is not UTF-8: {e}"));
-        nothing_accepted |= read > 0 && acc == 0;
-        accepted.push((text, late));
-    }
-    let code = status.code();
-    assert!(
-        code == Some(0) || (code == Some(4) && nothing_accepted),
-        "seed {seed}: exit code {code:?}:\n{err}"
-    );
-    Some(Mutated { stdout, accepted })
-}
+// every line is accounted for (checked by `run_case`), and the output equals the reference on the
+// accepted lines.
 
 #[test]
 fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("user-profile-mutated");
-    let base: String = std::fs::read_to_string(tutorial("UserBehavior.csv"))
-        .unwrap()
-        .lines()
-        .take(200)
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let base = mutate::first_lines(&tutorial("UserBehavior.csv"), 200);
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
     let short = Params {
         horizon: 1_800_000,
         out_of_orderness: 120_000,
         weights: [1, 5, 2, 10],
     };
-    let (cases, mut unchecked) = (mutate::cases(400), 0);
+    let started = Instant::now();
+    let cases = mutate::cases(400);
     for seed in 0..cases as u64 {
-        let mut rng = Rng::new(seed);
-        let count = 1 + rng.below(8);
-        let mutated = mutate::mutate(base.as_bytes(), &mut rng, count);
-        std::fs::write(&input, &mutated).unwrap();
+        let case = format!("seed {seed}");
+        let mutated = mutate::mutated(&base, seed);
         let p = if seed % 2 == 0 { &DEFAULTS } else { &short };
-        let Some(run) = run_mutated(seed, &dir, &args(&input, p, &[]), &[(&input, &mutated)])
-        else {
-            unchecked += 1;
-            continue;
-        };
-        let (text, late) = &run.accepted[0];
-        let (expected, expected_late) = changes(text, p);
-        assert_eq!(
-            run.stdout,
-            rows_or_nothing(expected),
-            "seed {seed}: the output differs from the reference"
-        );
-        assert_eq!(*late, expected_late.len() as u64, "seed {seed}: late lines");
+        let c = run_case(&case, &args(&input, p, &[]), &[(&input, &mutated)], STALL);
+        let s = &c.sources[0];
+        let (expected, expected_late) = changes(&s.text, p);
+        assert_output(&c.stdout, &rows_or_nothing(expected), &case);
+        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
     }
-    eprintln!("{cases} cases, {unchecked} only checked for panics and stalls");
-    assert!(
-        unchecked * 20 < cases,
-        "{unchecked} of {cases} cases unchecked"
+    eprintln!(
+        "user-profile: {cases} mutated inputs in {:.1?}",
+        started.elapsed()
     );
 }
 
 #[test]
 fn regression_the_last_representable_second_is_not_lost() {
     // Found probing the top of the time range (not by a seed). One view at 18446744073709551 s
-    // (18446744073709551000 ms, 615 ms before u64::MAX): accounted as used, no profile printed. It
-    // must be either profiled (its dormant row lies past the end of time) or rejected.
+    // (18446744073709551000 ms, 615 ms before u64::MAX) was accounted as used, and no profile
+    // printed. A time after the year 9999 is rejected now; a view in the last second of 9999 is
+    // still profiled (its dormant row lies in the year 10000).
     let dir = scratch("user-profile-last-second");
     let input = write(&dir.join("last.csv"), "1,2,3,pv,18446744073709551\n");
-    let out = uba(&["user-profile", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
-    let output = String::from_utf8(out.stdout).unwrap();
-    let rejected = err.contains("1 lines read: 0 accepted");
-    let seen = "\n1,browser,1,0,0,0,3,1,,,,,18446744073709551000,false,18446744073709551000\n";
-    assert!(rejected || output.contains(seen), "{output}{err}");
+    mutate::assert_all_after_the_year_9999(&["user-profile", &input, "--format", "csv"], &[1]);
+    let text = "1,2,3,pv,253402300799\n";
+    let input = write(&dir.join("last.csv"), text);
+    let output = ok(&strs(&args(&input, &DEFAULTS, &[])));
+    let seen = "\n1,browser,1,0,0,0,3,1,,,,,253402300799000,false,253402300799000\n";
+    assert!(output.contains(seen), "{output}");
+    assert_eq!(output, changes(text, &DEFAULTS).0);
 }

@@ -3,6 +3,15 @@
 //! on the lines it accepted.
 //!
 //! `UBA_MUTATIONS=N` runs N cases per job instead of the default (a long run for a soak).
+//!
+//! A job's test keeps only what is its own: its base input, its flags, and its naive reference
+//! run on the lines the binary accepted. What every job owes any input is checked here, by
+//! [`run_case`].
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same mutations on every
 /// platform, so a failing case is reproduced by its seed alone.
@@ -164,6 +173,419 @@ pub fn accepted_lines(input: &[u8], rejected: &[usize]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The input of case `seed`: `base` with 1 to 8 mutations, all drawn from `Rng::new(seed)`.
+pub fn mutated(base: &[u8], seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let count = 1 + rng.below(8);
+    mutate(base, &mut rng, count)
+}
+
+/// The first `n` lines of a file, each with its newline.
+pub fn first_lines(path: &str, n: usize) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .take(n)
+        .flat_map(|l| [l, "\n"])
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// How long one run on a mutated input may take before it counts as a stall.
+pub const STALL: Duration = Duration::from_secs(30);
+
+/// The counts of an input's accounting line on stderr (`uba: FILE: R lines read: A accepted (U
+/// used, F filtered, L late; C corrections), J rejected; ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accounting {
+    pub read: usize,
+    pub accepted: usize,
+    pub used: usize,
+    pub filtered: usize,
+    pub late: usize,
+    pub corrections: usize,
+    pub rejected: usize,
+}
+
+impl Accounting {
+    /// Parses the accounting line of `file` out of `stderr`; None when there is none, or when it
+    /// does not read as the line above. Panics if there are several.
+    fn of(stderr: &str, file: &str) -> Option<Accounting> {
+        let prefix = format!("uba: {file}: ");
+        let mut lines = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter(|l| l.contains(" lines read: "));
+        let line = lines.next()?;
+        assert!(
+            lines.next().is_none(),
+            "{file}: more than one accounting line:\n{stderr}"
+        );
+        let (read, tail) = line.split_once(" lines read: ")?;
+        let words: Vec<&str> = tail
+            .split([' ', '(', ',', ';', ')'])
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut counts = vec![read.parse().ok()?];
+        for (i, name) in [
+            "accepted",
+            "used",
+            "filtered",
+            "late",
+            "corrections",
+            "rejected",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if words.get(2 * i + 1) != Some(&name) {
+                return None;
+            }
+            counts.push(words[2 * i].parse().ok()?);
+        }
+        let [read, accepted, used, filtered, late, corrections, rejected] =
+            counts.try_into().ok()?;
+        Some(Accounting {
+            read,
+            accepted,
+            used,
+            filtered,
+            late,
+            corrections,
+            rejected,
+        })
+    }
+}
+
+/// What a run did with one of its inputs, already checked against the file and the side outputs.
+pub struct Source {
+    /// The file's path, as the command line gave it.
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub accounting: Accounting,
+    /// The file's line numbers (1-based) of its rejected lines, from `--rejects`, ascending.
+    pub rejected: Vec<usize>,
+    /// The file's line numbers of its late lines, from `--late`, ascending.
+    pub late: Vec<usize>,
+    /// The file's line numbers of its accepted lines, ascending.
+    pub accepted: Vec<usize>,
+    /// The accepted lines, each with its newline: what a reference reads.
+    pub text: String,
+}
+
+impl Source {
+    /// Line numbers of [`Source::text`] (a reference's) as line numbers of the file.
+    pub fn in_file(&self, lines: &[usize]) -> Vec<usize> {
+        lines.iter().map(|&l| self.accepted[l - 1]).collect()
+    }
+
+    /// Asserts that the lines the binary accepted are exactly those `parses` accepts (a reference's
+    /// parser, given a line as `str::lines` gives it: without its `\n` or `\r\n`); a line that is
+    /// not valid UTF-8 is one it rejects.
+    pub fn assert_accepted_as(&self, case: &str, parses: impl Fn(&str) -> bool) {
+        for (i, text) in lines_of(&self.bytes).iter().enumerate() {
+            let binary = self.rejected.binary_search(&(i + 1)).is_err();
+            let reference =
+                std::str::from_utf8(text).is_ok_and(|l| parses(l.strip_suffix('\r').unwrap_or(l)));
+            assert_eq!(
+                binary,
+                reference,
+                "{case}: {} line {} {:?}: accepted by the binary / by the reference's parser",
+                self.path,
+                i + 1,
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+}
+
+/// One run of `uba` on (mutated) inputs, its generic contract already checked by [`run_case`].
+pub struct Case {
+    /// Names the case in messages (its seed, say).
+    pub name: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub code: Option<i32>,
+    /// The inputs, in the order given.
+    pub sources: Vec<Source>,
+}
+
+/// The lines of a file as a run numbers them (split at `\n` only): a last line without a newline
+/// counts, an empty file has none.
+fn lines_of(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+/// Where a side output is written until the run ends well.
+fn partial(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// The (source, line) of each row of a `--rejects` or `--late` file.
+fn side_rows(path: &Path, case: &str) -> Vec<(String, usize)> {
+    let mut reader = ::csv::Reader::from_path(path)
+        .unwrap_or_else(|e| panic!("{case}: {}: {e}", path.display()));
+    assert_eq!(
+        reader.byte_headers().ok().cloned(),
+        Some(::csv::ByteRecord::from(vec![
+            "source", "line", "reason", "text"
+        ])),
+        "{case}: {}: header",
+        path.display()
+    );
+    reader
+        .byte_records()
+        .map(|r| {
+            let r = r.unwrap_or_else(|e| panic!("{case}: {}: {e}", path.display()));
+            let field = |i| String::from_utf8_lossy(r.get(i).unwrap_or_default()).into_owned();
+            let line = field(1)
+                .parse()
+                .unwrap_or_else(|e| panic!("{case}: {}: line of {r:?}: {e}", path.display()));
+            (field(0), line)
+        })
+        .collect()
+}
+
+/// Writes each of `inputs` (path, bytes), runs `uba ARGS` (whose arguments name those paths) with
+/// `-w 1`, `--max-time-jump off` (so that a reference, which has no bogus-time guard, sees the same
+/// accepted lines) and `--rejects` / `--late` files beside the first input, and checks what every
+/// job owes any input:
+///
+/// - no stall (it ends within `timeout`), no panic;
+/// - one accounting line per input: `read = accepted + rejected`, `accepted = used + filtered +
+///   late`, and `read` is the input's number of lines;
+/// - the rejects file has one row per rejected line of each input, the late file one per late
+///   line, in line order, within the file, no line both rejected and late, no row of another
+///   source;
+/// - exit code 4, with its message, when an input had lines and none was accepted (the side
+///   outputs are then read where that failed run left them, `FILE.partial`); else 0;
+/// - stdout and the accepted lines are UTF-8.
+///
+/// Every message starts with `name`.
+pub fn run_case(name: &str, args: &[String], inputs: &[(&str, &[u8])], timeout: Duration) -> Case {
+    let dir = Path::new(inputs[0].0)
+        .parent()
+        .expect("an input in a directory");
+    for (path, bytes) in inputs {
+        std::fs::write(path, bytes).unwrap();
+    }
+    let file = |f: &str| -> PathBuf { dir.join(f) };
+    let (rejects, late) = (file("rejects.csv"), file("late.csv"));
+    let (stdout_path, stderr_path) = (file("stdout"), file("stderr"));
+    for side in [&rejects, &late] {
+        let _ = std::fs::remove_file(side);
+        let _ = std::fs::remove_file(partial(side));
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_uba"));
+    command
+        .args(args)
+        .args(["-w", "1", "--max-time-jump", "off", "--rejects"])
+        .arg(&rejects)
+        .arg("--late")
+        .arg(&late);
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_path).unwrap())
+        .stderr(File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("running uba");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name}: {command:?} still running after {timeout:?}: a stall");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let stderr = String::from_utf8_lossy(&std::fs::read(&stderr_path).unwrap()).into_owned();
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{name}: {command:?} panicked:\n{stderr}"
+    );
+    let code = status.code();
+    assert!(
+        matches!(code, Some(0 | 4)),
+        "{name}: {command:?}: exit {status}:\n{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.contains(" lines read: "))
+            .count(),
+        inputs.len(),
+        "{name}: one accounting line per input expected:\n{stderr}"
+    );
+    // Exit code 4 is a failed run: its side outputs stay where they were written, `FILE.partial`
+    // (and stderr says so).
+    let side = |path: &PathBuf| {
+        if code == Some(4) && !path.exists() {
+            let staged = partial(path);
+            assert!(
+                stderr.contains(&format!(
+                    "the results written before the failure are in {}",
+                    staged.display()
+                )),
+                "{name}: exit 4, and neither {} nor a word about {}:\n{stderr}",
+                path.display(),
+                staged.display()
+            );
+            side_rows(&staged, name)
+        } else {
+            side_rows(path, name)
+        }
+    };
+    let (reject_rows, late_rows) = (side(&rejects), side(&late));
+    for (source, line) in reject_rows.iter().chain(&late_rows) {
+        assert!(
+            inputs.iter().any(|(path, _)| path == source),
+            "{name}: a side output row of line {line} of {source:?}, not an input"
+        );
+    }
+    let sources: Vec<Source> = inputs
+        .iter()
+        .map(|&(path, bytes)| {
+            let say = format!("{name}: {path}");
+            let a = Accounting::of(&stderr, path)
+                .unwrap_or_else(|| panic!("{say}: no accounting line that parses:\n{stderr}"));
+            let lines = lines_of(bytes).len();
+            assert_eq!(a.read, lines, "{say}: lines read, of {lines}:\n{stderr}");
+            assert_eq!(
+                a.read,
+                a.accepted + a.rejected,
+                "{say}: read = accepted + rejected:\n{stderr}"
+            );
+            assert_eq!(
+                a.accepted,
+                a.used + a.filtered + a.late,
+                "{say}: accepted = used + filtered + late:\n{stderr}"
+            );
+            let of = |rows: &[(String, usize)]| -> Vec<usize> {
+                rows.iter().filter(|r| r.0 == path).map(|r| r.1).collect()
+            };
+            let (rejected, late) = (of(&reject_rows), of(&late_rows));
+            assert_eq!(
+                rejected.len(),
+                a.rejected,
+                "{say}: rows of --rejects:\n{stderr}"
+            );
+            assert_eq!(late.len(), a.late, "{say}: rows of --late:\n{stderr}");
+            for (kind, numbers) in [("rejected", &rejected), ("late", &late)] {
+                assert!(
+                    numbers.windows(2).all(|w| w[0] < w[1])
+                        && numbers.iter().all(|l| (1..=lines).contains(l)),
+                    "{say}: {kind} lines in line order, within the file: {numbers:?}"
+                );
+            }
+            assert!(
+                late.iter().all(|l| rejected.binary_search(l).is_err()),
+                "{say}: a late line was rejected: {late:?} {rejected:?}"
+            );
+            let text = String::from_utf8(accepted_lines(bytes, &rejected))
+                .unwrap_or_else(|e| panic!("{say}: an accepted line is not UTF-8: {e}"));
+            Source {
+                path: path.to_owned(),
+                bytes: bytes.to_vec(),
+                accounting: a,
+                accepted: (1..=lines)
+                    .filter(|l| rejected.binary_search(l).is_err())
+                    .collect(),
+                rejected,
+                late,
+                text,
+            }
+        })
+        .collect();
+    let refused: Vec<&Source> = sources
+        .iter()
+        .filter(|s| s.accounting.read > 0 && s.accounting.accepted == 0)
+        .collect();
+    if refused.is_empty() {
+        assert_eq!(code, Some(0), "{name}: exit {status}:\n{stderr}");
+    } else {
+        assert_eq!(
+            code,
+            Some(4),
+            "{name}: exit {status}, with an input of which no line was accepted:\n{stderr}"
+        );
+        assert!(
+            refused
+                .iter()
+                .any(|s| stderr.contains(&format!("uba: '{}' has no valid ", s.path))),
+            "{name}: exit 4 without saying which input had no valid line:\n{stderr}"
+        );
+    }
+    let stdout = String::from_utf8(std::fs::read(&stdout_path).unwrap())
+        .unwrap_or_else(|e| panic!("{name}: stdout is not UTF-8: {e}"));
+    Case {
+        name: name.to_owned(),
+        stdout,
+        stderr,
+        code,
+        sources,
+    }
+}
+
+/// Asserts that the binary's output is the reference's; when not, names the case and shows the
+/// first lines that only one of them has.
+pub fn assert_output(binary: &str, reference: &str, case: &str) {
+    if binary == reference {
+        return;
+    }
+    let (b, r): (Vec<&str>, Vec<&str>) = (binary.lines().collect(), reference.lines().collect());
+    let only_b: Vec<&&str> = b.iter().filter(|l| !r.contains(l)).take(6).collect();
+    let only_r: Vec<&&str> = r.iter().filter(|l| !b.contains(l)).take(6).collect();
+    panic!(
+        "{case}: the output differs from the reference's ({} and {} lines)\n\
+         only the binary's: {only_b:#?}\nonly the reference's: {only_r:#?}",
+        b.len(),
+        r.len()
+    );
+}
+
+/// A csv output with no row has no header either (the first row writes it): what a reference's
+/// csv (header first) looks like then.
+pub fn rows_or_nothing(csv: String) -> String {
+    if csv.lines().count() <= 1 {
+        String::new()
+    } else {
+        csv
+    }
+}
+
+/// Runs `uba ARGS` (with no `--rejects`) on inputs of `lines[i]` lines each (at most 10 in all),
+/// every line with a time after the year 9999, and asserts that each line is rejected as such:
+/// nothing accepted, exit code 4.
+pub fn assert_all_after_the_year_9999(args: &[&str], lines: &[usize]) {
+    let out = super::uba(args);
+    let err = super::stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "uba {args:?}: {err}");
+    for n in lines {
+        assert!(
+            err.contains(&format!(": {n} lines read: 0 accepted (")),
+            "uba {args:?}: {err}"
+        );
+    }
+    let rejected = err.lines().filter(|l| {
+        l.starts_with("uba: rejected ")
+            && l.contains(": bad time: ")
+            && l.contains(" ms is after the year 9999: ")
+    });
+    assert_eq!(
+        rejected.count(),
+        lines.iter().sum::<usize>(),
+        "uba {args:?}: {err}"
+    );
 }
 
 #[cfg(test)]

@@ -120,9 +120,16 @@ pub fn changes<K: Ord + Clone, R: PartialEq + Clone>(
     out
 }
 
-/// Seconds in a file, milliseconds in the dataflow.
+/// The latest event time an input may have: 9999-12-31 23:59:59.999 UTC. A line with a later
+/// time is rejected (`bad time: ... after the year 9999`).
+pub const LAST_TIME: u64 = 253_402_300_799_999;
+
+/// Seconds in a file, milliseconds in the dataflow; None for a time after [`LAST_TIME`].
 pub fn secs(field: Option<&&str>) -> Option<u64> {
-    field.and_then(|s| s.parse::<u64>().ok()).map(|s| s * 1000)
+    field
+        .and_then(|s| s.parse::<u64>().ok())
+        .and_then(|s| s.checked_mul(1000))
+        .filter(|ms| *ms <= LAST_TIME)
 }
 
 /// A csv text: the header line, then the lines.

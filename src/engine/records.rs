@@ -391,6 +391,39 @@ pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
     u64::try_from(ms).map_err(|_| bad(format!("'{date}' is before 1970")))
 }
 
+/// Which input format most of `lines` are (more than half), if any: for the hint when a job accepted nothing
+/// (the wrong file for the job). Returns the format's [`Record::NAME`].
+pub fn sniff(lines: &[Vec<u8>]) -> Option<&'static str> {
+    fn parses<R: Record>(line: &[u8]) -> bool {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .quoting(false)
+            .delimiter(R::DELIMITER)
+            .from_reader(line);
+        let mut record = ByteRecord::new();
+        matches!(reader.read_byte_record(&mut record), Ok(true)) && R::parse(&record).is_ok()
+    }
+    fn votes<R: Record>(lines: &[Vec<u8>]) -> (usize, &'static str) {
+        (lines.iter().filter(|l| parses::<R>(l)).count(), R::NAME)
+    }
+    [
+        votes::<UserBehavior>(lines),
+        votes::<ApacheLogEvent>(lines),
+        votes::<LoginEvent>(lines),
+        votes::<OrderEvent>(lines),
+        votes::<ReceiptEvent>(lines),
+        votes::<AdClickEvent>(lines),
+        votes::<MarketingEvent>(lines),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n * 2 > lines.len())
+    // The first of equal votes: the stricter formats come first (a UserBehavior row also
+    // parses as an AdClickLog row, whose province and city are free text).
+    .min_by_key(|(n, _)| std::cmp::Reverse(*n))
+    .map(|(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,37 +484,4 @@ mod tests {
         let e = OrderEvent::parse(&fields("34729,create,,1558430842", b',')).unwrap();
         assert_eq!((e.kind, e.tx_id.as_str()), (OrderKind::Create, ""));
     }
-}
-
-/// Which input format most of `lines` are (more than half), if any: for the hint when a job accepted nothing
-/// (the wrong file for the job). Returns the format's [`Record::NAME`].
-pub fn sniff(lines: &[Vec<u8>]) -> Option<&'static str> {
-    fn parses<R: Record>(line: &[u8]) -> bool {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .quoting(false)
-            .delimiter(R::DELIMITER)
-            .from_reader(line);
-        let mut record = ByteRecord::new();
-        matches!(reader.read_byte_record(&mut record), Ok(true)) && R::parse(&record).is_ok()
-    }
-    fn votes<R: Record>(lines: &[Vec<u8>]) -> (usize, &'static str) {
-        (lines.iter().filter(|l| parses::<R>(l)).count(), R::NAME)
-    }
-    [
-        votes::<UserBehavior>(lines),
-        votes::<ApacheLogEvent>(lines),
-        votes::<LoginEvent>(lines),
-        votes::<OrderEvent>(lines),
-        votes::<ReceiptEvent>(lines),
-        votes::<AdClickEvent>(lines),
-        votes::<MarketingEvent>(lines),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n * 2 > lines.len())
-    // The first of equal votes: the stricter formats come first (a UserBehavior row also
-    // parses as an AdClickLog row, whose province and city are free text).
-    .min_by_key(|(n, _)| std::cmp::Reverse(*n))
-    .map(|(_, name)| name)
 }

@@ -334,12 +334,17 @@ where
             Some(output),
             SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
         )
-    } else {
+    } else if own_files.is_some() {
+        // This process reads its own files: it writes their rejected and late lines itself.
         output::guarded_stdout()?;
         (
             None,
             SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
         )
+    } else {
+        // Reads nothing, so has no line to reject: the side files are process 0's alone.
+        output::guarded_stdout()?;
+        (None, SideOutputs::open(None, None)?)
     };
     let shared = Arc::new(Shared {
         sources: Mutex::new(sources),
@@ -380,6 +385,12 @@ where
     for result in guards.join() {
         match result {
             Ok(Ok(())) => {}
+            // The run itself ended well, and its outputs are complete: the side files say why
+            // nothing was accepted.
+            Ok(Err(e)) if e.code == failure::NOTHING_ACCEPTED => {
+                failure::commit_outputs()?;
+                return Err(e);
+            }
             Ok(Err(e)) => return Err(e),
             Err(panic) => {
                 return Err(Failure::new(

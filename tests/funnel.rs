@@ -395,7 +395,7 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
 }
 
 #[test]
-fn regression_a_day_ending_past_i64_max_ms_is_an_internal_error() {
+fn regression_a_time_whose_day_ends_past_i64_max_ms_is_rejected_not_an_internal_error() {
     // Mutation seed 455 (`--window 30m`, 17 digits of time); the defaults failed the same way. The
     // hour window printed, then the day's rows failed: "uba: internal error: a result row changed
     // by -1 is not a set", exit code 1, no accounting line. A time after the year 9999 is

@@ -134,17 +134,30 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
 /// Runs one parsed command.
 pub fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Job(job) => job.run(),
+        Command::Job(job) => {
+            // Not reached from `uba run`, which recorded the job file's command line first.
+            record_invocation(&std::env::args().collect::<Vec<_>>());
+            job.run()
+        }
         Command::Gen(cmd) => Ok(crate::generate::run(&cmd)?),
         Command::Cluster(args) => Ok(crate::cli::cluster::run(args)?),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;
+            record_invocation(&argv);
             let cli = Cli::try_parse_from(&argv).map_err(|e| usage_error(&e))?;
             if matches!(cli.command, Command::Run(_)) {
                 return Err("a job file cannot run another job file".into());
             }
             dispatch(cli)
         }
+    }
+}
+
+/// Tells the engine the job's command line (`uba JOB ARGS...`): a table sink names its table
+/// after the job and fingerprints its arguments for `--resume`.
+fn record_invocation(argv: &[String]) {
+    if let [_, job, args @ ..] = argv {
+        crate::engine::table::set_invocation(job, args.to_vec());
     }
 }
 

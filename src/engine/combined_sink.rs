@@ -28,6 +28,8 @@ pub struct Reports<W, A> {
     /// The `outcome` of every windowed row (`"count"`).
     pub window_outcome: &'static str,
     pub events: A,
+    /// The events' table beside the windows' one, in a database (`ad_stats_blacklist`).
+    pub events_section: &'static str,
 }
 
 /// Writes `windowed` as [`sink::windows`] does and `events` as [`sink::append`] does, on one
@@ -50,6 +52,7 @@ where
         windows: window_report,
         window_outcome,
         events: event_report,
+        events_section,
     } = reports;
     let print_windows = only
         .as_ref()
@@ -71,7 +74,9 @@ where
         if print_windows {
             printer.write(out, time, &windowed);
         }
+        out.section(Some(events_section));
         sink::write_appended(out, &event_report, only.as_deref(), time, events);
-        out.flush();
+        out.section(None);
+        out.done(time);
     })
 }

@@ -109,7 +109,7 @@ impl<R: KeyedReport> State<R> {
             Mode::Changes => {
                 self.apply(changes, Some(time));
                 if let Some(out) = self.output.as_mut() {
-                    out.flush();
+                    out.done(time);
                 }
             }
         }
@@ -152,8 +152,8 @@ impl<R: KeyedReport> State<R> {
             for (key, rows) in &self.rows {
                 self.report.emit(out, key, rows, &[], false, self.last_tick);
             }
+            out.done(self.last_tick);
         }
-        out.flush();
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod calendar;
 pub mod combined_sink;
+pub mod database;
 pub mod event_time;
 pub mod failure;
 pub mod hashed_keys;
@@ -26,6 +27,8 @@ pub mod side;
 pub mod sink;
 pub mod sketch;
 pub mod source;
+pub mod table;
+pub mod table_row;
 pub mod temporal;
 pub mod time_fmt;
 pub mod topn;

@@ -45,6 +45,19 @@ pub struct OutputArgs {
     /// Write results to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<String>,
+    /// Also keep the results in a database table that always holds the answer: `sqlite:FILE`
+    /// (bundled SQLite) or `postgres://USER@HOST/DB` (`postgres:host=/socket/dir dbname=DB` for a
+    /// Unix socket). Each completed time's changes are one transaction with the job's progress
+    /// row. Without `--output`, results then go only to the table.
+    #[arg(long, value_name = "sqlite:FILE|postgres://...")]
+    pub sink: Option<String>,
+    /// The table's name in `--sink` (default: the job's name, `hot_items`).
+    #[arg(long, value_name = "NAME", requires = "sink")]
+    pub table: Option<String>,
+    /// Continue an interrupted run into `--sink`: replay the same inputs, write nothing for the
+    /// times already committed. Refused if the job, its arguments or its inputs differ.
+    #[arg(long, requires = "sink")]
+    pub resume: bool,
     /// Write every late record (source, line, reason, text) to FILE, as csv; without it the first
     /// 10 go to stderr and the rest are counted.
     #[arg(long, value_name = "FILE")]

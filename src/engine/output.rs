@@ -10,6 +10,7 @@ use serde::Serialize;
 use time::UtcOffset;
 
 use crate::engine::failure::{self, Failure};
+use crate::engine::table::Table;
 
 /// The output formats of every job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -23,15 +24,15 @@ pub enum Format {
 }
 
 /// Ends the process with one sentence (exit code 1), leaving no output file that looks
-/// complete. A closed pipe (`uba ... | head`) ends it quietly.
+/// complete, and no progress row in a table for results that were not written.
 pub fn fail(message: &str) -> ! {
     failure::exit(&Failure::new(failure::FAILED, message))
 }
 
 fn io_failed(e: std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        failure::abandon_outputs();
-        std::process::exit(failure::OK);
+        // `uba ... | head`: the results are incomplete, and a script must be able to tell.
+        fail("the reader of the output stopped reading (broken pipe): the results are incomplete")
     }
     fail(&format!("cannot write the output: {e}"))
 }
@@ -53,12 +54,14 @@ pub fn guarded_stdout() -> Result<File, String> {
     Ok(File::from(results))
 }
 
-/// A result writer in one of the [`Format`]s.
+/// A result writer in one of the [`Format`]s, and/or a database table (`--sink`).
 pub struct Output {
     pub format: Format,
     /// The zone in which the text format prints times.
     pub zone: UtcOffset,
-    writer: Writer,
+    /// The stream of results: stdout or `--output`; none when a `--sink` alone was asked for.
+    writer: Option<Writer>,
+    table: Option<Table>,
 }
 
 enum Writer {
@@ -98,32 +101,107 @@ impl Output {
         Ok(Output {
             format,
             zone,
-            writer,
+            writer: Some(writer),
+            table: None,
         })
     }
 
-    /// Writes one result row in the csv or json format; the first csv row also writes the header.
-    pub fn row<S: Serialize>(&mut self, row: &S) {
+    /// An output that writes only to a database table.
+    pub fn table_only(format: Format, zone: UtcOffset, table: Table) -> Self {
+        Output {
+            format,
+            zone,
+            writer: None,
+            table: Some(table),
+        }
+    }
+
+    /// Writes results to `table` as well.
+    pub fn with_table(mut self, table: Table) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    /// Whether the text format is written: sinks skip formatting text otherwise.
+    pub fn wants_text(&self) -> bool {
+        self.format == Format::Text && self.writer.is_some()
+    }
+
+    /// Whether rows ([`Output::row`]) are written: to csv or json, or to a table.
+    pub fn wants_rows(&self) -> bool {
+        self.format != Format::Text && self.writer.is_some() || self.table.is_some()
+    }
+
+    /// Tells a table that the rows which follow, until the next group or [`Output::done`], are
+    /// all the rows whose `column` is `value` (a window's result, a user's profile): they replace
+    /// the rows it held. `ranked`: the group may hold several rows, told apart by their `rank`.
+    /// The stream formats ignore it: they write each emission in full anyway.
+    pub fn replace(&mut self, column: &'static str, value: u64, ranked: bool) {
+        if let Some(table) = &mut self.table {
+            table.replace(column, value, ranked);
+        }
+    }
+
+    /// Rows written next go to the job's table with this suffix (`None`: the job's own table).
+    pub fn section(&mut self, section: Option<&'static str>) {
+        if let Some(table) = &mut self.table {
+            table.section(section);
+        }
+    }
+
+    /// Writes one row of the csv or json stream only, not to a table: a row that says a result
+    /// is gone, which a table says by not holding it.
+    pub fn stream_row<S: Serialize>(&mut self, row: &S) {
+        if self.format == Format::Text {
+            return;
+        }
         match &mut self.writer {
-            Writer::Plain(w) => {
+            Some(Writer::Plain(w)) => {
                 serde_json::to_writer(&mut *w, row).unwrap_or_else(|e| match e.io_error_kind() {
                     Some(_) => io_failed(e.into()),
                     None => fail(&format!("cannot write json: {e}")),
                 });
                 w.write_all(b"\n").unwrap_or_else(|e| io_failed(e));
             }
-            Writer::Csv(w) => w.serialize(row).unwrap_or_else(|e| match e.into_kind() {
+            Some(Writer::Csv(w)) => w.serialize(row).unwrap_or_else(|e| match e.into_kind() {
                 csv::ErrorKind::Io(e) => io_failed(e),
                 other => fail(&format!("cannot write csv: {other:?}")),
             }),
+            None => {}
+        }
+    }
+
+    /// The table's summary line, if results go to one.
+    pub fn table_summary(&self) -> Option<String> {
+        self.table.as_ref().map(Table::summary)
+    }
+
+    /// Marks the results complete in the table: the inputs ended and all was written.
+    pub fn finish(&mut self) {
+        if let Some(table) = &mut self.table
+            && let Err(e) = table.finish()
+        {
+            fail(&e);
+        }
+    }
+
+    /// Writes one result row in the csv or json format (the first csv row also writes the header),
+    /// and to the table, if any.
+    pub fn row<S: Serialize>(&mut self, row: &S) {
+        self.stream_row(row);
+        if let Some(table) = &mut self.table
+            && let Err(e) = table.row(row)
+        {
+            fail(&format!("cannot write a row to the table: {e}"));
         }
     }
 
     /// Writes one line of the text format.
     pub fn line(&mut self, text: &str) {
         let w: &mut dyn Write = match &mut self.writer {
-            Writer::Plain(w) => w,
-            Writer::Csv(_) => fail("internal error: a text line written to a csv output"),
+            Some(Writer::Plain(w)) => w,
+            Some(Writer::Csv(_)) => fail("internal error: a text line written to a csv output"),
+            None => return,
         };
         w.write_all(text.as_bytes())
             .unwrap_or_else(|e| io_failed(e));
@@ -135,13 +213,33 @@ impl Output {
         crate::engine::time_fmt::format_ms(ms, self.zone)
     }
 
-    /// Pushes what was written so far: called when a logical time is complete, so that a live
-    /// stream shows each window as soon as it fires.
-    pub fn flush(&mut self) {
+    /// Ends logical time `time`: pushes what was written, so that a live stream shows each
+    /// window as soon as it fires, and commits the time's rows to the table.
+    pub fn done(&mut self, time: u64) {
         match &mut self.writer {
-            Writer::Plain(w) => w.flush(),
-            Writer::Csv(w) => w.flush(),
+            Some(Writer::Plain(w)) => w.flush(),
+            Some(Writer::Csv(w)) => w.flush(),
+            None => Ok(()),
         }
         .unwrap_or_else(|e| io_failed(e));
+        if let Some(table) = &mut self.table
+            && let Err(e) = table.commit(time)
+        {
+            fail(&e);
+        }
+    }
+}
+
+impl Drop for Output {
+    /// The run ended (the dataflow that wrote here is gone): the table is complete, unless a
+    /// worker failed.
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.table.is_none() {
+            return;
+        }
+        self.finish();
+        if let Some(summary) = self.table_summary() {
+            eprintln!("uba: {summary}");
+        }
     }
 }

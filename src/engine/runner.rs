@@ -20,6 +20,7 @@ use crate::engine::output::{self, Output};
 use crate::engine::records::Record;
 use crate::engine::side::SideOutputs;
 use crate::engine::source::{self, Origin, Pump, STOP, Source, TimePolicy};
+use crate::engine::table::Table;
 
 /// What every worker of a run shares.
 struct Shared {
@@ -324,12 +325,30 @@ where
         None => inputs.iter().map(|_| Vec::new()).collect(),
     };
     let (output, sides) = if first {
-        let output = Output::open(
-            out.output.as_deref(),
-            out.format,
-            out.zone()?,
-            cluster.processes > 1,
-        )?;
+        let output = match &out.sink {
+            None => Output::open(
+                out.output.as_deref(),
+                out.format,
+                out.zone()?,
+                cluster.processes > 1,
+            )?,
+            Some(sink) => {
+                let files: Vec<String> = own_files.clone().unwrap_or_else(|| inputs.to_vec());
+                let table = Table::open(sink, out.table.as_deref(), out.resume, &files)?;
+                match &out.output {
+                    Some(path) => {
+                        Output::open(Some(path), out.format, out.zone()?, cluster.processes > 1)?
+                            .with_table(table)
+                    }
+                    None => {
+                        if cluster.processes > 1 {
+                            output::guarded_stdout()?;
+                        }
+                        Output::table_only(out.format, out.zone()?, table)
+                    }
+                }
+            }
+        };
         (
             Some(output),
             SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,

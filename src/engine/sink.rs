@@ -14,7 +14,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::probe::Probe;
 
-use crate::engine::output::{Format, Output};
+use crate::engine::output::Output;
 use crate::engine::windows::{Window, Windows};
 
 /// Gathers `results` on worker 0 and calls `write` once per completed time, in time order, with
@@ -121,7 +121,7 @@ pub fn windows<'s, W: WindowReport>(
     gather(results, name, move |time, changes| {
         let Some(out) = output.as_mut() else { return };
         printer.write(out, time, &changes);
-        out.flush();
+        out.done(time);
     })
 }
 
@@ -217,8 +217,8 @@ fn print_window<W: WindowReport>(
     if !update {
         crate::engine::latency::window_written(window.end);
     }
-    match out.format {
-        Format::Text => {
+    if out.wants_text() {
+        {
             let mut header = format!(
                 "== {} | window {} .. {}",
                 report.title(),
@@ -234,10 +234,11 @@ fn print_window<W: WindowReport>(
             }
             out.line("");
         }
-        Format::Csv | Format::Json => {
-            for (i, row) in rows.iter().enumerate() {
-                out.row(&report.row(window, i + 1, row, update, at));
-            }
+    }
+    out.replace("window_end", window.end, true);
+    if out.wants_rows() {
+        for (i, row) in rows.iter().enumerate() {
+            out.row(&report.row(window, i + 1, row, update, at));
         }
     }
 }
@@ -267,7 +268,7 @@ pub fn append<'s, A: AppendReport>(
     gather(results, name, move |time, changes| {
         let Some(out) = output.as_mut() else { return };
         write_appended(out, &report, only.as_deref(), time, changes);
-        out.flush();
+        out.done(time);
     })
 }
 
@@ -288,12 +289,12 @@ pub fn write_appended<A: AppendReport>(
             continue;
         }
         for _ in 0..diff {
-            match out.format {
-                Format::Text => {
-                    let line = report.text(out, &row, time);
-                    out.line(&line);
-                }
-                Format::Csv | Format::Json => out.row(&report.row(&row, time)),
+            if out.wants_text() {
+                let line = report.text(out, &row, time);
+                out.line(&line);
+            }
+            if out.wants_rows() {
+                out.row(&report.row(&row, time));
             }
         }
     }

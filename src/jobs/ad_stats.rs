@@ -296,6 +296,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                         days,
                         day_tz: day_tz.clone(),
                     },
+                    events_section: "blacklist",
                 };
                 let probe = combined_sink::windows_and_events(
                     counts,

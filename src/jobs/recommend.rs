@@ -44,7 +44,7 @@ use crate::engine::records::Record;
 use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::keyed::{KeyedReport, Mode, keyed};
-use crate::engine::output::{Format, Output};
+use crate::engine::output::Output;
 use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink;
@@ -211,8 +211,8 @@ impl KeyedReport for ListReport {
         update: bool,
         at: u64,
     ) {
-        match out.format {
-            Format::Text => {
+        if out.wants_text() {
+            {
                 let items: Vec<String> = rows
                     .iter()
                     .map(|(Reverse(s), item)| format!("{item} ({:.3})", *s as f64 / SCALE))
@@ -229,9 +229,13 @@ impl KeyedReport for ListReport {
                 );
                 out.line(&line);
             }
-            Format::Csv | Format::Json => {
+        }
+        // A user's list is the rows of their id; one that left the horizon has none.
+        out.replace("user_id", user, true);
+        if out.wants_rows() {
+            {
                 if rows.is_empty() {
-                    out.row(&ListRow {
+                    out.stream_row(&ListRow {
                         user_id: user,
                         rank: None,
                         item_id: None,
@@ -332,16 +336,18 @@ impl Evaluation {
                 coverage: rate(items, trained),
                 emitted_at: self.last,
             };
-            match out.format {
-                Format::Text => out.line(&format!(
+            if out.wants_text() {
+                out.line(&format!(
                     "{method}: hit rate@{k} {:.2}% ({hits} of {users} test users; {with_list} had a list), coverage {:.2}% ({items} of {trained} training items)",
                     r.hit_rate * 100.0,
                     r.coverage * 100.0
-                )),
-                Format::Csv | Format::Json => out.row(&r),
+                ));
+            }
+            if out.wants_rows() {
+                out.row(&r);
             }
         }
-        out.flush();
+        out.done(self.last);
     }
 }
 

@@ -26,7 +26,7 @@ use crate::engine::records::Record;
 use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::keyed::{KeyedReport, Mode, keyed};
-use crate::engine::output::{Format, Output};
+use crate::engine::output::Output;
 use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::temporal::Horizon;
@@ -157,8 +157,8 @@ impl KeyedReport for Report {
             }
         };
         let top = |i: usize| profile.top.get(i).copied();
-        match out.format {
-            Format::Text => {
+        if out.wants_text() {
+            {
                 let categories: Vec<String> = profile
                     .top
                     .iter()
@@ -178,7 +178,10 @@ impl KeyedReport for Report {
                 );
                 out.line(&line);
             }
-            Format::Csv | Format::Json => out.row(&ProfileRow {
+        }
+        out.replace("user_id", user, false);
+        if out.wants_rows() {
+            out.row(&ProfileRow {
                 user_id: user,
                 segment,
                 pv: profile.counts[0],
@@ -194,7 +197,7 @@ impl KeyedReport for Report {
                 last_active: profile.last_active,
                 update,
                 emitted_at: at,
-            }),
+            });
         }
     }
 }

@@ -1,0 +1,951 @@
+//! `--sink`: results in a database table that always holds the answer, and `--resume`.
+//!
+//! The judge of every table is the job's own csv stream: a table must hold exactly what that
+//! stream says, as of the last committed time (a window's or a key's last emission, every
+//! appended outcome numbered in order), and a run killed at any point and resumed must end with
+//! the table of a run never interrupted.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{ok, scratch, stderr, tutorial, uba};
+
+/// How a job's rows are kept in its table.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Each window's last emission, keyed by `(window_end, rank)`.
+    Windows,
+    /// Each user's last emission, keyed by `user_id`.
+    Users,
+    /// Every row, numbered by `seq`.
+    Appended,
+}
+
+type Rows = Vec<Vec<String>>;
+
+fn csv_table(text: &str) -> (Vec<String>, Rows) {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// What the table must hold once the results through logical time `through` are committed,
+/// computed from the job's csv stream with plain loops.
+fn expected(kind: Kind, csv: &str, through: u64) -> Rows {
+    let (header, rows) = csv_table(csv);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let at = col("emitted_at");
+    let rows: Rows = rows
+        .into_iter()
+        .filter(|r| r[at].parse::<u64>().unwrap() <= through)
+        .collect();
+    match kind {
+        Kind::Appended => rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| [vec![(i + 1).to_string()], r].concat())
+            .collect(),
+        Kind::Windows | Kind::Users => {
+            let key = col(match kind {
+                Kind::Windows => "window_end",
+                _ => "user_id",
+            });
+            // The last emission of each key: the rows of its latest emitted_at.
+            let mut last: BTreeMap<u64, (u64, Rows)> = BTreeMap::new();
+            for r in rows {
+                let k: u64 = r[key].parse().unwrap();
+                let t: u64 = r[at].parse().unwrap();
+                let entry = last.entry(k).or_insert((t, Vec::new()));
+                if t > entry.0 {
+                    *entry = (t, Vec::new());
+                }
+                entry.1.push(r);
+            }
+            last.into_values().flat_map(|(_, rows)| rows).collect()
+        }
+    }
+}
+
+/// The table's rows in key order, as csv would print them (booleans as `true`/`false`, NULL as
+/// an empty field).
+fn table_rows(db: &Path, table: &str, kind: Kind) -> Rows {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let order = match kind {
+        Kind::Windows => "window_end, rank",
+        Kind::Users => "user_id",
+        Kind::Appended => "seq",
+    };
+    let booleans: Vec<bool> = conn
+        .prepare(&format!("SELECT type FROM pragma_table_info('{table}')"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|t| t.unwrap() == "BOOLEAN")
+        .collect();
+    let mut statement = conn
+        .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY {order}"))
+        .unwrap();
+    let n = statement.column_count();
+    statement
+        .query_map([], |row| {
+            Ok((0..n)
+                .map(|i| {
+                    use rusqlite::types::ValueRef;
+                    match row.get_ref(i).unwrap() {
+                        ValueRef::Null => String::new(),
+                        ValueRef::Integer(v) if booleans[i] => (v != 0).to_string(),
+                        ValueRef::Integer(v) => v.to_string(),
+                        ValueRef::Real(v) => v.to_string(),
+                        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        ValueRef::Blob(_) => panic!("a blob"),
+                    }
+                })
+                .collect())
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// `(committed_time, complete)` of the job's progress row, if any.
+fn progress(db: &Path, table: &str) -> Option<(u64, bool)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT committed_time, complete FROM uba_progress WHERE table_name = ?1",
+        [table],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?)),
+    )
+    .ok()
+}
+
+fn sqlite(db: &Path) -> String {
+    format!("sqlite:{}", db.display())
+}
+
+/// Runs `args` into a fresh database and checks the table against the csv stream of the same run.
+fn table_equals_stream(name: &str, args: &[&str], table: &str, kind: Kind) -> String {
+    let dir = scratch(name);
+    let db = dir.join("results.db");
+    let csv_path = dir.join("out.csv");
+    let out = uba(&[
+        args,
+        &[
+            "--format",
+            "csv",
+            "--output",
+            csv_path.to_str().unwrap(),
+            "--sink",
+            &sqlite(&db),
+        ],
+    ]
+    .concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    // The table is written beside the stream, which stays what it is without a sink.
+    assert_eq!(csv, ok(&[args, &["--format", "csv"]].concat()));
+    let rows = table_rows(&db, table, kind);
+    assert!(!rows.is_empty());
+    assert_eq!(rows, expected(kind, &csv, u64::MAX));
+    let (_, last) = csv_table(&csv);
+    let last_time = last.last().unwrap().last().unwrap().parse::<u64>().unwrap();
+    assert_eq!(progress(&db, table), Some((last_time, true)));
+    assert!(
+        stderr(&out).contains(&format!("uba: {}: ", sqlite(&db))),
+        "{}",
+        stderr(&out)
+    );
+    csv
+}
+
+#[test]
+fn hot_items_table_holds_each_window_once() {
+    let csv = table_equals_stream(
+        "sink-hot-items",
+        &["hot-items", &tutorial("UserBehavior.csv")],
+        "hot_items",
+        Kind::Windows,
+    );
+    assert!(csv.lines().count() > 100);
+}
+
+#[test]
+fn hot_pages_table_holds_each_windows_last_correction() {
+    let csv = table_equals_stream(
+        "sink-hot-pages",
+        &["hot-pages", &tutorial("apache.log")],
+        "hot_pages",
+        Kind::Windows,
+    );
+    assert!(csv.contains(",true,"), "the sample has corrections");
+}
+
+#[test]
+fn order_timeout_table_numbers_every_outcome() {
+    table_equals_stream(
+        "sink-order-timeout",
+        &["order-timeout", &tutorial("OrderLog.csv")],
+        "order_timeout",
+        Kind::Appended,
+    );
+}
+
+#[test]
+fn user_profile_table_holds_each_users_latest_profile() {
+    table_equals_stream(
+        "sink-user-profile",
+        &["user-profile", &tutorial("UserBehavior.csv")],
+        "user_profile",
+        Kind::Users,
+    );
+}
+
+#[test]
+fn ad_stats_keeps_blacklistings_in_their_own_table() {
+    let dir = scratch("sink-ad-stats");
+    let db = dir.join("results.db");
+    let csv = ok(&[
+        "ad-stats",
+        &tutorial("AdClickLog.csv"),
+        "--format",
+        "csv",
+        "--only",
+        "blacklist",
+    ]);
+    ok(&[
+        "ad-stats",
+        &tutorial("AdClickLog.csv"),
+        "--sink",
+        &sqlite(&db),
+    ]);
+    let blacklisted = table_rows(&db, "ad_stats_blacklist", Kind::Appended);
+    assert_eq!(blacklisted, expected(Kind::Appended, &csv, u64::MAX));
+    assert!(!blacklisted.is_empty());
+    assert!(!table_rows(&db, "ad_stats", Kind::Windows).is_empty());
+}
+
+#[test]
+fn a_second_run_replaces_the_first_and_table_names_can_be_chosen() {
+    let dir = scratch("sink-rerun");
+    let db = dir.join("results.db");
+    let input = tutorial("UserBehavior.csv");
+    ok(&["hot-items", &input, "--top", "3", "--sink", &sqlite(&db)]);
+    ok(&["hot-items", &input, "--top", "2", "--sink", &sqlite(&db)]);
+    let csv = ok(&["hot-items", &input, "--top", "2", "--format", "csv"]);
+    assert_eq!(
+        table_rows(&db, "hot_items", Kind::Windows),
+        expected(Kind::Windows, &csv, u64::MAX)
+    );
+    ok(&[
+        "hot-items",
+        &input,
+        "--sink",
+        &sqlite(&db),
+        "--table",
+        "top_items_5",
+    ]);
+    assert_eq!(table_rows(&db, "top_items_5", Kind::Windows).len() % 5, 0);
+    assert_eq!(
+        table_rows(&db, "hot_items", Kind::Windows),
+        expected(Kind::Windows, &csv, u64::MAX),
+        "another table is left alone"
+    );
+}
+
+#[test]
+fn a_resume_with_other_arguments_or_inputs_is_refused() {
+    let dir = scratch("sink-refuse");
+    let db = dir.join("results.db");
+    let input = tutorial("UserBehavior.csv");
+    ok(&["hot-items", &input, "--sink", &sqlite(&db)]);
+    // The same run, resumed with more workers and csv output: nothing left to write.
+    let out = uba(&[
+        "hot-items",
+        &input,
+        "--sink",
+        &sqlite(&db),
+        "--resume",
+        "-w",
+        "2",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 rows written in 0 transactions"),
+        "{}",
+        stderr(&out)
+    );
+    let out = uba(&[
+        "hot-items",
+        &input,
+        "--top",
+        "3",
+        "--sink",
+        &sqlite(&db),
+        "--resume",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "uba: cannot resume: table 'hot_items' in {} was written by another run (arguments ``, these are `--top 3`); run without --resume to start over\n",
+            sqlite(&db)
+        )
+    );
+    let other = dir.join("other.csv");
+    std::fs::copy(&input, &other).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&other)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"1,2,3,pv,1511658000\n"))
+        .unwrap();
+    let out = uba(&[
+        "hot-items",
+        other.to_str().unwrap(),
+        "--sink",
+        &sqlite(&db),
+        "--resume",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("was written by another run (inputs of "),
+        "{}",
+        stderr(&out)
+    );
+    let out = common::uba_stdin(&["hot-items", "-", "--sink", &sqlite(&db), "--resume"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "uba: --resume needs inputs that can be read again: stdin cannot (write the stream to a file as well, and resume from the file)\n"
+    );
+}
+
+#[test]
+fn write_errors_end_the_run_with_one_sentence() {
+    let dir = scratch("sink-write-errors");
+    let input = tutorial("UserBehavior.csv");
+    // A database file that cannot be written.
+    let db = dir.join("readonly.db");
+    ok(&["pv", &input, "--sink", &sqlite(&db)]);
+    let mut permissions = std::fs::metadata(&db).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&db, permissions).unwrap();
+    // Root writes read-only files anyway: open it read-only through SQLite's URI instead.
+    let readonly = format!("sqlite:file:{}?mode=ro", db.display());
+    let out = uba(&["pv", &input, "--sink", &readonly]);
+    // Found before the run starts, as a file that cannot be created is.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("uba: cannot write to {readonly}: ")) && err.contains("readonly"),
+        "{err}"
+    );
+    // A full disk.
+    let out = uba(&["pv", &input, "--output", "/dev/full"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).lines().last().unwrap(),
+        "uba: cannot write the output: No space left on device (os error 28)"
+    );
+    // A closed pipe: `uba ... | head -c 100`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(["hot-pages", &tutorial("apache.log"), "--format", "csv"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).lines().last(),
+        Some(
+            "uba: the reader of the output stopped reading (broken pipe): the results are incomplete"
+        )
+    );
+    // Not a database.
+    let not_db = dir.join("not.db");
+    std::fs::write(
+        &not_db,
+        "this is not a database, it is a text file of some length\n",
+    )
+    .unwrap();
+    let out = uba(&["pv", &input, "--sink", &sqlite(&not_db)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let out = uba(&["pv", &input, "--sink", "mysql://localhost/x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("uba: --sink 'mysql://localhost/x' is not sqlite:PATH"));
+}
+
+/// Starts `uba ARGS` (one process, or process `p` of a local cluster).
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A tiny seeded generator (xorshift), so that the kill points are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// How the job is run: its worker threads, or as a cluster of local processes.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    Threads(usize),
+    Processes(usize),
+}
+
+/// Starts the run; returns its processes (process 0 first: it writes the table).
+fn start(args: &[&str], layout: Layout, dir: &Path) -> Vec<Child> {
+    match layout {
+        Layout::Threads(w) => vec![spawn(&[args, &["-w", &w.to_string()]].concat())],
+        Layout::Processes(n) => {
+            let hosts: Vec<String> = (0..n)
+                .map(|_| {
+                    let port = std::net::TcpListener::bind("127.0.0.1:0")
+                        .unwrap()
+                        .local_addr()
+                        .unwrap()
+                        .port();
+                    format!("127.0.0.1:{port}")
+                })
+                .collect();
+            let hostfile = dir.join("hosts.txt");
+            std::fs::write(&hostfile, hosts.join("\n") + "\n").unwrap();
+            (0..n)
+                .map(|p| {
+                    spawn(
+                        &[
+                            args,
+                            &[
+                                "-n",
+                                &n.to_string(),
+                                "-p",
+                                &p.to_string(),
+                                "--hostfile",
+                                hostfile.to_str().unwrap(),
+                            ],
+                        ]
+                        .concat(),
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+/// Waits for every process; returns whether all succeeded, and process 0's stderr.
+fn wait_all(children: Vec<Child>) -> (bool, String) {
+    let mut all = true;
+    let mut first = String::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        all &= out.status.success();
+        if i == 0 {
+            first = stderr(&out);
+        }
+    }
+    (all, first)
+}
+
+/// Kills the run into `db` at `kills` seeded points (SIGKILL to process 0, the writer; the
+/// others then stop on their own), resuming each time; after each kill the table must be the
+/// stream's state at the committed time, and in the end that of a run never interrupted.
+fn killed_and_resumed(
+    name: &str,
+    args: &[&str],
+    table: &str,
+    kind: Kind,
+    layout: Layout,
+    kills: usize,
+    seed: u64,
+) {
+    let dir = scratch(name);
+    let csv = ok(&[args, &["--format", "csv"]].concat());
+    let db = dir.join("results.db");
+    let sink = sqlite(&db);
+    let run: Vec<&str> = [args, &["--sink", &sink]].concat();
+    // How long an uninterrupted run takes, to spread the kills over it.
+    let started = Instant::now();
+    let (ok_run, err) = wait_all(start(&run, layout, &dir));
+    assert!(ok_run, "{err}");
+    let span = started.elapsed().as_millis() as u64;
+    let complete = table_rows(&db, table, kind);
+    assert_eq!(complete, expected(kind, &csv, u64::MAX));
+
+    let mut rng = Rng(seed);
+    let resume: Vec<&str> = [run.as_slice(), &["--resume"]].concat();
+    let mut committed = Vec::new();
+    let mut fresh = true;
+    for _ in 0..kills {
+        let args = if fresh { &run } else { &resume };
+        let mut children = start(args, layout, &dir);
+        std::thread::sleep(Duration::from_millis(10 + rng.below(span)));
+        let _ = children[0].kill();
+        // The other processes stop on their own once they notice process 0 is gone, except
+        // those still waiting for it to start, which retry forever (timely's connect loop).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for child in &mut children[1..] {
+            while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+        }
+        let _ = wait_all(children);
+        match progress(&db, table) {
+            Some((time, complete)) => {
+                fresh = false;
+                // What the table holds is the stream's state as of its progress row: never half
+                // of a time's changes.
+                let through = if complete { u64::MAX } else { time };
+                assert_eq!(
+                    table_rows(&db, table, kind),
+                    expected(kind, &csv, through),
+                    "{name}: after a kill, committed through {time}"
+                );
+                committed.push(time);
+            }
+            None => assert!(fresh, "a resumed run lost its progress row"),
+        }
+    }
+    assert!(
+        committed.windows(2).all(|w| w[0] <= w[1]),
+        "committed times go forward: {committed:?}"
+    );
+    let (ok_run, err) = wait_all(start(&resume, layout, &dir));
+    assert!(ok_run, "{err}");
+    assert_eq!(
+        table_rows(&db, table, kind),
+        complete,
+        "{name}: a killed and resumed run ends with the table of an uninterrupted one"
+    );
+    assert_eq!(progress(&db, table).map(|p| p.1), Some(true));
+}
+
+fn generated(dir: &Path, args: &[&str]) -> String {
+    let path = dir.join("input");
+    ok(&[args, &["--out", path.to_str().unwrap()]].concat());
+    path.to_string_lossy().into_owned()
+}
+
+fn hot_pages_input() -> String {
+    let dir = scratch("sink-kill-hot-pages-input");
+    generated(
+        &dir,
+        &[
+            "gen",
+            "apache-log",
+            "--rows",
+            "60000",
+            "--seed",
+            "11",
+            "--rate",
+            "20",
+            "--urls",
+            "300",
+            "--disorder",
+            "90s",
+            "--shuffle-minute",
+        ],
+    )
+}
+
+const HOT_PAGES: &[&str] = &[
+    "--window",
+    "30s",
+    "--slide",
+    "5s",
+    "--out-of-orderness",
+    "3s",
+    "--allowed-lateness",
+    "20s",
+];
+
+fn orders_input(name: &str) -> String {
+    let dir = scratch(name);
+    generated(
+        &dir,
+        &[
+            "gen",
+            "orders",
+            "--rows",
+            "150000",
+            "--seed",
+            "12",
+            "--rate",
+            "2",
+            "--disorder",
+            "20s",
+        ],
+    )
+}
+
+fn user_behavior_input() -> String {
+    let dir = scratch("sink-kill-user-behavior-input");
+    generated(
+        &dir,
+        &["gen", "user-behavior", "--rows", "600000", "--seed", "13"],
+    )
+}
+
+#[test]
+fn hot_pages_killed_ten_times_ends_as_if_never_killed() {
+    let input = hot_pages_input();
+    let args = [&["hot-pages", input.as_str()], HOT_PAGES].concat();
+    killed_and_resumed(
+        "sink-kill-hot-pages",
+        &args,
+        "hot_pages",
+        Kind::Windows,
+        Layout::Threads(1),
+        10,
+        1,
+    );
+    killed_and_resumed(
+        "sink-kill-hot-pages-w4",
+        &args,
+        "hot_pages",
+        Kind::Windows,
+        Layout::Threads(4),
+        4,
+        2,
+    );
+    killed_and_resumed(
+        "sink-kill-hot-pages-cluster",
+        &args,
+        "hot_pages",
+        Kind::Windows,
+        Layout::Processes(2),
+        4,
+        3,
+    );
+}
+
+#[test]
+fn order_timeout_killed_ten_times_ends_as_if_never_killed() {
+    let input = orders_input("sink-kill-orders-input");
+    let args = ["order-timeout", input.as_str()];
+    killed_and_resumed(
+        "sink-kill-orders",
+        &args,
+        "order_timeout",
+        Kind::Appended,
+        Layout::Threads(1),
+        10,
+        4,
+    );
+    killed_and_resumed(
+        "sink-kill-orders-w4",
+        &args,
+        "order_timeout",
+        Kind::Appended,
+        Layout::Threads(4),
+        4,
+        5,
+    );
+    killed_and_resumed(
+        "sink-kill-orders-cluster",
+        &args,
+        "order_timeout",
+        Kind::Appended,
+        Layout::Processes(2),
+        4,
+        6,
+    );
+}
+
+#[test]
+fn hot_items_killed_ten_times_ends_as_if_never_killed() {
+    let input = user_behavior_input();
+    let args = [
+        "hot-items",
+        input.as_str(),
+        "--window",
+        "10m",
+        "--slide",
+        "1m",
+    ];
+    killed_and_resumed(
+        "sink-kill-hot-items",
+        &args,
+        "hot_items",
+        Kind::Windows,
+        Layout::Threads(1),
+        10,
+        7,
+    );
+    killed_and_resumed(
+        "sink-kill-hot-items-w4",
+        &args,
+        "hot_items",
+        Kind::Windows,
+        Layout::Threads(4),
+        4,
+        8,
+    );
+    killed_and_resumed(
+        "sink-kill-hot-items-cluster",
+        &args,
+        "hot_items",
+        Kind::Windows,
+        Layout::Processes(2),
+        4,
+        9,
+    );
+}
+
+/// A PostgreSQL server of the test's own: `initdb` into a temporary directory, listening only on
+/// a Unix socket there, stopped when dropped.
+struct Postgres {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+}
+
+impl Postgres {
+    /// Starts a server, or says why it cannot (no server programs installed).
+    fn start(name: &str) -> Result<Postgres, String> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|_| "no /usr/lib/postgresql (Debian's postgresql package)".to_owned())?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").exists())
+            .ok_or("no initdb under /usr/lib/postgresql/*/bin")?;
+        // A short path: a Unix socket's path must fit in 107 bytes.
+        let dir = std::path::PathBuf::from(format!("/tmp/uba-pg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pg = Postgres { dir, bin };
+        // initdb refuses to run as root: the server runs as the `postgres` user then.
+        let root = unsafe { libc_geteuid() } == 0;
+        if root {
+            let status = Command::new("chown")
+                .args(["postgres:postgres", pg.dir.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let data = pg.dir.join("data");
+        pg.run(
+            root,
+            &[
+                "initdb",
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        )?;
+        pg.run(
+            root,
+            &[
+                "pg_ctl",
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                pg.dir.join("log").to_str().unwrap(),
+                "-o",
+                &format!(
+                    "-k {} -c listen_addresses='' -c fsync=off",
+                    pg.dir.display()
+                ),
+                "-w",
+                "start",
+            ],
+        )?;
+        Ok(pg)
+    }
+
+    fn run(&self, root: bool, args: &[&str]) -> Result<(), String> {
+        let program = self.bin.join(args[0]);
+        let mut command = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        let out = command
+            .args(&args[1..])
+            .current_dir(&self.dir)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", args[0]))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} failed: {}{}",
+                args[0],
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    }
+
+    fn sink(&self) -> String {
+        format!(
+            "postgres:host={} user=postgres dbname=postgres",
+            self.dir.display()
+        )
+    }
+
+    /// Runs `sql` in psql, as a user would; returns its unaligned output.
+    fn psql(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                self.dir.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-X",
+                "-A",
+                "-t",
+                "-F",
+                ",",
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let root = unsafe { libc_geteuid() } == 0;
+        let data = self.dir.join("data");
+        let _ = self.run(
+            root,
+            &[
+                "pg_ctl",
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
+    let pg = match Postgres::start("top5") {
+        Ok(pg) => pg,
+        Err(why) => {
+            eprintln!("skipped: no PostgreSQL server to start: {why}");
+            return;
+        }
+    };
+    let input = tutorial("UserBehavior.csv");
+    let csv = ok(&["hot-items", &input, "--format", "csv"]);
+    let out = uba(&["hot-items", &input, "--sink", &pg.sink()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // What a user types: the top 5 of the window ending at 10:10, China time.
+    let top = pg.psql(
+        "SELECT rank, item_id, count FROM hot_items \
+         WHERE to_timestamp(window_end / 1000) AT TIME ZONE 'Asia/Shanghai' = '2017-11-26 10:10' \
+         ORDER BY rank",
+    );
+    let (_, rows) = csv_table(&csv);
+    let window_end = "1511662200000"; // 2017-11-26 10:10 +08:00
+    let want: String = rows
+        .iter()
+        .filter(|r| r[1] == window_end)
+        .map(|r| format!("{},{},{}\n", r[2], r[3], r[4]))
+        .collect();
+    assert_eq!(want.lines().count(), 5);
+    assert_eq!(top, want);
+    // The whole table, as csv would print it.
+    let all = pg.psql(
+        "SELECT window_start, window_end, rank, item_id, count, \"update\", emitted_at FROM hot_items ORDER BY window_end, rank",
+    );
+    let want: String = expected(Kind::Windows, &csv, u64::MAX)
+        .iter()
+        .map(|r| {
+            r.join(",")
+                .replace(",false,", ",f,")
+                .replace(",true,", ",t,")
+                + "\n"
+        })
+        .collect();
+    assert_eq!(all, want);
+    assert_eq!(
+        pg.psql("SELECT complete FROM uba_progress WHERE table_name = 'hot_items'"),
+        "t\n"
+    );
+}
+
+#[test]
+fn postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed() {
+    let pg = match Postgres::start("resume") {
+        Ok(pg) => pg,
+        Err(why) => {
+            eprintln!("skipped: no PostgreSQL server to start: {why}");
+            return;
+        }
+    };
+    let input = orders_input("sink-postgres-orders-input");
+    let csv = ok(&["order-timeout", &input, "--format", "csv"]);
+    let run = ["order-timeout", input.as_str(), "--sink", &pg.sink()];
+    let dump = || {
+        pg.psql("SELECT seq, order_id, outcome, create_ts, pay_ts, tx_id, timeout_at, emitted_at FROM order_timeout ORDER BY seq")
+    };
+    let want: String = expected(Kind::Appended, &csv, u64::MAX)
+        .iter()
+        .map(|r| r.join(",") + "\n")
+        .collect();
+    let started = Instant::now();
+    ok(&run);
+    let span = started.elapsed().as_millis() as u64;
+    assert_eq!(dump(), want);
+    let mut rng = Rng(21);
+    for kill in 0..3 {
+        let args = if kill == 0 {
+            run.to_vec()
+        } else {
+            [run.as_slice(), &["--resume"]].concat()
+        };
+        let mut child = spawn(&args);
+        std::thread::sleep(Duration::from_millis(10 + rng.below(span)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    ok(&[run.as_slice(), &["--resume"]].concat());
+    assert_eq!(dump(), want);
+}

@@ -53,8 +53,9 @@ pub struct OutputArgs {
     /// first 10 go to stderr and the rest are counted.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<String>,
-    /// Zone in which the text format prints times: UTC (default), +08:00, -0500, ...
-    #[arg(long, default_value = "UTC")]
+    /// Zone in which the text format prints times: an offset (UTC, +08:00, -0500) or an IANA
+    /// name (Asia/Shanghai, Europe/Paris), from the tz database built into uba.
+    #[arg(long, default_value = "UTC", allow_hyphen_values = true)]
     pub tz: String,
     /// Bogus-timestamp guard: a row more than this away from its input's latest time (anchored at
     /// the median of the first rows) is rejected as a bogus timestamp instead of moving the
@@ -75,8 +76,8 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    pub fn zone(&self) -> Result<time::UtcOffset, String> {
-        crate::engine::time_fmt::parse_zone(&self.tz).map_err(|e| format!("--tz: {e}"))
+    pub fn zone(&self) -> Result<crate::engine::time_fmt::Zone, String> {
+        crate::engine::time_fmt::Zone::parse(&self.tz).map_err(|e| format!("--tz: {e}"))
     }
 
     pub fn max_time_jump(&self) -> Result<Option<u64>, String> {

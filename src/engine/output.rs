@@ -7,9 +7,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use serde::Serialize;
-use time::UtcOffset;
 
 use crate::engine::failure::{self, Failure};
+use crate::engine::time_fmt::Zone;
 
 /// The output formats of every job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -57,7 +57,7 @@ pub fn guarded_stdout() -> Result<File, String> {
 pub struct Output {
     pub format: Format,
     /// The zone in which the text format prints times.
-    pub zone: UtcOffset,
+    pub zone: Zone,
     writer: Writer,
 }
 
@@ -76,7 +76,7 @@ impl Output {
     pub fn open(
         path: Option<&str>,
         format: Format,
-        zone: UtcOffset,
+        zone: Zone,
         guard_stdout: bool,
     ) -> Result<Self, String> {
         let sink: Box<dyn Write + Send> = match path {
@@ -132,7 +132,7 @@ impl Output {
 
     /// Formats a time for the text format.
     pub fn time(&self, ms: u64) -> String {
-        crate::engine::time_fmt::format_ms(ms, self.zone)
+        crate::engine::time_fmt::format_ms(ms, self.zone.offset_at(ms))
     }
 
     /// Pushes what was written so far: called when a logical time is complete, so that a live

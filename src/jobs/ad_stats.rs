@@ -88,8 +88,9 @@ pub struct Args {
     /// it and the pair's later clicks that day are dropped.
     #[arg(long, default_value_t = 100)]
     pub max_clicks: usize,
-    /// Zone whose midnight starts a day for the blacklist (UTC, +08:00, -0500, ...).
-    #[arg(long, default_value = "+08:00")]
+    /// Zone whose midnight starts a day for the blacklist: an offset (UTC, +08:00, -0500) or an
+    /// IANA name (Asia/Shanghai; a day with a daylight saving change is 23 or 25 hours).
+    #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
     pub day_tz: String,
     /// Window size.
     #[arg(long, default_value = "1h", value_parser = duration_ms)]

@@ -9,7 +9,9 @@ use clap::ArgAction;
 
 use crate::engine::output::Format;
 
-/// Timely's own flags, on every job. `-h` is the hostfile, as in timely; help is `--help`.
+/// Timely's own flags, on every job. Timely spells the hostfile `-h FILE`: that still works
+/// (the command line turns it into `--hostfile FILE` before parsing: `help_or_hostfile`), and `-h`
+/// with no value after it is help.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ClusterArgs {
     /// Worker threads per process.
@@ -21,8 +23,9 @@ pub struct ClusterArgs {
     /// This process's index in the cluster, 0 to n-1. Process 0 reads the inputs and writes the output.
     #[arg(short = 'p', long = "process", default_value_t = 0)]
     pub process: usize,
-    /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101, 2102, ...).
-    #[arg(short = 'h', long = "hostfile")]
+    /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101,
+    /// 2102, ...). `-h FILE` works too (timely's spelling); `-h` with no value after it is help.
+    #[arg(long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
     /// This process's own input files, comma-separated, instead of INPUT: each process of a
     /// cluster reads its own list (the first worker of each process reads them). Every file is
@@ -32,7 +35,7 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "A.csv,B.csv")]
     pub inputs: Option<String>,
     /// Print help.
-    #[arg(long, action = ArgAction::Help)]
+    #[arg(short = 'h', long, action = ArgAction::Help)]
     pub help: Option<bool>,
 }
 

@@ -236,7 +236,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     let day_tz = args.day_tz.clone();
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
     let (overall_only, out_of_orderness, lateness) = (
         args.overall_only,
         args.out_of_orderness,

@@ -119,7 +119,11 @@ fn dash_h_alone_prints_help_and_with_a_value_is_the_hostfile() {
 #[test]
 fn flags_that_do_not_apply_are_errors() {
     let input = tutorial("UserBehavior.csv");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["pv", &input, "-p", "1"],
+            "uba: -p 1 is not a process of -n 1 (use 0 to 0)",
+        ),
         (
             &["uv", &input, "--hll-precision", "30"],
             "uba: --hll-precision applies to --method hll, not to --method exact",

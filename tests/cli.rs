@@ -119,7 +119,12 @@ fn dash_h_alone_prints_help_and_with_a_value_is_the_hostfile() {
 #[test]
 fn flags_that_do_not_apply_are_errors() {
     let input = tutorial("UserBehavior.csv");
-    let cases: [(&[&str], &str); 7] = [
+    let logins = tutorial("LoginLog.csv");
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["login-fail", &logins, "--inputs", &logins],
+            "uba: the argument '[INPUT]' cannot be used with '--inputs <A.csv,B.csv>'",
+        ),
         (
             &["pv", &input, "-p", "1"],
             "uba: -p 1 is not a process of -n 1 (use 0 to 0)",
@@ -159,6 +164,11 @@ fn flags_that_do_not_apply_are_errors() {
     for (args, first_line) in cases {
         assert_eq!(assert_user_error(args), first_line, "uba {args:?}");
     }
+    // --inputs stands for INPUT, also in the jobs that need an input.
+    assert_eq!(
+        ok(&["login-fail", "--inputs", &logins, "--format", "csv"]),
+        ok(&["login-fail", &logins, "--format", "csv"])
+    );
     // The flags still work with their method, and the job file runs.
     ok(&["uv", &input, "--method", "hll", "--hll-precision", "10"]);
     ok(&["uv", &input, "--method", "bloom", "--bloom-bits", "1024"]);

@@ -83,7 +83,8 @@ pub const READS: &[&str] = &[<AdClickEvent as Record>::NAME];
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Ad clicks csv (`userId,adId,province,city,ts` with ts in seconds), or `-` for stdin.
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// Clicks a (user, ad) pair may make per day; the next one raises the blacklist warning and
     /// it and the pair's later clicks that day are dropped.
     #[arg(long, default_value_t = 100)]
@@ -237,7 +238,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let out_of_orderness = args.out_of_orderness;
 
     runner::execute(
-        std::slice::from_ref(&args.input),
+        &[crate::jobs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {

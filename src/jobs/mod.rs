@@ -63,6 +63,12 @@ declare_jobs! {
     Parse => parse,
 }
 
+/// The input of a job that needs one: INPUT, or a name never opened when `--inputs` names this
+/// process's files instead (clap requires one of the two, not both).
+pub fn named_input(input: &Option<String>) -> String {
+    input.clone().unwrap_or_else(|| "--inputs".into())
+}
+
 /// Where a job with no INPUT looks for its sample: the working directory, so that a clone
 /// (`cargo run`) finds it and an installed `uba` behaves the same wherever it runs from.
 pub const SAMPLE: &str = "data/user-behavior.csv";

@@ -1,12 +1,12 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use uba::cli::{Cli, dispatch, usage_error};
+use uba::cli::{Cli, dispatch, help_or_hostfile, usage_error};
 use uba::engine::failure::{self, Failure};
 use uba::jobs::jobs_reading;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(help_or_hostfile(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()

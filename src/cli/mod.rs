@@ -41,8 +41,8 @@ pub enum Command {
     Run(RunArgs),
     /// Runs a job as a cluster of local processes: `uba cluster --processes 2 --workers 2 hot-items data.csv`.
     ///
-    /// Writes a hostfile with free ports on 127.0.0.1, starts `uba JOB ARGS -w W -n N -p I -h
-    /// HOSTFILE` for each process, labels their messages, and stops all of them if one fails.
+    /// Writes a hostfile with free ports on 127.0.0.1, starts `uba JOB ARGS -w W -n N -p I
+    /// --hostfile HOSTFILE` for each process, labels their messages, and stops all of them if one fails.
     /// Results are gathered by the job itself: process 0's stdout is the output.
     Cluster(crate::cli::cluster::Args),
     /// Writes deterministic sample data (same seed, same bytes).
@@ -72,29 +72,55 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
         )
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let mut job = None;
+    let job = match table.get("job") {
+        Some(toml::Value::String(name)) => name.clone(),
+        Some(_) => {
+            return Err(format!(
+                "job file '{}': 'job' must be a string, the job's name",
+                path.display()
+            ));
+        }
+        None => {
+            return Err(format!(
+                "job file '{}' has no `job = \"...\"` line",
+                path.display()
+            ));
+        }
+    };
+    // An unknown job is left to clap, which suggests the nearest name.
+    let job_flags = long_flags_of(&job);
     let mut inputs = Vec::new();
     let mut flags = Vec::new();
     for (key, value) in &table {
         match (key.as_str(), value) {
-            ("job", toml::Value::String(name)) => job = Some(name.clone()),
+            ("job", _) => {}
             ("inputs", toml::Value::Array(paths)) => {
                 for p in paths {
                     let p = p.as_str().ok_or_else(|| {
                         format!("job file '{}': inputs must be strings", path.display())
                     })?;
-                    inputs.push(if p == "-" {
-                        p.to_owned()
-                    } else {
-                        base.join(p).to_string_lossy().into_owned()
-                    });
+                    inputs.push(relative_to(base, p));
                 }
             }
-            ("job" | "inputs", _) => {
+            ("inputs", _) => {
                 return Err(format!(
-                    "job file '{}': '{key}' must be a string (job) or a list of paths (inputs)",
+                    "job file '{}': 'inputs' must be a list of paths",
                     path.display()
                 ));
+            }
+            (key, _)
+                if job_flags
+                    .as_ref()
+                    .is_some_and(|f| !f.iter().any(|f| f == key)) =>
+            {
+                return Err(format!(
+                    "job file '{}': unknown key '{key}': {} has no --{key} flag",
+                    path.display(),
+                    job
+                ));
+            }
+            ("output" | "late" | "rejects", toml::Value::String(file)) => {
+                flags.extend([format!("--{key}"), relative_to(base, file)]);
             }
             (_, toml::Value::Boolean(true)) => flags.push(format!("--{key}")),
             (_, toml::Value::Boolean(false)) => {}
@@ -110,8 +136,6 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
             }
         }
     }
-    let job =
-        job.ok_or_else(|| format!("job file '{}' has no `job = \"...\"` line", path.display()))?;
     let cli_inputs: Vec<String> = run
         .args
         .iter()
@@ -131,6 +155,60 @@ pub fn job_file_args(run: &RunArgs) -> Result<Vec<String>, String> {
     Ok(argv)
 }
 
+/// A path written in a job file, which means the same wherever the job is run from: relative
+/// to the file's folder, as `inputs` are (`-`, stdin or stdout, stays itself).
+fn relative_to(base: &Path, file: &str) -> String {
+    if file == "-" {
+        file.to_owned()
+    } else {
+        base.join(file).to_string_lossy().into_owned()
+    }
+}
+
+/// The `--long` flags of a job, from its clap definition (so a job file's keys are checked
+/// against exactly what the command line accepts); `None` when there is no such job.
+fn long_flags_of(job: &str) -> Option<Vec<String>> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let job = cli
+        .get_subcommands()
+        .find(|c| c.get_name() == job && !["run", "cluster", "gen"].contains(&job))?;
+    Some(
+        job.get_arguments()
+            .filter_map(|a| a.get_long())
+            .filter(|long| *long != "help")
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// Gives `-h` its two meanings before clap sees it: followed by a value (an argument that does
+/// not start with `-`) it is timely's hostfile flag, `--hostfile VALUE`; alone (the last
+/// argument, or followed by another flag) it asks for help, as in every other command line.
+/// clap cannot decide this itself: an argument either takes a value or it does not.
+pub fn help_or_hostfile<I, S>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString>,
+{
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    for i in 0..args.len() {
+        if args[i] != "-h" {
+            continue;
+        }
+        let value_follows = args
+            .get(i + 1)
+            .is_some_and(|next| !next.to_string_lossy().starts_with('-'));
+        args[i] = if value_follows {
+            "--hostfile"
+        } else {
+            "--help"
+        }
+        .into();
+    }
+    args
+}
+
 /// Runs one parsed command.
 pub fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
@@ -144,7 +222,18 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Run(run) => {
             let argv = job_file_args(&run)?;
             record_invocation(&argv);
-            let cli = Cli::try_parse_from(&argv).map_err(|e| usage_error(&e))?;
+            let cli = match Cli::try_parse_from(help_or_hostfile(&argv)) {
+                Ok(cli) => cli,
+                Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.exit(),
+                Err(e) => {
+                    return Err(format!(
+                        "job file '{}': {}",
+                        run.jobfile.display(),
+                        usage_error(&e)
+                    )
+                    .into());
+                }
+            };
             if matches!(cli.command, Command::Run(_)) {
                 return Err("a job file cannot run another job file".into());
             }
@@ -161,10 +250,13 @@ fn record_invocation(argv: &[String]) {
     }
 }
 
-/// Condenses clap's usage error into one sentence.
+/// clap's complete message (the missing argument's name, the similar flag, the possible values,
+/// the usage line) without its `error: ` prefix: the caller adds `uba: ` and exits with 2.
 pub fn usage_error(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see --help)")
+    let message = rendered.trim_end();
+    message
+        .strip_prefix("error: ")
+        .unwrap_or(message)
+        .to_owned()
 }

@@ -9,7 +9,9 @@ use clap::ArgAction;
 
 use crate::engine::output::Format;
 
-/// Timely's own flags, on every job. `-h` is the hostfile, as in timely; help is `--help`.
+/// Timely's own flags, on every job. Timely spells the hostfile `-h FILE`: that still works
+/// (the command line turns it into `--hostfile FILE` before parsing: `help_or_hostfile`), and `-h`
+/// with no value after it is help.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ClusterArgs {
     /// Worker threads per process.
@@ -21,8 +23,9 @@ pub struct ClusterArgs {
     /// This process's index in the cluster, 0 to n-1. Process 0 reads the inputs and writes the output.
     #[arg(short = 'p', long = "process", default_value_t = 0)]
     pub process: usize,
-    /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101, 2102, ...).
-    #[arg(short = 'h', long = "hostfile")]
+    /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101,
+    /// 2102, ...). `-h FILE` works too (timely's spelling); `-h` with no value after it is help.
+    #[arg(long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
     /// This process's own input files, comma-separated, instead of INPUT: each process of a
     /// cluster reads its own list (the first worker of each process reads them). Every file is
@@ -32,7 +35,7 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "A.csv,B.csv")]
     pub inputs: Option<String>,
     /// Print help.
-    #[arg(long, action = ArgAction::Help)]
+    #[arg(short = 'h', long, action = ArgAction::Help)]
     pub help: Option<bool>,
 }
 
@@ -66,8 +69,9 @@ pub struct OutputArgs {
     /// first 10 go to stderr and the rest are counted.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<String>,
-    /// Zone in which the text format prints times: UTC (default), +08:00, -0500, ...
-    #[arg(long, default_value = "UTC")]
+    /// Zone in which the text format prints times: an offset (UTC, +08:00, -0500) or an IANA
+    /// name (Asia/Shanghai, Europe/Paris), from the tz database built into uba.
+    #[arg(long, default_value = "UTC", allow_hyphen_values = true)]
     pub tz: String,
     /// Bogus-timestamp guard: a row more than this away from its input's latest time (anchored at
     /// the median of the first rows) is rejected as a bogus timestamp instead of moving the
@@ -88,8 +92,8 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    pub fn zone(&self) -> Result<time::UtcOffset, String> {
-        crate::engine::time_fmt::parse_zone(&self.tz).map_err(|e| format!("--tz: {e}"))
+    pub fn zone(&self) -> Result<crate::engine::time_fmt::Zone, String> {
+        crate::engine::time_fmt::Zone::parse(&self.tz).map_err(|e| format!("--tz: {e}"))
     }
 
     pub fn max_time_jump(&self) -> Result<Option<u64>, String> {

@@ -7,10 +7,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use serde::Serialize;
-use time::UtcOffset;
 
 use crate::engine::failure::{self, Failure};
 use crate::engine::table::Table;
+use crate::engine::time_fmt::Zone;
 
 /// The output formats of every job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -58,7 +58,7 @@ pub fn guarded_stdout() -> Result<File, String> {
 pub struct Output {
     pub format: Format,
     /// The zone in which the text format prints times.
-    pub zone: UtcOffset,
+    pub zone: Zone,
     /// The stream of results: stdout or `--output`; none when a `--sink` alone was asked for.
     writer: Option<Writer>,
     table: Option<Table>,
@@ -79,7 +79,7 @@ impl Output {
     pub fn open(
         path: Option<&str>,
         format: Format,
-        zone: UtcOffset,
+        zone: Zone,
         guard_stdout: bool,
     ) -> Result<Self, String> {
         let sink: Box<dyn Write + Send> = match path {
@@ -107,7 +107,7 @@ impl Output {
     }
 
     /// An output that writes only to a database table.
-    pub fn table_only(format: Format, zone: UtcOffset, table: Table) -> Self {
+    pub fn table_only(format: Format, zone: Zone, table: Table) -> Self {
         Output {
             format,
             zone,
@@ -210,7 +210,7 @@ impl Output {
 
     /// Formats a time for the text format.
     pub fn time(&self, ms: u64) -> String {
-        crate::engine::time_fmt::format_ms(ms, self.zone)
+        crate::engine::time_fmt::format_ms(ms, self.zone.offset_at(ms))
     }
 
     /// Ends logical time `time`: pushes what was written, so that a live stream shows each

@@ -217,17 +217,18 @@ pub fn timely_config(cluster: &ClusterArgs) -> Result<timely::Config, String> {
     if cluster.workers == 0 {
         return Err("-w (workers per process) must be at least 1".into());
     }
+    // Also with one process: a `-p 1` without `-n` would otherwise run alone, silently.
+    if cluster.process >= cluster.processes.max(1) {
+        return Err(format!(
+            "-p {} is not a process of -n {} (use 0 to {})",
+            cluster.process,
+            cluster.processes.max(1),
+            cluster.processes.max(1) - 1
+        ));
+    }
     let communication = if cluster.processes <= 1 {
         CommunicationConfig::Process(cluster.workers)
     } else {
-        if cluster.process >= cluster.processes {
-            return Err(format!(
-                "-p {} is not a process of -n {} (use 0 to {})",
-                cluster.process,
-                cluster.processes,
-                cluster.processes - 1
-            ));
-        }
         let addresses = match &cluster.hostfile {
             Some(path) => {
                 let text = std::fs::read_to_string(path)

@@ -83,13 +83,15 @@ pub const READS: &[&str] = &[<AdClickEvent as Record>::NAME];
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Ad clicks csv (`userId,adId,province,city,ts` with ts in seconds), or `-` for stdin.
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// Clicks a (user, ad) pair may make per day; the next one raises the blacklist warning and
     /// it and the pair's later clicks that day are dropped.
     #[arg(long, default_value_t = 100)]
     pub max_clicks: usize,
-    /// Zone whose midnight starts a day for the blacklist (UTC, +08:00, -0500, ...).
-    #[arg(long, default_value = "+08:00")]
+    /// Zone whose midnight starts a day for the blacklist: an offset (UTC, +08:00, -0500) or an
+    /// IANA name (Asia/Shanghai; a day with a daylight saving change is 23 or 25 hours).
+    #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
     pub day_tz: String,
     /// Window size.
     #[arg(long, default_value = "1h", value_parser = duration_ms)]
@@ -236,7 +238,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let out_of_orderness = args.out_of_orderness;
 
     runner::execute(
-        std::slice::from_ref(&args.input),
+        &[crate::jobs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {

@@ -61,7 +61,8 @@ pub const READS: &[&str] = &[<MarketingEvent as Record>::NAME];
 pub struct Args {
     /// Marketing events csv (`userId,behavior,channel,ts` with ts in ms), or `-` for stdin
     /// (`uba gen marketing --follow | uba app-marketing -` runs live; Ctrl-C ends it cleanly).
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// Count all channels and behaviours together (the tutorial's AppMarketingTotal).
     #[arg(long)]
     pub total: bool,
@@ -206,7 +207,7 @@ where
     W: WindowReport<Value = Ranked<K>> + Clone + Send + Sync,
 {
     let out_of_orderness = args.out_of_orderness;
-    let inputs = [args.input.clone()];
+    let inputs = [crate::jobs::named_input(&args.input)];
     runner::execute(&inputs, &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
         let report = report.clone();

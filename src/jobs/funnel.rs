@@ -29,6 +29,7 @@ use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::temporal::Temporal;
+use crate::engine::time_fmt::{Zone, format_ms};
 use crate::engine::windows::{Window, Windows};
 
 
@@ -52,8 +53,8 @@ pub struct Args {
     /// Tumbling window length; a day must be a whole number of windows.
     #[arg(long, default_value = "1h", value_parser = duration_ms)]
     pub window: u64,
-    /// Zone in which days start at 00:00 (UTC+8: the dataset's zone). Must be a whole number of
-    /// windows away from UTC.
+    /// Zone in which days start at 00:00 (UTC+8: the dataset's zone): an offset or an IANA name
+    /// (Asia/Shanghai). Must always be a whole number of windows away from UTC.
     #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
     pub day_tz: String,
     /// Only the overall rows, no per-category rows.
@@ -143,7 +144,7 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
 }
 
 struct Report {
-    day_zone: time::UtcOffset,
+    day_zone: Zone,
     /// `--day-tz` as the user wrote it.
     day_tz: String,
 }
@@ -190,7 +191,7 @@ impl WindowReport for Report {
         let span = match row.span {
             Span::Window => String::new(),
             Span::Day => {
-                let day = crate::engine::time_fmt::format_ms(row.start, self.day_zone);
+                let day = format_ms(row.start, self.day_zone.offset_at(row.start));
                 format!("day {} ({}) | ", &day[..10], self.day_tz)
             }
         };
@@ -226,16 +227,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if args.window == 0 || !DAY_MS.is_multiple_of(args.window) {
         return Err(format!("--window ({} ms) must divide a day", args.window).into());
     }
-    if days.offset_ms.rem_euclid(args.window as i64) != 0 {
+    if !days.aligned_to(args.window) {
         return Err(format!(
-            "--day-tz {} is not a whole number of windows away from UTC: days must be unions of windows",
+            "--day-tz {} is not always a whole number of windows away from UTC: days must be unions of windows",
             args.day_tz
         )
         .into());
     }
     let day_tz = args.day_tz.clone();
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
     let (overall_only, out_of_orderness, lateness) = (
         args.overall_only,
         args.out_of_orderness,
@@ -316,7 +317,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 .reduce_named("Funnel/rows", move |scope: &Scope, metrics, out| {
                     let start = match scope.span {
                         Span::Window => scope.end - windows.size,
-                        Span::Day => scope.end - DAY_MS,
+                        Span::Day => days.start(days.of(scope.end - 1)),
                     };
                     let mut row = Counts {
                         span: scope.span,

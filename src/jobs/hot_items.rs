@@ -114,7 +114,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Err("--top must be at least 1".into());
     }
     let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();

@@ -64,8 +64,8 @@ pub const READS: &[&str] = &[<ApacheLogEvent as Record>::NAME];
 #[command(after_long_help = HELP)]
 pub struct Args {
     /// Web server log file like apache.log, or `-` for stdin.
-    #[arg(required = true)]
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// Window size.
     #[arg(long, default_value = "1m", value_parser = duration_ms)]
     pub window: u64,
@@ -154,7 +154,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (args.top, args.out_of_orderness, args.exclude_static);
 
     runner::execute(
-        &[args.input],
+        &[crate::jobs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {

@@ -46,7 +46,8 @@ pub const READS: &[&str] = &[<LoginEvent as Record>::NAME];
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// LoginLog csv (`userId,ip,success|fail,ts`), or `-` for stdin.
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// How many consecutive failed logins make a match (at least 2).
     #[arg(long, default_value_t = 2)]
     pub fails: usize,
@@ -144,7 +145,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
 
     runner::execute(
-        std::slice::from_ref(&args.input),
+        &[crate::jobs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {

@@ -57,7 +57,8 @@ pub const READS: &[&str] = &[<OrderEvent as Record>::NAME];
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// OrderLog csv (`orderId,create|pay,txId,ts`), or `-` for stdin.
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// How long after its create an order may be paid (inclusive).
     #[arg(long, default_value = "15m", value_parser = duration_ms)]
     pub timeout: u64,
@@ -181,7 +182,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let only = args.only.clone();
 
     runner::execute(
-        std::slice::from_ref(&args.input),
+        &[crate::jobs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {

@@ -30,7 +30,8 @@ pub const READS: &[&str] = &[];
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The input file, or `-` for stdin.
-    pub input: String,
+    #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
+    pub input: Option<String>,
     /// The format of its lines.
     #[arg(long, value_enum, default_value_t = RecordKind::UserBehavior)]
     pub record: RecordKind,
@@ -43,7 +44,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let record = args.record;
     runner::execute(
-        std::slice::from_ref(&args.input),
+        &[crate::jobs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| match record {

@@ -105,7 +105,7 @@ impl WindowReport for Report {
 pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.window)?;
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();

@@ -82,11 +82,13 @@ pub struct Args {
     /// Each item keeps only its N most similar items (ties to the smaller id) as candidates.
     #[arg(long, default_value_t = 20)]
     pub neighbours: usize,
-    /// Print every change of the lists instead of the lists at the latest event time.
-    #[arg(long)]
+    /// Print every change of the lists instead of the lists at the latest event time (not with
+    /// --evaluate, which prints rates, not lists).
+    #[arg(long, conflicts_with = "evaluate")]
     pub changes: bool,
     /// Only these users' lists (comma-separated ids); every user's events still train the model.
-    #[arg(long, value_delimiter = ',')]
+    /// Not with --evaluate, which tests every user who carts or buys after T.
+    #[arg(long, value_delimiter = ',', conflicts_with = "evaluate")]
     pub users: Vec<u64>,
     /// Learn before T, test on the carts and buys from T on (epoch seconds or ISO date-time).
     #[arg(long, value_name = "T", value_parser = parse_instant)]
@@ -363,7 +365,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let mut only = args.users.clone();
     only.sort_unstable();
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
     let neighbours = args.neighbours;
     let (k, max_user_items, evaluate, out_of_orderness) = (
         args.top,

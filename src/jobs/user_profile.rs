@@ -217,7 +217,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let mut only = args.users.clone();
     only.sort_unstable();
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();

@@ -87,15 +87,16 @@ pub struct Args {
     /// How to count distinct users.
     #[arg(long, value_enum, default_value_t = Method::Exact)]
     pub method: Method,
-    /// Bits of the Bloom filter per window (allocated only as bits get set).
-    #[arg(long, default_value_t = TUTORIAL_BLOOM_BITS)]
-    pub bloom_bits: u64,
-    /// Bits set per user in the Bloom filter (the tutorial used 1).
-    #[arg(long, default_value_t = 1)]
-    pub bloom_hashes: u32,
-    /// HyperLogLog precision p: 2^p registers, 4 to 18.
-    #[arg(long, default_value_t = 14)]
-    pub hll_precision: u8,
+    /// With --method bloom: bits of the Bloom filter per window (allocated only as bits get
+    /// set). Default 536870912 (2^29, the tutorial's).
+    #[arg(long)]
+    pub bloom_bits: Option<u64>,
+    /// With --method bloom: bits set per user in the Bloom filter. Default 1 (the tutorial's).
+    #[arg(long)]
+    pub bloom_hashes: Option<u32>,
+    /// With --method hll: HyperLogLog precision p, 2^p registers, 4 to 18. Default 14.
+    #[arg(long)]
+    pub hll_precision: Option<u8>,
     /// Also count exactly, and print the exact count and the relative error of the estimate.
     #[arg(long)]
     pub compare: bool,
@@ -177,6 +178,21 @@ impl WindowReport for Report {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.window)?;
+    // A sketch's flag with another method would be ignored: say so rather than run without it.
+    for (flag, given, applies_to) in [
+        ("--bloom-bits", args.bloom_bits.is_some(), Method::Bloom),
+        ("--bloom-hashes", args.bloom_hashes.is_some(), Method::Bloom),
+        ("--hll-precision", args.hll_precision.is_some(), Method::Hll),
+    ] {
+        if given && args.method != applies_to {
+            return Err(format!(
+                "{flag} applies to --method {}, not to --method {}",
+                applies_to.name(),
+                args.method.name()
+            )
+            .into());
+        }
+    }
     let kind = match args.method {
         Method::Exact if args.compare => {
             return Err(
@@ -185,18 +201,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         Method::Exact => None,
         Method::Bloom => Some(SketchKind::Bloom {
-            bits: args.bloom_bits,
-            hashes: args.bloom_hashes,
+            bits: args.bloom_bits.unwrap_or(TUTORIAL_BLOOM_BITS),
+            hashes: args.bloom_hashes.unwrap_or(1),
         }),
         Method::Hll => Some(SketchKind::HyperLogLog {
-            precision: args.hll_precision,
+            precision: args.hll_precision.unwrap_or(14),
         }),
     };
     if let Some(kind) = kind {
         kind.validate()?;
     }
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = args.input.clone().unwrap_or_else(crate::jobs::sample_path);
+    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
     let (out_of_orderness, compare, method) = (args.out_of_orderness, args.compare, args.method);
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {

@@ -44,16 +44,27 @@ pub fn uba(args: &[&str]) -> Output {
         .expect("running uba")
 }
 
-/// Asserts that `uba ARGS` is a user error: exit code 2 and one sentence on stderr, no panic.
-pub fn assert_user_error(args: &[&str]) {
+/// Asserts that `uba ARGS` is a user error: exit code 2, no panic, and one sentence on the first
+/// line of stderr. What follows it, if anything, is the rest of clap's message (the argument, a
+/// tip, the usage), which ends by pointing at --help. Returns the first line, for the caller to
+/// check exactly.
+pub fn assert_user_error(args: &[&str]) -> String {
     let out = uba(args);
     assert_eq!(out.status.code(), Some(2), "uba {args:?}");
     let err = stderr(&out);
-    assert_eq!(err.trim_end().lines().count(), 1, "uba {args:?}: {err}");
     assert!(
         err.starts_with("uba: ") && !err.contains("panicked"),
         "uba {args:?}: {err}"
     );
+    let lines: Vec<&str> = err.trim_end().lines().collect();
+    if lines.len() > 1 {
+        assert_eq!(
+            lines.last(),
+            Some(&"For more information, try '--help'."),
+            "uba {args:?}: {err}"
+        );
+    }
+    lines[0].to_owned()
 }
 
 /// Runs `uba ARGS --rejects DIR/rejects.csv`, asserting success; returns the output and the rows

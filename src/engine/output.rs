@@ -4,12 +4,13 @@
 //! output with one csv header (`docs/event-time.md`, "Output").
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use serde::Serialize;
 use time::UtcOffset;
 
 use crate::engine::failure::{self, Failure};
+use crate::engine::progress::{self, Display};
 
 /// The output formats of every job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -56,6 +57,9 @@ pub fn guarded_stdout() -> Result<File, String> {
 /// A result writer in one of the [`Format`]s.
 pub struct Output {
     pub format: Format,
+    /// `--settled`: each window is written once, with its final values, when it can no longer
+    /// change (see [`crate::engine::sink::WindowPrinter`]).
+    pub settled: bool,
     /// The zone in which the text format prints times.
     pub zone: UtcOffset,
     writer: Writer,
@@ -78,10 +82,16 @@ impl Output {
         format: Format,
         zone: UtcOffset,
         guard_stdout: bool,
+        progress: Display,
     ) -> Result<Self, String> {
+        let terminal = std::io::stdout().is_terminal();
         let sink: Box<dyn Write + Send> = match path {
-            None | Some("-") if guard_stdout => Box::new(guarded_stdout()?),
-            None | Some("-") => Box::new(std::io::stdout()),
+            None | Some("-") if guard_stdout => {
+                progress::around_terminal(Box::new(guarded_stdout()?), terminal, progress)
+            }
+            None | Some("-") => {
+                progress::around_terminal(Box::new(std::io::stdout()), terminal, progress)
+            }
             Some(path) => Box::new(
                 crate::engine::failure::create_staged(path)
                     .map_err(|e| format!("cannot create output file '{path}': {e}"))?,
@@ -97,6 +107,7 @@ impl Output {
         };
         Ok(Output {
             format,
+            settled: false,
             zone,
             writer,
         })

@@ -269,6 +269,46 @@ impl Snapshot {
         parts.join(", ")
     }
 
+    /// The bar's text, short enough for 120 columns: `94% 153.0/163.2 MiB · 4.69M lines,
+    /// 594k/s · watermark ... · 1,234 windows · RSS 76.1 MiB`.
+    fn compact(&self, time: &dyn Fn(u64) -> String) -> String {
+        let scale = self.total.unwrap_or(self.bytes).max(self.bytes);
+        let (unit, div) = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+            .into_iter()
+            .find(|(_, div)| scale >= *div)
+            .unwrap_or(("B", 1));
+        let amount = |b: u64| b as f64 / div as f64;
+        let mut parts = vec![match self.total {
+            Some(total) if total > 0 => format!(
+                "{}% {:.1}/{:.1} {unit}",
+                self.bytes.saturating_mul(100) / total,
+                amount(self.bytes),
+                amount(total)
+            ),
+            _ => format!("{:.1} {unit} read", amount(self.bytes)),
+        }];
+        parts.push(format!(
+            "{} lines, {}/s",
+            short_count(self.lines),
+            short_count((self.lines as f64 / self.elapsed) as u64)
+        ));
+        parts.push(if self.watermark == 0 {
+            "watermark -".into()
+        } else {
+            format!("watermark {}", time(self.watermark))
+        });
+        if self.windows > 0 || self.results == 0 {
+            parts.push(format!("{} windows", HumanCount(self.windows)));
+        }
+        if self.results > 0 {
+            parts.push(format!("{} results", HumanCount(self.results)));
+        }
+        if let Some(rss) = self.rss {
+            parts.push(format!("RSS {} MiB", rss >> 20));
+        }
+        parts.join(" · ")
+    }
+
     /// A plain line: `2.40 MiB of 2.40 MiB read (100%), 10,000 lines, ...`.
     fn line(&self, time: &dyn Fn(u64) -> String) -> String {
         let read = match self.total {
@@ -284,13 +324,23 @@ impl Snapshot {
     }
 }
 
+/// `9,999`, `594k`, `4.69M`, `1.20G`.
+fn short_count(n: u64) -> String {
+    match n {
+        0..10_000 => HumanCount(n).to_string(),
+        10_000..1_000_000 => format!("{}k", n / 1000),
+        1_000_000..1_000_000_000 => format!("{:.2}M", n as f64 / 1e6),
+        _ => format!("{:.2}G", n as f64 / 1e9),
+    }
+}
+
 /// Draws the bar, creating it on the first call.
 fn draw(snapshot: &Snapshot, time: &dyn Fn(u64) -> String) {
     let mut bar = BAR.lock().expect("progress lock");
     let bar = bar.get_or_insert_with(|| {
         let template = match snapshot.total {
-            Some(_) => "{spinner} [{bar:24}] {bytes}/{total_bytes} · {wide_msg}",
-            None => "{spinner} {bytes} read · {wide_msg}",
+            Some(_) => "{spinner} [{bar:16}] {wide_msg}",
+            None => "{spinner} {wide_msg}",
         };
         let bar = ProgressBar::with_draw_target(snapshot.total, ProgressDrawTarget::stderr());
         bar.set_style(
@@ -301,7 +351,7 @@ fn draw(snapshot: &Snapshot, time: &dyn Fn(u64) -> String) {
         bar
     });
     bar.set_position(snapshot.bytes);
-    bar.set_message(snapshot.details(time).replace(", ", " · "));
+    bar.set_message(snapshot.compact(time));
 }
 
 /// This process's resident memory now, from `/proc/self/statm` (Linux).
@@ -346,6 +396,21 @@ mod tests {
         assert_eq!(
             stdin.line(&time),
             "1.00 MiB read, 12,345 lines, 6,172 lines/s, watermark -, 2 results written"
+        );
+        assert_eq!(
+            snapshot.compact(&time),
+            "25% 1.0/4.0 MiB · 12k lines, 6,172/s · watermark t60000 · 7 windows · RSS 3 MiB"
+        );
+        let big = Snapshot {
+            bytes: 160 << 20,
+            lines: 4_686_275,
+            total: Some(170 << 20),
+            elapsed: 8.0,
+            ..snapshot
+        };
+        assert_eq!(
+            big.compact(&time),
+            "94% 160.0/170.0 MiB · 4.69M lines, 585k/s · watermark t60000 · 7 windows · RSS 3 MiB"
         );
     }
 }

@@ -402,6 +402,40 @@ fn hot_pages_lines_are_mostly_corrections() {
 }
 
 #[test]
+fn hot_pages_settled_prints_one_block_per_window() {
+    let log = tutorial("apache.log");
+    let lines = stdout(&run(&["hot-pages", &log])).lines().count() as u64;
+    let settled = stdout(&run(&["hot-pages", &log, "--settled"]));
+    let blocks = settled.lines().filter(|l| l.starts_with("== ")).count() as u64;
+    let read = accounting(&run(&["hot-pages", &log, "--format", "csv"]), &log).read;
+    says(
+        "README.md",
+        &format!(
+            "(`uba hot-pages data/tutorial/apache.log` prints {} lines for {}, most of them corrections)",
+            thousands(lines),
+            thousands(read)
+        ),
+    );
+    says(
+        "README.md",
+        &format!(
+            "`uba hot-pages data/tutorial/apache.log --settled` prints one block per window ({})",
+            thousands(blocks)
+        ),
+    );
+    let size = std::fs::metadata(&log).unwrap().len();
+    says(
+        "README.md",
+        &format!(
+            "(`uba: progress: {:.2} KiB of {:.2} KiB read (100%), {} lines, ...`)",
+            size as f64 / 1024.0,
+            size as f64 / 1024.0,
+            thousands(read)
+        ),
+    );
+}
+
+#[test]
 fn hot_pages_tutorial_job_file() {
     let rows = records(&run(&[
         "run",

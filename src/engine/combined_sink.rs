@@ -7,6 +7,9 @@
 //! completed time once, windows first, then events, so the output stays byte-identical for any
 //! `-w`, `-n` or batch size.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use differential_dataflow::{ExchangeData, VecCollection};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::ProbeHandle;
@@ -57,26 +60,42 @@ where
     let print_windows = only
         .as_ref()
         .is_none_or(|only| only.iter().any(|o| o == window_outcome));
-    let mut output = output;
-    let mut printer = WindowPrinter::new(windows, window_report);
+    let state = Rc::new(RefCell::new((
+        WindowPrinter::new(windows, window_report),
+        output,
+    )));
+    let at_end = state.clone();
     let changes = windowed
         .map(|(end, row)| Change::Window(end, row))
         .concat(events.map(Change::Event));
-    sink::gather(changes, name, move |time, changes| {
-        let Some(out) = output.as_mut() else { return };
-        let (mut windowed, mut events) = (Vec::new(), Vec::new());
-        for (change, diff) in changes {
-            match change {
-                Change::Window(end, row) => windowed.push(((end, row), diff)),
-                Change::Event(row) => events.push((row, diff)),
+    sink::gather_and_finish(
+        changes,
+        name,
+        move |time, changes| {
+            let (printer, output) = &mut *state.borrow_mut();
+            let Some(out) = output.as_mut() else { return };
+            let (mut windowed, mut events) = (Vec::new(), Vec::new());
+            for (change, diff) in changes {
+                match change {
+                    Change::Window(end, row) => windowed.push(((end, row), diff)),
+                    Change::Event(row) => events.push((row, diff)),
+                }
             }
-        }
-        if print_windows {
-            printer.write(out, time, &windowed);
-        }
-        out.section(Some(events_section));
-        sink::write_appended(out, &event_report, only.as_deref(), time, events);
-        out.section(None);
-        out.done(time);
-    })
+            if print_windows {
+                printer.write(out, time, &windowed);
+            }
+            out.section(Some(events_section));
+            sink::write_appended(out, &event_report, only.as_deref(), time, events);
+            out.section(None);
+            out.done(time);
+        },
+        move || {
+            let (printer, output) = &mut *at_end.borrow_mut();
+            let Some(out) = output.as_mut() else { return };
+            if print_windows {
+                printer.finish(out);
+            }
+            out.done(u64::MAX);
+        },
+    )
 }

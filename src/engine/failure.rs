@@ -116,6 +116,7 @@ pub fn abandon_outputs() {
 
 /// Ends the process after a failure: the sentence, the staged outputs abandoned, the code.
 pub fn exit(failure: &Failure) -> ! {
+    crate::engine::progress::finish();
     eprintln!("uba: {}", failure.message);
     abandon_outputs();
     std::process::exit(failure.code)

@@ -137,6 +137,7 @@ impl<R: KeyedReport> State<R> {
             {
                 self.report
                     .emit(out, &key, rows, &previous, !previous.is_empty(), at);
+                crate::engine::progress::results_written(1);
             }
             if rows.is_empty() {
                 self.rows.remove(&key);
@@ -152,6 +153,7 @@ impl<R: KeyedReport> State<R> {
             for (key, rows) in &self.rows {
                 self.report.emit(out, key, rows, &[], false, self.last_tick);
             }
+            crate::engine::progress::results_written(self.rows.len() as u64);
             out.done(self.last_tick);
         }
     }

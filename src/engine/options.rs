@@ -89,11 +89,28 @@ pub struct OutputArgs {
     /// and its result being written.
     #[arg(long)]
     pub report_latency: bool,
+    /// Write each window once, when it can no longer change (after its allowed lateness), with
+    /// its final values, instead of a first result and then corrections. Results that are
+    /// already written once (pattern outcomes, warnings) are unchanged.
+    #[arg(long)]
+    pub settled: bool,
+    /// Show a progress line on stderr even when stderr is not a terminal (then as plain lines,
+    /// at most one a second). On a terminal it shows by default once a run takes a second.
+    #[arg(long)]
+    pub progress: bool,
+    /// Show no progress line, even on a terminal.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl OutputArgs {
     pub fn zone(&self) -> Result<crate::engine::time_fmt::Zone, String> {
         crate::engine::time_fmt::Zone::parse(&self.tz).map_err(|e| format!("--tz: {e}"))
+    }
+
+    /// How progress is shown on this process's stderr (`--progress`, `--quiet`).
+    pub fn progress(&self) -> Result<crate::engine::progress::Display, String> {
+        crate::engine::progress::Display::choose(self.progress, self.quiet)
     }
 
     pub fn max_time_jump(&self) -> Result<Option<u64>, String> {

@@ -4,11 +4,12 @@
 //! output with one csv header (`docs/event-time.md`, "Output").
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use serde::Serialize;
 
 use crate::engine::failure::{self, Failure};
+use crate::engine::progress::{self, Display};
 use crate::engine::table::Table;
 use crate::engine::time_fmt::Zone;
 
@@ -57,6 +58,9 @@ pub fn guarded_stdout() -> Result<File, String> {
 /// A result writer in one of the [`Format`]s, and/or a database table (`--sink`).
 pub struct Output {
     pub format: Format,
+    /// `--settled`: each window is written once, with its final values, when it can no longer
+    /// change (see [`crate::engine::sink::WindowPrinter`]).
+    pub settled: bool,
     /// The zone in which the text format prints times.
     pub zone: Zone,
     /// The stream of results: stdout or `--output`; none when a `--sink` alone was asked for.
@@ -81,10 +85,16 @@ impl Output {
         format: Format,
         zone: Zone,
         guard_stdout: bool,
+        progress: Display,
     ) -> Result<Self, String> {
+        let terminal = std::io::stdout().is_terminal();
         let sink: Box<dyn Write + Send> = match path {
-            None | Some("-") if guard_stdout => Box::new(guarded_stdout()?),
-            None | Some("-") => Box::new(std::io::stdout()),
+            None | Some("-") if guard_stdout => {
+                progress::around_terminal(Box::new(guarded_stdout()?), terminal, progress)
+            }
+            None | Some("-") => {
+                progress::around_terminal(Box::new(std::io::stdout()), terminal, progress)
+            }
             Some(path) => Box::new(
                 crate::engine::failure::create_staged(path)
                     .map_err(|e| format!("cannot create output file '{path}': {e}"))?,
@@ -100,6 +110,7 @@ impl Output {
         };
         Ok(Output {
             format,
+            settled: false,
             zone,
             writer: Some(writer),
             table: None,
@@ -110,6 +121,7 @@ impl Output {
     pub fn table_only(format: Format, zone: Zone, table: Table) -> Self {
         Output {
             format,
+            settled: false,
             zone,
             writer: None,
             table: Some(table),

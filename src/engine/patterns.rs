@@ -225,7 +225,7 @@ pub fn tally<'s, D, F>(
                     if report && !said && frontier.is_empty() {
                         said = true;
                         if let Some(line) = say(count) {
-                            eprintln!("uba: {line}");
+                            crate::engine::progress::eprint_line(&format!("uba: {line}"));
                         }
                     }
                 }

@@ -17,6 +17,7 @@ use timely::worker::Worker;
 use crate::engine::failure::{self, Failure};
 use crate::engine::options::{ClusterArgs, OutputArgs};
 use crate::engine::output::{self, Output};
+use crate::engine::progress;
 use crate::engine::records::Record;
 use crate::engine::side::SideOutputs;
 use crate::engine::source::{self, Origin, Pump, STOP, Source, TimePolicy};
@@ -148,6 +149,10 @@ impl Context {
                 break;
             };
             let moved = feed.pump(probe);
+            if moved {
+                let watermark = self.feeds.iter().map(|f| f.frontier()).min();
+                crate::engine::progress::watermark(watermark.unwrap_or(u64::MAX));
+            }
             worker.step_or_park(if moved {
                 Some(Duration::ZERO)
             } else {
@@ -273,15 +278,19 @@ pub fn open_input(path: &str) -> Result<Source, String> {
         return Ok(Source {
             name: "stdin".into(),
             reader: Box::new(std::io::stdin()),
+            size: None,
         });
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let metadata = file.metadata().ok();
+    if metadata.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(format!("input '{path}' is a directory, not a file"));
     }
     Ok(Source {
         name: path.to_owned(),
         reader: Box::new(file),
+        // A named pipe or a device has no size to read up to.
+        size: metadata.filter(|m| m.is_file()).map(|m| m.len()),
     })
 }
 
@@ -298,6 +307,7 @@ where
     F: Fn(&mut Worker, &mut Context) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
     let config = timely_config(cluster)?;
+    let display = out.progress()?;
     if cluster.processes > 1 {
         failure::report_lost_peers(cluster.process);
     }
@@ -326,21 +336,26 @@ where
         None => inputs.iter().map(|_| Vec::new()).collect(),
     };
     let (output, sides) = if first {
-        let output = match &out.sink {
+        let mut output = match &out.sink {
             None => Output::open(
                 out.output.as_deref(),
                 out.format,
                 out.zone()?,
                 cluster.processes > 1,
+                display,
             )?,
             Some(sink) => {
                 let files: Vec<String> = own_files.clone().unwrap_or_else(|| inputs.to_vec());
                 let table = Table::open(sink, out.table.as_deref(), out.resume, &files)?;
                 match &out.output {
-                    Some(path) => {
-                        Output::open(Some(path), out.format, out.zone()?, cluster.processes > 1)?
-                            .with_table(table)
-                    }
+                    Some(path) => Output::open(
+                        Some(path),
+                        out.format,
+                        out.zone()?,
+                        cluster.processes > 1,
+                        display,
+                    )?
+                    .with_table(table),
                     None => {
                         if cluster.processes > 1 {
                             output::guarded_stdout()?;
@@ -350,6 +365,7 @@ where
                 }
             }
         };
+        output.settled = out.settled;
         (
             Some(output),
             SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
@@ -366,6 +382,11 @@ where
         output::guarded_stdout()?;
         (None, SideOutputs::open(None, None)?)
     };
+    if first {
+        for source in sources.iter().flatten() {
+            progress::input(source.size);
+        }
+    }
     let shared = Arc::new(Shared {
         sources: Mutex::new(sources),
         output: Mutex::new(output),
@@ -377,6 +398,13 @@ where
     });
     if out.report_latency {
         crate::engine::latency::enable();
+    }
+    // Process 0 shows the progress of the inputs it reads (a cluster's others would draw over it).
+    if first {
+        let zone = out.zone()?;
+        progress::start(display, move |ms| {
+            crate::engine::time_fmt::format_ms(ms, zone.offset_at(ms))
+        });
     }
     install_ctrl_c();
     let workers = cluster.workers;
@@ -394,6 +422,7 @@ where
         let probe = build(worker, &mut ctx);
         let result = ctx.drive(worker, &probe);
         if ctx.reads {
+            progress::finish();
             ctx.shared.sides.finish();
             ctx.summarize();
             if let Some(line) = crate::engine::latency::report() {
@@ -402,7 +431,9 @@ where
         }
         result
     })?;
-    for result in guards.join() {
+    let results = guards.join();
+    progress::finish();
+    for result in results {
         match result {
             Ok(Ok(())) => {}
             // The run itself ended well, and its outputs are complete: the side files say why

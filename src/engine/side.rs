@@ -52,9 +52,10 @@ impl Side {
                     ));
                 }
             }
-            None if self.count <= SHOWN => {
-                eprintln!("uba: {} {source}:{line}: {reason}: {text}", self.kind)
-            }
+            None if self.count <= SHOWN => crate::engine::progress::eprint_line(&format!(
+                "uba: {} {source}:{line}: {reason}: {text}",
+                self.kind
+            )),
             None => {}
         }
     }

@@ -4,7 +4,9 @@
 //! changes of that time, consolidated and sorted, are written. Times are processed in order, so the
 //! output is the same, byte for byte, for any number of workers, processes or batch sizes.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{ExchangeData, VecCollection};
@@ -103,12 +105,14 @@ pub trait WindowReport: 'static {
 
 struct Printed<Row> {
     rows: Vec<Row>,
+    /// Whether the window was written: its first result, or (settled) its only one.
     emitted: bool,
 }
 
 /// Writes a windowed result `(window_end, row)`: a window's first emission in full
 /// (`update: false`), then its full result again at each later time it changes (`update: true`),
-/// never a purge (`docs/event-time.md`, "Output"). Only worker 0 has an output; the others pass `None`.
+/// never a purge (`docs/event-time.md`, "Output"); with `--settled`, each window once, final.
+/// Only worker 0 has an output; the others pass `None`.
 pub fn windows<'s, W: WindowReport>(
     results: VecCollection<'s, u64, (u64, W::Value)>,
     name: &str,
@@ -116,17 +120,38 @@ pub fn windows<'s, W: WindowReport>(
     report: W,
     output: Option<Output>,
 ) -> ProbeHandle<u64> {
-    let mut output = output;
-    let mut printer = WindowPrinter::new(windows, report);
-    gather(results, name, move |time, changes| {
-        let Some(out) = output.as_mut() else { return };
-        printer.write(out, time, &changes);
-        out.done(time);
-    })
+    let state = Rc::new(RefCell::new((WindowPrinter::new(windows, report), output)));
+    let at_end = state.clone();
+    gather_and_finish(
+        results,
+        name,
+        move |time, changes| {
+            let (printer, output) = &mut *state.borrow_mut();
+            let Some(out) = output.as_mut() else { return };
+            printer.write(out, time, &changes);
+            out.done(time);
+        },
+        move || {
+            let (printer, output) = &mut *at_end.borrow_mut();
+            let Some(out) = output.as_mut() else { return };
+            printer.finish(out);
+            // Windows settled at the end of input: after every time before.
+            out.done(u64::MAX);
+        },
+    )
 }
 
 /// The state of [`windows`]: what each live window last printed. Public so that a sink which
 /// writes a windowed result together with other outcomes on one output can share it.
+///
+/// *Settled* (`Output::settled`, `--settled`): a window can change until its purge time
+/// `end + A`, excluded, so its result is final once the time `end + A - 1` is complete. It is
+/// then written once, as a first result (`update: false`), with `emitted_at = end - 1 + A`: the
+/// last watermark at which a late record could still change it. Only the times with changes
+/// reach [`WindowPrinter::write`], so a window is written at the first such time at or after
+/// that point, or by [`WindowPrinter::finish`] at the end of input; either way windows come out
+/// in the order of their ends, each with its final rows, so the bytes do not depend on which
+/// times had changes (nor on `-w` or `-n`). With `A = 0` this is exactly the default output.
 pub struct WindowPrinter<W: WindowReport> {
     windows: Windows,
     report: W,
@@ -142,9 +167,14 @@ impl<W: WindowReport> WindowPrinter<W> {
         }
     }
 
-    /// Writes the windows that the consolidated, sorted changes of one completed `time` change.
+    /// Writes the windows that the consolidated, sorted changes of one completed `time` change
+    /// (settled: the windows that `time` completes).
     pub fn write(&mut self, out: &mut Output, time: u64, changes: &[((u64, W::Value), isize)]) {
         let windows = self.windows;
+        if out.settled {
+            // Final since an earlier time: written before this time's purges take their rows.
+            self.settle(out, |purge| purge <= time);
+        }
         let mut start = 0;
         while start < changes.len() {
             let end = changes[start].0.0;
@@ -168,7 +198,7 @@ impl<W: WindowReport> WindowPrinter<W> {
                 }
                 continue;
             }
-            if state.rows.is_empty() {
+            if state.rows.is_empty() || out.settled {
                 continue;
             }
             print_window(
@@ -181,10 +211,42 @@ impl<W: WindowReport> WindowPrinter<W> {
             );
             state.emitted = true;
         }
+        if out.settled {
+            // `time` was the last at which these could change.
+            self.settle(out, |purge| purge == time + 1);
+        }
         // Windows whose purge time has passed can no longer change: forget them.
         self.live = self
             .live
             .split_off(&(time.saturating_sub(windows.lateness) + 1));
+    }
+
+    /// At the end of input every window is final: settled, the ones not yet written are.
+    pub fn finish(&mut self, out: &mut Output) {
+        if out.settled {
+            self.settle(out, |_| true);
+        }
+    }
+
+    /// Writes, in the order of their ends, the windows not yet written whose purge time
+    /// satisfies `due`, with their final rows.
+    fn settle(&mut self, out: &mut Output, due: impl Fn(u64) -> bool) {
+        let windows = self.windows;
+        for (&end, state) in self.live.iter_mut() {
+            if state.emitted || state.rows.is_empty() || !due(windows.purge_time(end)) {
+                continue;
+            }
+            let settled_at = windows.purge_time(end) - 1;
+            print_window(
+                out,
+                &self.report,
+                windows.ending_at(end),
+                &state.rows,
+                false,
+                settled_at,
+            );
+            state.emitted = true;
+        }
     }
 }
 
@@ -217,6 +279,7 @@ fn print_window<W: WindowReport>(
     if !update {
         crate::engine::latency::window_written(window.end);
     }
+    crate::engine::progress::window_written();
     if out.wants_text() {
         {
             let mut header = format!(
@@ -288,6 +351,7 @@ pub fn write_appended<A: AppendReport>(
         if only.is_some_and(|only| !only.iter().any(|o| o == report.outcome(&row))) {
             continue;
         }
+        crate::engine::progress::results_written(diff as u64);
         for _ in 0..diff {
             if out.wants_text() {
                 let line = report.text(out, &row, time);

@@ -38,6 +38,8 @@ const ANCHOR_ROWS: usize = 1000;
 pub struct Source {
     pub name: String,
     pub reader: Box<dyn Read + Send>,
+    /// Its size in bytes, when known (a file; not stdin or a pipe): the progress line's total.
+    pub size: Option<u64>,
 }
 
 /// Where a record came from: which file of its input, and which line. Orders like
@@ -206,6 +208,7 @@ impl<K, P, D> Reader<K, P, D> {
         };
         let mut buffer = vec![0u8; block];
         let mut filled = 0;
+        let mut shown_lines = 0;
         let started = std::time::Instant::now();
         loop {
             if STOP.load(Ordering::Relaxed) {
@@ -226,6 +229,7 @@ impl<K, P, D> Reader<K, P, D> {
             };
             let eof = n == 0;
             filled += n;
+            crate::engine::progress::read(n as u64, 0);
             let complete = if eof {
                 filled
             } else {
@@ -240,6 +244,8 @@ impl<K, P, D> Reader<K, P, D> {
             };
             if complete > 0 {
                 let updates = self.lines::<R>(&buffer[..complete]);
+                crate::engine::progress::read(0, self.state.counts.read - shown_lines);
+                shown_lines = self.state.counts.read;
                 if let Some(rate) = self.policy.replay_rate {
                     let due = std::time::Duration::from_secs_f64(
                         self.state.counts.read as f64 / rate.max(1) as f64,

@@ -354,6 +354,11 @@ impl Evaluation {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.output.settled {
+        return Err("--settled does not apply to recommend: a list can change with every event \
+            until the input ends; without --changes each user's list is printed once, at the end"
+            .into());
+    }
     let horizon = Horizon::new(args.horizon)?;
     if args.top == 0 || args.max_user_items == 0 || args.neighbours == 0 {
         return Err("--top, --max-user-items and --neighbours must be at least 1".into());

@@ -203,6 +203,11 @@ impl KeyedReport for Report {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.output.settled {
+        return Err("--settled does not apply to user-profile: a profile can change with every \
+            event until the input ends; --snapshot prints each user's profile once, at the end"
+            .into());
+    }
     let horizon = Horizon::new(args.horizon)?;
     let weights = [
         args.weight_pv,

@@ -21,6 +21,7 @@ pub mod options;
 pub mod output;
 pub mod patterns;
 pub mod records;
+pub mod report;
 pub mod runner;
 pub mod side;
 pub mod sink;

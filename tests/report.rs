@@ -168,6 +168,9 @@ fn every_mark_equals_the_jobs_csv_results() {
         .collect();
     assert_eq!(column(&bars, "value"), users);
     assert_eq!(users, ["60993", "3026", "5608", "2407"]);
+    assert!(
+        svg(&page, "funnel").contains(">Users per behaviour, day from 2017-11-25 16:00 (UTC)<")
+    );
     let points = marks(svg(&page, "funnel-rates"), "<circle class=\"point\"");
     let hours: Vec<_> = funnel.iter().filter(|r| r["span"] == "window").collect();
     for b in ["fav", "cart", "buy"] {

@@ -458,7 +458,11 @@ impl Report {
         }
         let chart = Chart {
             id: "funnel".into(),
-            title: "Users per behaviour, per day".into(),
+            // One series has no legend: its day goes in the title.
+            title: match &series[..] {
+                [day] => format!("Users per behaviour, {}", day.name),
+                _ => "Users per behaviour, per day".into(),
+            },
             x_title: "behaviour".into(),
             y_title: "distinct users".into(),
             categories: behaviours.iter().map(|b| b.to_string()).collect(),

@@ -1,6 +1,7 @@
 //! The `uba` command line, and `uba run JOBFILE`, which turns a TOML job file into one.
 
 pub mod cluster;
+pub mod report;
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,14 @@ pub enum Command {
     /// Writes deterministic sample data (same seed, same bytes).
     #[command(subcommand)]
     Gen(crate::generate::GenCommand),
+    /// Writes an HTML page of charts from the jobs' results: `uba report --output report.html`.
+    ///
+    /// PV and UV per hour (exact, Bloom filter and HyperLogLog side by side), the ranks of the
+    /// top items and top pages over time, the funnel per behaviour, ad clicks per province, and
+    /// the outcomes of the risk jobs over time. Each input defaults to the tutorial's sample in
+    /// `data/tutorial/`; a section whose input is missing is left out with a note. No script, no
+    /// web font, no link: one file that any browser shows offline.
+    Report(crate::cli::report::Args),
 }
 
 #[derive(clap::Args, Debug)]
@@ -219,6 +228,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Gen(cmd) => Ok(crate::generate::run(&cmd)?),
         Command::Cluster(args) => Ok(crate::cli::cluster::run(args)?),
+        Command::Report(args) => crate::cli::report::run(args),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;
             record_invocation(&argv);

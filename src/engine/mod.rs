@@ -23,6 +23,7 @@ pub mod output;
 pub mod patterns;
 pub mod progress;
 pub mod records;
+pub mod report;
 pub mod runner;
 pub mod side;
 pub mod sink;

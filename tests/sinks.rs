@@ -734,6 +734,9 @@ impl Postgres {
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
             .find(|b| b.join("initdb").exists())
             .ok_or("no initdb under /usr/lib/postgresql/*/bin")?;
+        if Command::new("psql").arg("--version").output().is_err() {
+            return Err("no psql on PATH".into());
+        }
         // A short path: a Unix socket's path must fit in 107 bytes.
         let dir = std::path::PathBuf::from(format!("/tmp/uba-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

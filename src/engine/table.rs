@@ -5,7 +5,7 @@
 //! progress row (`uba_progress`: job, arguments, inputs, the last committed time), so a reader
 //! never sees half of a window, and a killed run leaves the table exactly as of its last commit.
 //!
-//! What the table holds mirrors the output's identity of a result (`docs/sinks.md`):
+//! What the table holds mirrors the output's identity of a result (README, "Results in a database"):
 //! - a *group* (a window's result, a user's profile) replaces all rows of its key: rows are
 //!   updated in place, a rank that disappears is deleted; key `(window_end, rank)` or `(user_id)`;
 //! - an *appended* row (a pattern's outcome, a blacklisting) is inserted with `seq`, its position

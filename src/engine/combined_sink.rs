@@ -65,6 +65,7 @@ where
         output,
     )));
     let at_end = state.clone();
+    let batch = state.clone();
     let changes = windowed
         .map(|(end, row)| Change::Window(end, row))
         .concat(events.map(Change::Event));
@@ -88,6 +89,11 @@ where
             sink::write_appended(out, &event_report, only.as_deref(), time, events);
             out.section(None);
             out.done(time);
+        },
+        move || {
+            if let (_, Some(out)) = &mut *batch.borrow_mut() {
+                out.commit();
+            }
         },
         move || {
             let (printer, output) = &mut *at_end.borrow_mut();

@@ -67,10 +67,16 @@ pub fn keyed<'s, R: KeyedReport>(
         last_tick: 0,
     }));
     let at_end = state.clone();
+    let batch = state.clone();
     sink::gather_and_finish(
         gathered,
         name,
         move |time, changes| state.borrow_mut().changes(mode, time, changes),
+        move || {
+            if let Some(out) = &mut batch.borrow_mut().output {
+                out.commit();
+            }
+        },
         move || at_end.borrow_mut().snapshot(mode),
     )
 }

@@ -226,7 +226,7 @@ impl Output {
     }
 
     /// Ends logical time `time`: pushes what was written, so that a live stream shows each
-    /// window as soon as it fires, and commits the time's rows to the table.
+    /// window as soon as it fires; the time's rows wait for [`Output::commit`].
     pub fn done(&mut self, time: u64) {
         match &mut self.writer {
             Some(Writer::Plain(w)) => w.flush(),
@@ -234,8 +234,16 @@ impl Output {
             None => Ok(()),
         }
         .unwrap_or_else(|e| io_failed(e));
+        if let Some(table) = &mut self.table {
+            table.time_done(time);
+        }
+    }
+
+    /// Commits the completed times written since the last commit to the table, in one
+    /// transaction: called after each batch of times the sink completed at once.
+    pub fn commit(&mut self) {
         if let Some(table) = &mut self.table
-            && let Err(e) = table.commit(time)
+            && let Err(e) = table.commit()
         {
             fail(&e);
         }

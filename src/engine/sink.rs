@@ -30,23 +30,28 @@ where
     D: ExchangeData,
     F: FnMut(u64, Vec<(D, isize)>) + 'static,
 {
-    gather_and_finish(results, name, write, || {})
+    gather_and_finish(results, name, write, || {}, || {})
 }
 
-/// [`gather`], then `finish` once when the results are complete (the frontier is empty): for
-/// results that are only known at the end of input, such as a snapshot or an evaluation.
-pub fn gather_and_finish<'s, D, F, E>(
+/// [`gather`], then `batch_done` after the times completed by one activation of the sink have
+/// been written (a database commits them in one transaction), and `finish` once when the results
+/// are complete (the frontier is empty): for results that are only known at the end of input,
+/// such as a snapshot or an evaluation.
+pub fn gather_and_finish<'s, D, F, B, E>(
     results: VecCollection<'s, u64, D>,
     name: &str,
     mut write: F,
+    mut batch_done: B,
     finish: E,
 ) -> ProbeHandle<u64>
 where
     D: ExchangeData,
     F: FnMut(u64, Vec<(D, isize)>) + 'static,
+    B: FnMut() + 'static,
     E: FnOnce() + 'static,
 {
     let mut finish = Some(finish);
+    let mut written = false;
     let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
     let probe = ProbeHandle::new();
     results
@@ -69,7 +74,12 @@ where
                         consolidate(&mut changes);
                         if !changes.is_empty() {
                             write(time, changes);
+                            written = true;
                         }
+                    }
+                    if written {
+                        batch_done();
+                        written = false;
                     }
                     if frontier.is_empty()
                         && let Some(finish) = finish.take()
@@ -122,6 +132,7 @@ pub fn windows<'s, W: WindowReport>(
 ) -> ProbeHandle<u64> {
     let state = Rc::new(RefCell::new((WindowPrinter::new(windows, report), output)));
     let at_end = state.clone();
+    let batch = state.clone();
     gather_and_finish(
         results,
         name,
@@ -130,6 +141,11 @@ pub fn windows<'s, W: WindowReport>(
             let Some(out) = output.as_mut() else { return };
             printer.write(out, time, &changes);
             out.done(time);
+        },
+        move || {
+            if let (_, Some(out)) = &mut *batch.borrow_mut() {
+                out.commit();
+            }
         },
         move || {
             let (printer, output) = &mut *at_end.borrow_mut();
@@ -327,12 +343,25 @@ pub fn append<'s, A: AppendReport>(
     only: Option<Vec<String>>,
     output: Option<Output>,
 ) -> ProbeHandle<u64> {
-    let mut output = output;
-    gather(results, name, move |time, changes| {
-        let Some(out) = output.as_mut() else { return };
-        write_appended(out, &report, only.as_deref(), time, changes);
-        out.done(time);
-    })
+    let output = Rc::new(RefCell::new(output));
+    let batch = output.clone();
+    gather_and_finish(
+        results,
+        name,
+        move |time, changes| {
+            let Some(out) = &mut *output.borrow_mut() else {
+                return;
+            };
+            write_appended(out, &report, only.as_deref(), time, changes);
+            out.done(time);
+        },
+        move || {
+            if let Some(out) = &mut *batch.borrow_mut() {
+                out.commit();
+            }
+        },
+        || {},
+    )
 }
 
 /// Writes the consolidated changes of one completed `time` of an append-only result (see

@@ -1,8 +1,8 @@
 //! `--sink`: results kept in a database table that always holds the answer, and `--resume`.
 //!
 //! The sinks already write in time order, each completed time once; a table is one more place to
-//! write them. Each completed time's changes go in one transaction together with the job's
-//! progress row (`uba_progress`: job, arguments, inputs, the last committed time), so a reader
+//! write them. The changes of the times a sink completes at once (one input batch) go in one
+//! transaction together with the job's progress row (`uba_progress`: job, arguments, inputs, the last committed time), so a reader
 //! never sees half of a window, and a killed run leaves the table exactly as of its last commit.
 //!
 //! What the table holds mirrors the output's identity of a result (README, "Results in a database"):
@@ -147,21 +147,30 @@ struct Fingerprint {
 struct Group {
     column: &'static str,
     value: u64,
+    generation: u64,
     /// Whether a group holds several rows, told apart by `rank` (added when the row has none).
     ranked: bool,
     next_rank: i64,
 }
 
+/// How many parameters one statement binds at most (SQLite allows 32,766, PostgreSQL 65,535).
+const CHUNK_PARAMS: usize = 8192;
+
 enum Op {
+    /// The rows of this group that follow (in the same time) replace the ones it had.
     Replace {
         table: String,
         column: &'static str,
         value: i64,
+        /// Which replacement of the run this is: the last one of a batch wins.
+        generation: u64,
     },
     Insert {
         table: String,
         key: Vec<&'static str>,
         columns: Vec<Column>,
+        /// The group's `(column, value, generation)`; `None` for an appended row.
+        group: Option<(&'static str, i64, u64)>,
     },
 }
 
@@ -177,10 +186,13 @@ pub struct Table {
     existing: HashSet<String>,
     /// Tables this run has written to, for the progress row (a later fresh run drops them).
     tables: Vec<String>,
-    insert_sql: HashMap<String, String>,
+    generation: u64,
     group: Option<Group>,
     seq: HashMap<String, i64>,
     ops: Vec<Op>,
+    /// The changes of the completed times not yet committed, and the last of those times.
+    batch: Vec<Op>,
+    batch_time: Option<u64>,
     /// Times up to this one were committed by the run this one resumes.
     resumed_through: Option<u64>,
     committed: Option<u64>,
@@ -257,10 +269,12 @@ impl Table {
             fingerprint,
             existing: HashSet::new(),
             tables: Vec::new(),
-            insert_sql: HashMap::new(),
+            generation: 0,
             group: None,
             seq: HashMap::new(),
             ops: Vec::new(),
+            batch: Vec::new(),
+            batch_time: None,
             resumed_through: None,
             committed: None,
             transactions: 0,
@@ -357,9 +371,11 @@ impl Table {
     /// The rows that follow (until the next group or commit) are all the rows whose `column` is
     /// `value`: the ones before are deleted. `ranked`: a group may hold several rows.
     pub fn replace(&mut self, column: &'static str, value: u64, ranked: bool) {
+        self.generation += 1;
         self.group = Some(Group {
             column,
             value,
+            generation: self.generation,
             ranked,
             next_rank: 1,
         });
@@ -367,6 +383,7 @@ impl Table {
             table: self.table_name(),
             column,
             value: value as i64,
+            generation: self.generation,
         });
     }
 
@@ -407,28 +424,38 @@ impl Table {
                 vec!["seq"]
             }
         };
+        let group = self.group.map(|g| (g.column, g.value as i64, g.generation));
         self.ops.push(Op::Insert {
             table,
             key,
             columns: cols,
+            group,
         });
         Ok(())
     }
 
-    /// Ends logical time `time`: its changes and the progress row in one transaction. Changes of
-    /// times the resumed run had committed are dropped.
-    pub fn commit(&mut self, time: u64) -> Result<(), String> {
+    /// Ends logical time `time`: its changes join the batch of the next [`Table::commit`].
+    /// Changes of times the resumed run had committed are dropped.
+    pub fn time_done(&mut self, time: u64) {
         self.group = None;
         let ops = std::mem::take(&mut self.ops);
-        if self.resumed_through.is_some_and(|t| time <= t) {
-            return Ok(());
+        if self.resumed_through.is_some_and(|t| time <= t) || ops.is_empty() {
+            return;
         }
+        self.batch.extend(ops);
+        self.batch_time = Some(time);
+    }
+
+    /// Writes the completed times since the last commit, and the progress row, in one
+    /// transaction: a reader sees all of a time's changes or none.
+    pub fn commit(&mut self) -> Result<(), String> {
+        let ops = std::mem::take(&mut self.batch);
+        let Some(time) = self.batch_time.take() else {
+            return Ok(());
+        };
         // After Ctrl-C the pending windows fire as if the input had ended: that is not the answer
         // a resumed run would give, so nothing more is committed.
         if crate::engine::source::STOP.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(());
-        }
-        if ops.is_empty() {
             return Ok(());
         }
         let sink = self.sink.clone();
@@ -453,48 +480,105 @@ impl Table {
         }
     }
 
+    /// Writes a batch's net effect: a group replaced several times in the batch (a window
+    /// corrected at several times) is written once, as it stands at the end, since no reader
+    /// sees inside the transaction. Deletes and inserts go in multi-row statements: one round
+    /// trip for many rows, which is what a server over a socket needs.
     fn apply(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {
+        let mut latest: HashMap<(String, &'static str, i64), u64> = HashMap::new();
+        for op in &ops {
+            if let Op::Replace {
+                table,
+                column,
+                value,
+                generation,
+            } = op
+            {
+                latest.insert((table.clone(), *column, *value), *generation);
+            }
+        }
+        // Deletes per (table, column), in first-seen order; rows per table, in order.
+        let mut deletes: Vec<((String, &'static str), Vec<i64>)> = Vec::new();
+        let mut inserts: Vec<(String, Vec<&'static str>, Vec<Vec<Column>>)> = Vec::new();
         for op in ops {
             match op {
                 Op::Replace {
                     table,
                     column,
                     value,
+                    generation,
                 } => {
-                    if self.existing.contains(&table) {
-                        self.db.execute(
-                            &format!("DELETE FROM \"{table}\" WHERE \"{column}\" = $1"),
-                            &[SqlValue::Integer(value)],
-                        )?;
+                    if latest[&(table.clone(), column, value)] != generation
+                        || !self.existing.contains(&table)
+                    {
+                        continue;
+                    }
+                    match deletes
+                        .iter_mut()
+                        .find(|(k, _)| k.0 == table && k.1 == column)
+                    {
+                        Some((_, values)) => values.push(value),
+                        None => deletes.push(((table, column), vec![value])),
                     }
                 }
                 Op::Insert {
                     table,
                     key,
                     columns,
+                    group,
                 } => {
-                    if !self.existing.contains(&table) {
-                        self.create(&table, &key, &columns)?;
+                    if let Some((column, value, generation)) = group
+                        && latest[&(table.clone(), column, value)] != generation
+                    {
+                        continue;
                     }
-                    let sql = self.insert_sql.entry(table.clone()).or_insert_with(|| {
-                        format!(
-                            "INSERT INTO \"{table}\" ({}) VALUES ({})",
-                            columns
-                                .iter()
-                                .map(|c| format!("\"{}\"", c.0))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            (1..=columns.len())
-                                .map(|i| format!("${i}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    });
-                    let sql = sql.clone();
-                    let values: Vec<SqlValue> = columns.into_iter().map(|c| c.2).collect();
-                    self.db.execute(&sql, &values)?;
-                    self.rows_written += 1;
+                    match inserts.iter_mut().find(|(t, _, _)| *t == table) {
+                        Some((_, _, rows)) => rows.push(columns),
+                        None => inserts.push((table, key, vec![columns])),
+                    }
                 }
+            }
+        }
+        for ((table, column), values) in deletes {
+            for chunk in values.chunks(CHUNK_PARAMS) {
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let params: Vec<SqlValue> = chunk.iter().map(|v| SqlValue::Integer(*v)).collect();
+                self.db.execute(
+                    &format!(
+                        "DELETE FROM \"{table}\" WHERE \"{column}\" IN ({})",
+                        list.join(", ")
+                    ),
+                    &params,
+                )?;
+            }
+        }
+        for (table, key, rows) in inserts {
+            if !self.existing.contains(&table) {
+                self.create(&table, &key, &rows[0])?;
+            }
+            let names: Vec<String> = rows[0].iter().map(|c| format!("\"{}\"", c.0)).collect();
+            let width = names.len();
+            for chunk in rows.chunks((CHUNK_PARAMS / width).max(1)) {
+                let tuples: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let cells: Vec<String> =
+                            (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect();
+                let params: Vec<SqlValue> = chunk
+                    .iter()
+                    .flat_map(|row| row.iter().map(|c| c.2.clone()))
+                    .collect();
+                self.db.execute(
+                    &format!(
+                        "INSERT INTO \"{table}\" ({}) VALUES {}",
+                        names.join(", "),
+                        tuples.join(", ")
+                    ),
+                    &params,
+                )?;
+                self.rows_written += chunk.len() as u64;
             }
         }
         self.progress(time, false)
@@ -547,6 +631,7 @@ impl Table {
 
     /// Marks the results complete (the inputs ended and everything was written).
     pub fn finish(&mut self) -> Result<(), String> {
+        self.commit()?;
         if crate::engine::source::STOP.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());
         }

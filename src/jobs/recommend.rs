@@ -442,6 +442,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                             }
                             s.observed.retain(|_, n| *n != 0);
                         },
+                        || {},
                         move || {
                             if let Some(out) = output.as_mut() {
                                 at_end.borrow().finish(k, out);

@@ -1,7 +1,7 @@
 //! The benchmark: every job at 1M and 10M generated rows, `-w 1`, `-w 2` and 2 processes.
 //!
 //! `cargo bench --bench jobs -- [--rows 1000000,10000000] [--jobs hot-items,pv] [--reps 3]
-//! [--peers] [--latency]`
+//! [--peers] [--latency] [--sinks]`
 //!
 //! Data is generated once into `target/bench-data/` (by `uba gen`, so it is the same data every
 //! time). Each configuration runs `--reps` times in its own processes; the table shows the median
@@ -10,7 +10,10 @@
 //! `--peers` also runs the same hot-items query in DuckDB and Flink SQL (`benches/peers/`, with
 //! `PY` naming a python that has `duckdb` and `apache-flink`) and checks that their settled windows
 //! agree with uba's. `--latency` replays a file at a fixed rate and reports how long after the
-//! watermark passed a window's end its result was written.
+//! watermark passed a window's end its result was written. `--sinks` runs hot-items, hot-pages
+//! and order-timeout into csv, a SQLite file and (with `UBA_BENCH_POSTGRES` naming a server, e.g.
+//! `postgres:host=/tmp/pg user=postgres dbname=postgres`) PostgreSQL, `-w 1`, and prints each
+//! sink's speed as a ratio to csv's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -72,6 +75,7 @@ struct Options {
     reps: usize,
     peers: bool,
     latency: bool,
+    sinks: bool,
 }
 
 fn options() -> Options {
@@ -81,6 +85,7 @@ fn options() -> Options {
         reps: 3,
         peers: false,
         latency: false,
+        sinks: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -105,6 +110,7 @@ fn options() -> Options {
             "--reps" => o.reps = args.next().expect("--reps N").parse().expect("a number"),
             "--peers" => o.peers = true,
             "--latency" => o.latency = true,
+            "--sinks" => o.sinks = true,
             "--bench" => {} // passed by cargo bench
             other => panic!("unknown benchmark flag {other}"),
         }
@@ -266,6 +272,62 @@ fn main() {
     }
     if o.latency {
         latency(&o);
+    }
+    if o.sinks {
+        sinks(&o);
+    }
+}
+
+/// The same runs into csv, SQLite and PostgreSQL: what keeping the results in a table costs.
+fn sinks(o: &Options) {
+    let postgres = std::env::var("UBA_BENCH_POSTGRES").ok();
+    println!(
+        "\n{:<22} {:>11} {:>12} {:>13} {:>9}",
+        "sink", "rows", "destination", "events/s", "vs csv"
+    );
+    for job in ["hot-items", "hot-pages", "order-timeout"] {
+        let bench = BENCHES
+            .iter()
+            .find(|b| b.job == job)
+            .expect("a benchmarked job");
+        for &rows in &o.rows {
+            let file = input(bench.generator, rows).to_string_lossy().into_owned();
+            let db = data_dir().join("sink.db");
+            let mut destinations = vec![
+                ("csv", vec!["--format".to_owned(), "csv".into()]),
+                (
+                    "sqlite",
+                    vec!["--sink".into(), format!("sqlite:{}", db.display())],
+                ),
+            ];
+            if let Some(pg) = &postgres {
+                destinations.push(("postgres", vec!["--sink".into(), pg.clone()]));
+            }
+            let mut csv_s = None;
+            for (name, extra) in destinations {
+                let mut args = vec![job.to_owned(), file.clone()];
+                args.extend(bench.args.iter().map(|s| s.to_string()));
+                args.extend(extra);
+                let runs: Vec<f64> = (0..o.reps)
+                    .map(|_| {
+                        for suffix in ["", "-wal", "-shm"] {
+                            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                        }
+                        run_once(&args, Shape::Workers(1)).seconds
+                    })
+                    .collect();
+                let s = median(runs);
+                let base = *csv_s.get_or_insert(s);
+                println!(
+                    "{:<22} {:>11} {:>12} {:>13.0} {:>8.2}x",
+                    job,
+                    rows,
+                    name,
+                    rows as f64 / s,
+                    base / s
+                );
+            }
+        }
     }
 }
 

@@ -326,6 +326,36 @@ fn a_resume_with_other_arguments_or_inputs_is_refused() {
         stderr(&out),
         "uba: --resume needs inputs that can be read again: stdin cannot (write the stream to a file as well, and resume from the file)\n"
     );
+    // A named pipe cannot be read again either (and reading it to fingerprint it would take
+    // lines from the job).
+    let fifo = dir.join("stream.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || drop(std::fs::OpenOptions::new().write(true).open(fifo)))
+    };
+    let out = uba(&[
+        "hot-items",
+        fifo.to_str().unwrap(),
+        "--sink",
+        &sqlite(&db),
+        "--resume",
+    ]);
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "uba: --resume needs inputs that can be read again: '{}' is not a regular file (write the stream to a file as well, and resume from the file)\n",
+            fifo.display()
+        )
+    );
 }
 
 #[test]

@@ -16,7 +16,8 @@ pub trait Database: Send {
     fn batch(&mut self, sql: &str) -> Result<(), String>;
     /// Runs one statement with parameters; returns the rows it changed.
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, String>;
-    /// The first row of a query, as text (NULL as `None`).
+    /// The first row of a query whose columns are all text (cast them in the SQL), NULL as
+    /// `None`.
     fn query_row(
         &mut self,
         sql: &str,
@@ -110,17 +111,7 @@ impl Database for Sqlite {
             return Ok(None);
         };
         (0..columns)
-            .map(|i| {
-                use rusqlite::types::ValueRef;
-                Ok(match row.get_ref(i).map_err(|e| e.to_string())? {
-                    ValueRef::Null => None,
-                    ValueRef::Integer(n) => Some(n.to_string()),
-                    ValueRef::Real(f) => Some(f.to_string()),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Some(String::from_utf8_lossy(t).into_owned())
-                    }
-                })
-            })
+            .map(|i| row.get::<_, Option<String>>(i).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, String>>()
             .map(Some)
     }
@@ -203,12 +194,8 @@ impl Database for Postgres {
 
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, String> {
         let statement = self.statement(sql)?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
         self.client
-            .execute(&statement, &params)
+            .execute(&statement, &as_params(params))
             .map_err(|e| e.to_string())
     }
 
@@ -217,38 +204,23 @@ impl Database for Postgres {
         sql: &str,
         params: &[SqlValue],
     ) -> Result<Option<Vec<Option<String>>>, String> {
-        // Text results whatever the column types: the caller parses what it reads.
-        let mut sql = sql.to_owned();
-        let statement = self.statement(&sql)?;
-        let columns: Vec<String> = statement
-            .columns()
-            .iter()
-            .map(|c| c.name().to_owned())
-            .collect();
-        if columns.is_empty() {
-            return Ok(None);
-        }
-        sql = format!(
-            "SELECT {} FROM ({sql}) AS q",
-            columns
-                .iter()
-                .map(|c| format!("q.\"{c}\"::text"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let statement = self.statement(&sql)?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let statement = self.statement(sql)?;
         let rows = self
             .client
-            .query(&statement, &params)
+            .query(&statement, &as_params(params))
             .map_err(|e| e.to_string())?;
         Ok(rows.first().map(|row| {
-            (0..columns.len())
+            (0..row.len())
                 .map(|i| row.get::<_, Option<String>>(i))
                 .collect()
         }))
     }
+}
+
+/// The values as the `postgres` client binds them.
+fn as_params(values: &[SqlValue]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    values
+        .iter()
+        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+        .collect()
 }

@@ -15,7 +15,7 @@
 //! Resume is exactly-once without snapshots because the output is a deterministic function of the
 //! input files: `--resume` replays the inputs and writes nothing for the times already committed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::engine::database::{self, Database};
@@ -113,6 +113,12 @@ fn input_fingerprint(path: &str) -> Result<String, String> {
                 .into(),
         );
     }
+    // Reading a pipe here would take lines from the job's own reader.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(format!(
+            "--resume needs inputs that can be read again: '{path}' is not a regular file (write the stream to a file as well, and resume from the file)"
+        ));
+    }
     let mut file =
         std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
     let size = file
@@ -182,9 +188,8 @@ pub struct Table {
     base: String,
     section: Option<&'static str>,
     fingerprint: Fingerprint,
-    /// Tables that exist: created by this run, or by the run it resumes.
-    existing: HashSet<String>,
-    /// Tables this run has written to, for the progress row (a later fresh run drops them).
+    /// Tables that exist: created by this run, or by the run it resumes. The progress row lists
+    /// them, so that a later fresh run drops them.
     tables: Vec<String>,
     generation: u64,
     group: Option<Group>,
@@ -224,19 +229,15 @@ impl Table {
         let fingerprint = Fingerprint {
             job: job.clone(),
             arguments: result_arguments(&args, inputs),
-            inputs: if resume {
-                inputs
-                    .iter()
-                    .map(|p| input_fingerprint(p))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .join("; ")
-            } else {
-                inputs
-                    .iter()
-                    .map(|p| input_fingerprint(p).unwrap_or_else(|_| "stdin".into()))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            },
+            // Only a run that resumes needs inputs it can read again.
+            inputs: inputs
+                .iter()
+                .map(|p| match input_fingerprint(p) {
+                    Err(_) if !resume => Ok("not replayable".to_owned()),
+                    fingerprint => fingerprint,
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join("; "),
         };
         let mut db = database::open(sink)?;
         let failed = |e: String| format!("cannot write to {sink}: {e}");
@@ -256,7 +257,7 @@ impl Table {
         let previous = db
             .query_row(
                 &format!(
-                    "SELECT job, arguments, inputs, tables, committed_time FROM {PROGRESS} WHERE table_name = $1"
+                    "SELECT job, arguments, inputs, tables, CAST(committed_time AS TEXT) FROM {PROGRESS} WHERE table_name = $1"
                 ),
                 &[SqlValue::Text(base.clone())],
             )
@@ -267,7 +268,6 @@ impl Table {
             base: base.clone(),
             section: None,
             fingerprint,
-            existing: HashSet::new(),
             tables: Vec::new(),
             generation: 0,
             group: None,
@@ -300,7 +300,6 @@ impl Table {
                     .filter(|t| !t.is_empty())
                     .map(String::from)
                     .collect();
-                table.existing = table.tables.iter().cloned().collect();
                 table.resumed_through = committed;
                 table.committed = committed;
             }
@@ -508,8 +507,7 @@ impl Table {
                     value,
                     generation,
                 } => {
-                    if latest[&(table.clone(), column, value)] != generation
-                        || !self.existing.contains(&table)
+                    if latest[&(table.clone(), column, value)] != generation || !self.exists(&table)
                     {
                         continue;
                     }
@@ -553,7 +551,7 @@ impl Table {
             }
         }
         for (table, key, rows) in inserts {
-            if !self.existing.contains(&table) {
+            if !self.exists(&table) {
                 self.create(&table, &key, &rows[0])?;
             }
             let names: Vec<String> = rows[0].iter().map(|c| format!("\"{}\"", c.0)).collect();
@@ -584,6 +582,10 @@ impl Table {
         self.progress(time, false)
     }
 
+    fn exists(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t == table)
+    }
+
     fn create(&mut self, table: &str, key: &[&str], columns: &[Column]) -> Result<(), String> {
         let defs: Vec<String> = columns
             .iter()
@@ -598,8 +600,7 @@ impl Table {
             defs.join(", "),
             key.join(", ")
         ))?;
-        self.existing.insert(table.to_owned());
-        if !self.tables.iter().any(|t| t == table) {
+        if !self.exists(table) {
             self.tables.push(table.to_owned());
         }
         Ok(())

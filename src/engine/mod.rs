@@ -21,6 +21,7 @@ pub mod latency;
 pub mod options;
 pub mod output;
 pub mod patterns;
+pub mod process;
 pub mod progress;
 pub mod records;
 pub mod report;

@@ -16,9 +16,10 @@
 //!   .within(Time.seconds(2))
 //! ```
 //!
-//! Each login is visible for T after it; per user, the visible logins are scanned for runs of N
-//! fails. A run appears when its last fail arrives and would disappear when its first fail stops
-//! being visible: [`Temporal::decided`] keeps the appearance only.
+//! Per user, a small state machine in event time ([`keyed_process`]): the run of consecutive
+//! failures so far, forgotten once T has passed its last failure.
+
+use std::collections::VecDeque;
 
 use differential_dataflow::input::Input;
 use serde::Serialize;
@@ -28,8 +29,8 @@ use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Patterns, Seq, Token};
-use crate::engine::temporal::Temporal;
+use crate::engine::patterns::{Seq, Token};
+use crate::engine::process::{KeyedProcess, keyed_process};
 use crate::engine::records::{LoginEvent, LoginOutcome};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -124,18 +125,46 @@ fn join(ips: &[Token], separator: &str) -> String {
         .join(separator)
 }
 
-/// The runs of `fails` consecutive failures at most `within` apart among a user's recent logins.
-fn runs(fails: usize, within: u64, logins: &[&Seq<Login>], matches: &mut Vec<Match>) {
-    for run in logins.windows(fails) {
-        let all_fail = run.iter().all(|l| l.event.0 == LoginOutcome::Fail);
-        let (first, last) = (run[0].ts, run[fails - 1].ts);
-        if all_fail && last - first <= within {
-            matches.push(Match {
-                first,
-                last,
-                ips: run.iter().map(|l| l.event.1.clone()).collect(),
-            });
+/// One user's state machine: the run of consecutive failures that a next failure may complete.
+struct Runs {
+    fails: usize,
+    within: u64,
+}
+
+impl KeyedProcess for Runs {
+    type Key = u64;
+    type Event = Login;
+    /// The user's latest consecutive failures (time, ip), at most `fails` of them.
+    type State = VecDeque<(u64, Token)>;
+    type Out = (u64, Match);
+
+    fn step(
+        &mut self,
+        &user: &u64,
+        run: &mut VecDeque<(u64, Token)>,
+        time: u64,
+        logins: &[Seq<Login>],
+        out: &mut Vec<(u64, Match)>,
+    ) -> Option<u64> {
+        for login in logins {
+            let (outcome, ip) = &login.event;
+            if *outcome == LoginOutcome::Success {
+                run.clear();
+                continue;
+            }
+            if run.len() == self.fails {
+                run.pop_front();
+            }
+            run.push_back((time, ip.clone()));
+            let first = run[0].0;
+            if run.len() == self.fails && time - first <= self.within {
+                let ips = run.iter().map(|(_, ip)| ip.clone()).collect();
+                out.push((user, Match { first, last: time, ips }));
+            }
         }
+        // Once `within` has passed its last failure, the run can be part of no match.
+        let forget = run.back().map(|(last, _)| last + self.within + 1);
+        forget.filter(|&forget| forget > time)
     }
 }
 
@@ -152,12 +181,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let output = ctx.output();
             let (logins, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, logins) = scope.new_collection::<(u64, Seq<Login>), isize>();
-                let matches =
-                    logins.scan_recent(args.within, "LoginFail/runs", move |_, recent, out| {
-                        runs(args.fails, args.within, recent, out)
-                    });
-                // A match would vanish when its first fail stops being visible.
-                let matches = matches.decided(move |(_, m)| m.first + args.within + 1);
+                let matches = keyed_process(logins, "LoginFail/runs", Runs { fails: args.fails, within: args.within });
                 let probe = sink::append(matches, "LoginFail/sink", Report, None, output);
                 (input, probe)
             });

@@ -23,9 +23,9 @@
 //!   .within(Time.minutes(15))
 //! ```
 //!
-//! Differentially: an order's create is visible for the retention; a pay joins the create visible
-//! at its time (or antijoins: without create); a create delayed by 15 min, antijoined against
-//! the orders paid in time, is a timeout.
+//! Per order, a small state machine in event time ([`keyed_process`]): the times of its latest
+//! create and pay decide which events are the earliest, the kept create waits for its pay until
+//! its deadline, and the order is forgotten once the retention has passed its last event.
 
 use differential_dataflow::input::Input;
 use serde::Serialize;
@@ -35,8 +35,8 @@ use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Patterns, Seq, Token, tally};
-use crate::engine::temporal::Temporal;
+use crate::engine::patterns::{Seq, Token, tally};
+use crate::engine::process::{KeyedProcess, keyed_process};
 use crate::engine::records::{OrderEvent, OrderKind};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -101,17 +101,6 @@ struct Decided {
     timeout_at: Option<u64>,
 }
 
-impl Decided {
-    /// The event time at which the outcome is decided: the pay, or the deadline for a timeout.
-    fn decided_at(&self) -> u64 {
-        match self.outcome {
-            Outcome::Timeout => self.timeout_at,
-            _ => self.pay,
-        }
-        .expect("every outcome has its time")
-    }
-}
-
 /// One row of the output; empty cells where a column does not apply to the outcome.
 #[derive(Serialize)]
 pub struct OrderRow {
@@ -173,6 +162,83 @@ impl AppendReport for Report {
 
 type Order = Seq<(OrderKind, Token)>;
 
+/// One order's state machine; each step emits `Some(outcome)`, or `None` for a create or pay that
+/// is not its order's earliest (counted, not reported).
+struct Orders {
+    timeout: u64,
+    retention: u64,
+}
+
+/// What an order remembers: the times of its latest create and pay (an event is the earliest
+/// unless one of its kind came within the retention before it), and its kept create.
+#[derive(Default)]
+struct OrderState {
+    last_create: Option<u64>,
+    last_pay: Option<u64>,
+    /// The earliest create: a pay within the retention after it finds it.
+    kept: Option<u64>,
+    /// Whether the kept create waits for its pay (a timeout at `kept + timeout`).
+    waiting: bool,
+}
+
+impl KeyedProcess for Orders {
+    type Key = u64;
+    type Event = (OrderKind, Token);
+    type State = OrderState;
+    type Out = Option<Decided>;
+
+    fn step(
+        &mut self,
+        &order_id: &u64,
+        s: &mut OrderState,
+        time: u64,
+        events: &[Order],
+        out: &mut Vec<Option<Decided>>,
+    ) -> Option<u64> {
+        let earliest = |last: &mut Option<u64>| {
+            let first = last.is_none_or(|l| l + self.retention < time);
+            *last = Some(time);
+            first
+        };
+        // A create and a pay of the same time find each other, whatever their lines' order.
+        for _ in events.iter().filter(|e| e.event.0 == OrderKind::Create) {
+            if earliest(&mut s.last_create) {
+                (s.kept, s.waiting) = (Some(time), true);
+            } else {
+                out.push(None);
+            }
+        }
+        for pay in events.iter().filter(|e| e.event.0 == OrderKind::Pay) {
+            if !earliest(&mut s.last_pay) {
+                out.push(None);
+                continue;
+            }
+            let tx_id = Some(pay.event.1.clone());
+            let decided = match s.kept.filter(|&c| time <= c + self.retention) {
+                Some(c) if time <= c + self.timeout => {
+                    s.waiting = false;
+                    Decided { order_id, outcome: Outcome::Paid, create: Some(c), pay: Some(time), tx_id, timeout_at: None }
+                }
+                Some(c) => Decided { order_id, outcome: Outcome::PaidLate, create: Some(c), pay: Some(time), tx_id, timeout_at: Some(c + self.timeout) },
+                None => Decided { order_id, outcome: Outcome::PayWithoutCreate, create: None, pay: Some(time), tx_id, timeout_at: None },
+            };
+            out.push(Some(decided));
+        }
+        if let Some(c) = s.kept.filter(|&c| s.waiting && c + self.timeout <= time) {
+            s.waiting = false;
+            let timeout_at = Some(c + self.timeout);
+            out.push(Some(Decided { order_id, outcome: Outcome::Timeout, create: Some(c), pay: None, tx_id: None, timeout_at }));
+        }
+        match s.kept {
+            Some(c) if s.waiting => Some(c + self.timeout),
+            _ => {
+                let forget = s.last_create.max(s.last_pay).expect("an order has an event") + self.retention + 1;
+                (forget > time).then_some(forget)
+            }
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<(), Failure> {
     if args.retention < args.timeout {
         return Err("--retention must be at least --timeout".into());
@@ -190,68 +256,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let reports = output.is_some();
             let only = only.clone();
             let (orders, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, events) = scope.new_collection::<(u64, Order), isize>();
-            let of_kind = |kind| move |(_, e): &(u64, Order)| e.event.0 == kind;
-            let creates = events.clone().filter(of_kind(OrderKind::Create)).firsts(retention, "OrderTimeout/first-create");
-            let pays = events.clone().filter(of_kind(OrderKind::Pay)).firsts(retention, "OrderTimeout/first-pay");
-            let further = events.concat(creates.clone().negate()).concat(pays.clone().negate());
-
-            // Orders whose create is kept: a pay within the retention finds it. At most one
-            // earliest create of an order is visible at a time (the next one comes after the
-            // retention), so the pays that find none are the pays less those that find one, and
-            // one arrangement of the pays serves both.
-            let open = creates.clone().visible_for(retention).arrange_by_key_named("OrderTimeout/open");
-            let paying = pays.visible_for(0).arrange_by_key_named("OrderTimeout/paying");
-            let pay_create = paying
-                .clone()
-                .join_core(open, |&order, p, c| Some((order, p.clone(), c.clone())));
-            let without_create = paying
-                .as_collection(|&order, p| (order, p.clone()))
-                .concat(pay_create.clone().map(|(order, p, _)| (order, p)).negate())
-                .map(|(order_id, p)| Decided {
-                    order_id,
-                    outcome: Outcome::PayWithoutCreate,
-                    create: None,
-                    pay: Some(p.ts),
-                    tx_id: Some(p.event.1),
-                    timeout_at: None,
+                let (input, events) = scope.new_collection::<(u64, Order), isize>();
+                let steps = keyed_process(events, "OrderTimeout/orders", Orders { timeout, retention });
+                let results = steps.clone().flat_map(|step| step);
+                let further = steps.filter(Option::is_none);
+                let probe = sink::append(results, "OrderTimeout/sink", Report, only, output);
+                tally(further, "OrderTimeout/further", reports, &probe, |n| {
+                    (n > 0).then(|| format!("order-timeout: {n} further creates or pays of orders (not the earliest) counted, not reported"))
                 });
-            let with_create = pay_create.map(move |(order_id, p, c)| {
-                let deadline = c.ts + timeout;
-                let in_time = p.ts <= deadline;
-                Decided {
-                    order_id,
-                    outcome: if in_time { Outcome::Paid } else { Outcome::PaidLate },
-                    create: Some(c.ts),
-                    pay: Some(p.ts),
-                    tx_id: Some(p.event.1),
-                    timeout_at: (!in_time).then_some(deadline),
-                }
+                (input, probe)
             });
-            let with_create = with_create.decided(|row| row.decided_at() + 1);
-
-            // Paid in time stays known until the deadline, where a create without it times out.
-            let paid = with_create
-                .clone()
-                .filter(|row| row.outcome == Outcome::Paid)
-                .map(move |row| (row.order_id, row.create.expect("paid has a create") + timeout));
-            let paid = paid.visible_until(|&(_, deadline)| deadline + 1).map(|(order, _)| order);
-            let timeouts = creates.delayed(timeout).antijoin(paid).map(move |(order_id, c)| Decided {
-                order_id,
-                outcome: Outcome::Timeout,
-                create: Some(c.ts),
-                pay: None,
-                tx_id: None,
-                timeout_at: Some(c.ts + timeout),
-            });
-
-            let results = without_create.concat(timeouts).decided(|row| row.decided_at() + 1).concat(with_create);
-            let probe = sink::append(results, "OrderTimeout/sink", Report, only, output);
-            tally(further, "OrderTimeout/further", reports, &probe, |n| {
-                (n > 0).then(|| format!("order-timeout: {n} further creates or pays of orders (not the earliest) counted, not reported"))
-            });
-            (input, probe)
-        });
             ctx.feed_with_origin(
                 0,
                 orders,

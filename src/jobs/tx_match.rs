@@ -20,9 +20,9 @@
 //!
 //! The tutorial's run matched 38 of the sample's 40 pays only because its wall-clock watermarks
 //! never fired during the run: in event time most sample receipts come more than 3 s before their
-//! pay. Differentially: a pay is visible for 5 s, a receipt for 3 s; they match when both are
-//! visible at once; a pay (receipt) delayed by 5 s (3 s), antijoined against the matched txIds,
-//! is unmatched.
+//! pay. Per txId, a small state machine in event time ([`keyed_process`]): its earliest pays and
+//! receipts wait for each other until their bounds have passed, and the txId is forgotten once the
+//! retention has passed its last event.
 
 use differential_dataflow::input::Input;
 use serde::Serialize;
@@ -32,11 +32,11 @@ use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Patterns, Seq, Token, tally};
+use crate::engine::patterns::{Seq, Token, tally};
+use crate::engine::process::{KeyedProcess, keyed_process};
 use crate::engine::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
-use crate::engine::temporal::Temporal;
 
 /// The outcomes, as `--only` names them.
 pub const OUTCOMES: [&str; 3] = ["matched", "unmatched_pay", "unmatched_receipt"];
@@ -104,6 +104,117 @@ struct Decided {
     decided_at: u64,
 }
 
+/// One event of a txId: a pay (its order) or a receipt (its payment channel).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+enum Side {
+    Pay(u64),
+    Receipt(Token),
+}
+
+/// One txId's state machine; each step emits `Some(outcome)`, or `None` for a pay or receipt
+/// that is not its txId's earliest (counted, not reported).
+struct Txs {
+    before: u64,
+    after: u64,
+    retention: u64,
+}
+
+/// What a txId remembers: the times of its latest pay and receipt (an event is the earliest
+/// unless one of its side came within the retention before it), and its earliest pays and
+/// receipts while a match is possible (a pay until `+ after`, a receipt until `+ before`), each
+/// with whether it matched.
+#[derive(Default)]
+struct TxState {
+    last_pay: Option<u64>,
+    last_receipt: Option<u64>,
+    pays: Vec<(Pay, bool)>,
+    receipts: Vec<(Receipt, bool)>,
+}
+
+impl KeyedProcess for Txs {
+    type Key = Token;
+    type Event = Side;
+    type State = TxState;
+    type Out = Option<Decided>;
+
+    fn step(
+        &mut self,
+        tx_id: &Token,
+        s: &mut TxState,
+        time: u64,
+        events: &[Seq<Side>],
+        out: &mut Vec<Option<Decided>>,
+    ) -> Option<u64> {
+        let retention = self.retention;
+        let earliest = |last: &mut Option<u64>| {
+            let first = last.is_none_or(|l| l + retention < time);
+            *last = Some(time);
+            first
+        };
+        let matched = |pay: &Pay, receipt: &Receipt| {
+            Some(Decided {
+                tx_id: tx_id.clone(),
+                outcome: Outcome::Matched,
+                pay: Some(pay.clone()),
+                receipt: Some(receipt.clone()),
+                decided_at: time,
+            })
+        };
+        // Each earliest event matches every earliest event of the other side still waiting:
+        // their times fit the bounds exactly when both are waiting at once.
+        for event in events {
+            let (ts, seq) = (event.ts, event.seq);
+            match &event.event {
+                Side::Pay(order) => {
+                    if !earliest(&mut s.last_pay) {
+                        out.push(None);
+                        continue;
+                    }
+                    let pay = Seq { ts, seq, event: *order };
+                    let mut found = false;
+                    for (receipt, found_pay) in &mut s.receipts {
+                        out.push(matched(&pay, receipt));
+                        (found, *found_pay) = (true, true);
+                    }
+                    s.pays.push((pay, found));
+                }
+                Side::Receipt(channel) => {
+                    if !earliest(&mut s.last_receipt) {
+                        out.push(None);
+                        continue;
+                    }
+                    let receipt = Seq { ts, seq, event: channel.clone() };
+                    let mut found = false;
+                    for (pay, found_receipt) in &mut s.pays {
+                        out.push(matched(pay, &receipt));
+                        (found, *found_receipt) = (true, true);
+                    }
+                    s.receipts.push((receipt, found));
+                }
+            }
+        }
+        // Those whose wait ends now, unmatched or not.
+        let (before, after) = (self.before, self.after);
+        s.pays.retain(|(pay, found)| {
+            let waiting = pay.ts + after > time;
+            if !waiting && !found {
+                out.push(Some(Decided { tx_id: tx_id.clone(), outcome: Outcome::UnmatchedPay, pay: Some(pay.clone()), receipt: None, decided_at: time }));
+            }
+            waiting
+        });
+        s.receipts.retain(|(receipt, found)| {
+            let waiting = receipt.ts + before > time;
+            if !waiting && !found {
+                out.push(Some(Decided { tx_id: tx_id.clone(), outcome: Outcome::UnmatchedReceipt, pay: None, receipt: Some(receipt.clone()), decided_at: time }));
+            }
+            waiting
+        });
+        let waits = s.pays.iter().map(|(p, _)| p.ts + after).chain(s.receipts.iter().map(|(r, _)| r.ts + before));
+        let forget = s.last_pay.max(s.last_receipt).expect("a txId has an event") + retention + 1;
+        waits.min().or((forget > time).then_some(forget))
+    }
+}
+
 /// One row of the output; empty cells where a column does not apply to the outcome.
 #[derive(Serialize)]
 pub struct TxRow {
@@ -162,48 +273,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let reports = output.is_some();
         let only = only.clone();
         let (pay_input, receipt_input, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (pay_input, all_pays) = scope.new_collection::<(Token, Pay), isize>();
-            let (receipt_input, all_receipts) = scope.new_collection::<(Token, Receipt), isize>();
-            let pays = all_pays.clone().firsts(retention, "TxMatch/first-pay");
-            let receipts = all_receipts.clone().firsts(retention, "TxMatch/first-receipt");
-            let further = all_pays.concat(pays.clone().negate()).map(|_| ()).concat(
-                all_receipts.concat(receipts.clone().negate()).map(|_| ()),
-            );
-
-            // Both visible at once: the receipt is within [p - before, p + after].
-            let matched = pays.clone().visible_for(after).join_map(
-                receipts.clone().visible_for(before),
-                |tx, p, r| (tx.clone(), p.clone(), r.clone()),
-            );
-            let matched = matched.decided(move |(_, p, r)| (p.ts + after).min(r.ts + before) + 1);
-            // A match is known until both sides' deadlines have passed.
-            let settled = matched.clone().visible_until(move |(_, p, r)| (p.ts + after).max(r.ts + before) + 1)
-                .map(|(tx, _, _)| tx)
-                .arrange_by_self_named("TxMatch/settled");
-            let unmatched_pays = pays.delayed(after).absent(&settled).map(move |(tx_id, p)| Decided {
-                tx_id,
-                outcome: Outcome::UnmatchedPay,
-                decided_at: p.ts + after,
-                pay: Some(p),
-                receipt: None,
-            });
-            let unmatched_receipts = receipts.delayed(before).absent(&settled).map(move |(tx_id, r)| Decided {
-                tx_id,
-                outcome: Outcome::UnmatchedReceipt,
-                decided_at: r.ts + before,
-                pay: None,
-                receipt: Some(r),
-            });
-            let matched = matched.map(|(tx_id, p, r)| Decided {
-                tx_id,
-                outcome: Outcome::Matched,
-                decided_at: p.ts.max(r.ts),
-                pay: Some(p),
-                receipt: Some(r),
-            });
-
-            let unmatched = unmatched_pays.concat(unmatched_receipts).decided(|row| row.decided_at + 1);
-            let probe = sink::append(matched.concat(unmatched), "TxMatch/sink", Report, only, output);
+            let (pay_input, pays) = scope.new_collection::<(Token, Seq<Side>), isize>();
+            let (receipt_input, receipts) = scope.new_collection::<(Token, Seq<Side>), isize>();
+            let steps = keyed_process(pays.concat(receipts), "TxMatch/txs", Txs { before, after, retention });
+            let results = steps.clone().flat_map(|step| step);
+            let further = steps.filter(Option::is_none);
+            let probe = sink::append(results, "TxMatch/sink", Report, only, output);
             tally(further, "TxMatch/further", reports, &probe, |n| {
                 (n > 0).then(|| format!("tx-match: {n} further pays or receipts of a txId (not the earliest) counted, not reported"))
             });
@@ -215,7 +290,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             out_of_orderness,
             Lateness::Strict,
             |o: &OrderEvent| o.kind == OrderKind::Pay && !o.tx_id.is_empty(),
-            move |o, t, origin| ((Token::new(&o.tx_id), Seq::at(t, origin, o.order_id)), t),
+            move |o, t, origin| ((Token::new(&o.tx_id), Seq::at(t, origin, Side::Pay(o.order_id))), t),
         );
         ctx.feed_with_origin(
             1,
@@ -227,7 +302,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 (
                     (
                         Token::new(&r.tx_id),
-                        Seq::at(t, origin, Token::new(&r.pay_channel)),
+                        Seq::at(t, origin, Side::Receipt(Token::new(&r.pay_channel))),
                     ),
                     t,
                 )

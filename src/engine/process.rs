@@ -18,7 +18,7 @@
 //! the step returns the key's next deadline, or `None` when its state can be forgotten.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -57,14 +57,15 @@ pub fn keyed_process<'s, P: KeyedProcess>(
     mut process: P,
 ) -> VecCollection<'s, u64, P::Out> {
     type Update<K, E> = ((K, Seq<E>), u64, isize);
-    // Events whose time the frontier has not passed, by time.
-    let mut pending: BTreeMap<u64, Vec<(P::Key, Seq<P::Event>)>> = BTreeMap::new();
+    // Events whose time the frontier has not passed (those of the latest batches: a few).
+    let mut pending: Vec<(u64, P::Key, Seq<P::Event>)> = Vec::new();
     // Each remembered key's state and deadline; and the deadlines in time order (an entry whose
     // key has since moved its deadline is stale and skipped).
     let mut states: HashMap<P::Key, (P::State, u64)> = HashMap::new();
     let mut deadlines: BinaryHeap<Reverse<(u64, P::Key)>> = BinaryHeap::new();
     let mut held: Option<Capability<u64>> = None;
-    // Buffers reused across steps.
+    // Buffers reused across activations.
+    let mut ready: Vec<(u64, P::Key, Seq<P::Event>)> = Vec::new();
     let mut group: Vec<Seq<P::Event>> = Vec::new();
     let mut out: Vec<P::Out> = Vec::new();
     let mut decided: Vec<(P::Out, u64, isize)> = Vec::new();
@@ -86,47 +87,47 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                                     "internal error: an event of a keyed process was retracted",
                                 );
                             }
-                            let at = pending.entry(t).or_default();
-                            for _ in 0..r {
-                                at.push((key.clone(), event.clone()));
+                            for _ in 1..r {
+                                pending.push((t, key.clone(), event.clone()));
                             }
+                            pending.push((t, key, event));
                         }
                     });
                     let Some(cap) = held.as_mut() else { return };
-                    // Every time the frontier has passed, in order: the time's events, then its
-                    // deadlines. Results carry their own times, all at or after `cap`'s, and
-                    // leave in one message per activation (one per time made a message for
-                    // nearly every result).
-                    let next = loop {
-                        let next_event = pending.keys().next().copied();
-                        let next_deadline = deadlines.peek().map(|Reverse((t, _))| *t);
+                    // Everything before the frontier, in time order: at each time, its events
+                    // (grouped by key, in input order), then its deadlines, which may fall
+                    // between the events' times. Sorting the ready events once per activation
+                    // costs less than keeping them sorted as they arrive.
+                    let until = frontier.frontier().first().copied().unwrap_or(u64::MAX);
+                    ready.extend(pending.extract_if(.., |(t, _, _)| *t < until));
+                    ready.sort_unstable();
+                    let mut events = ready.drain(..).peekable();
+                    loop {
+                        let next_event = events.peek().map(|(t, _, _)| *t);
+                        let next_deadline = deadlines
+                            .peek()
+                            .map(|Reverse((t, _))| *t)
+                            .filter(|t| *t < until);
                         let Some(time) = next_event.into_iter().chain(next_deadline).min() else {
-                            break None;
+                            break;
                         };
-                        if frontier.less_equal(&time) {
-                            break Some(time);
-                        }
-                        if let Some(mut batch) = pending.remove(&time) {
-                            batch.sort_unstable();
-                            let mut events = batch.into_iter().peekable();
-                            while let Some((key, event)) = events.next() {
+                        while let Some((_, key, event)) = events.next_if(|(t, _, _)| *t == time) {
+                            group.push(event);
+                            while let Some((_, _, event)) =
+                                events.next_if(|(t, other, _)| *t == time && *other == key)
+                            {
                                 group.push(event);
-                                while let Some((_, event)) =
-                                    events.next_if(|(other, _)| *other == key)
-                                {
-                                    group.push(event);
-                                }
-                                step_key(
-                                    &mut process,
-                                    &mut states,
-                                    &mut deadlines,
-                                    &mut out,
-                                    time,
-                                    &key,
-                                    &group,
-                                );
-                                group.clear();
                             }
+                            step_key(
+                                &mut process,
+                                &mut states,
+                                &mut deadlines,
+                                &mut out,
+                                time,
+                                &key,
+                                &group,
+                            );
+                            group.clear();
                         }
                         while deadlines.peek().is_some_and(|Reverse((t, _))| *t == time) {
                             let Reverse((_, key)) = deadlines.pop().expect("peeked");
@@ -143,12 +144,18 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                             }
                         }
                         decided.extend(out.drain(..).map(|result| (result, time, 1)));
-                    };
+                    }
+                    drop(events);
+                    // Results carry their own times, all at or after `cap`'s, and leave in one
+                    // message per activation (one per time made a message for nearly every
+                    // result: measured 2x the time and 4x the memory).
                     if !decided.is_empty() {
                         output.session(&*cap).give_iterator(decided.drain(..));
                     }
-                    match next {
-                        Some(time) => cap.downgrade(&time),
+                    let next_event = pending.iter().map(|(t, _, _)| *t).min();
+                    let next_deadline = deadlines.peek().map(|Reverse((t, _))| *t);
+                    match next_event.into_iter().chain(next_deadline).min() {
+                        Some(next) => cap.downgrade(&next),
                         None => held = None,
                     }
                 }
@@ -167,9 +174,10 @@ fn step_key<P: KeyedProcess>(
     key: &P::Key,
     events: &[Seq<P::Event>],
 ) {
-    let (state, deadline) = states
-        .entry(key.clone())
-        .or_insert_with(|| (P::State::default(), u64::MAX));
+    if !states.contains_key(key) {
+        states.insert(key.clone(), (P::State::default(), u64::MAX));
+    }
+    let (state, deadline) = states.get_mut(key).expect("inserted");
     match process.step(key, state, time, events, out) {
         Some(next) => {
             assert!(next > time, "a deadline lies in the future");

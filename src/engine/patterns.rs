@@ -1,31 +1,18 @@
-//! Patterns over each key's sequence of events, decided in event time (login-fail, order-timeout,
-//! tx-match).
+//! What the pattern jobs (login-fail, order-timeout, tx-match) are made of besides their state
+//! machines ([`crate::engine::process`]): a key's events in sequence order ([`Seq`]), short text
+//! fields kept inline ([`Token`]), and the count of events a pattern reads but does not report
+//! ([`tally`]).
 //!
-//! A pattern job keeps no per-key state of its own: every event is *visible* for the length of its
-//! pattern (inserted at its time, retracted once it can no longer take part), "nothing happened
-//! within T" is an antijoin against the event *delayed* by T, and the keyed state is the
-//! arrangements of `reduce` and `join`, which shrink as the retractions come due
-//! (`docs/event-time.md`, "State"). A key's state is gone once its pattern can no longer change.
-//!
-//! Such a result is itself temporal: it appears when the pattern is complete and disappears when
-//! its events do. Pattern outputs are append-only, so [`Temporal::decided`] keeps each result's appearance
-//! and drops its scheduled disappearance; any other retraction still reaches the sink, which
-//! fails loudly on it, so a premature answer cannot hide.
-//!
-//! All times are the update times of the collections: the jobs use `Lateness::Strict`, so every
-//! record enters at its own event time and `t == ts` for every input update.
+//! The jobs read their inputs with `Lateness::Strict`, so every record enters at its own event
+//! time and `t == ts` for every input update.
 
 use crate::engine::source::Origin;
-use crate::engine::temporal::Temporal;
-use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
-use differential_dataflow::trace::implementations::KeySpine;
-use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
+use differential_dataflow::{ExchangeData, VecCollection};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::probe::Probe;
-use timely::dataflow::operators::vec::Filter;
 
 /// One event of a key's sequence. Events sort by time, then by input order (`seq`), so equal
 /// timestamps of one key are taken in the order of their lines (`docs/event-time.md`).
@@ -119,80 +106,6 @@ impl<E> Seq<E> {
             seq: origin.seq(),
             event,
         }
-    }
-}
-
-/// An arrangement of keys, to share between the antijoins that ask whether a key is present.
-pub type Keys<'s, K> = Arranged<'s, TraceAgent<KeySpine<K, u64, isize>>>;
-
-/// The pattern operators on a keyed sequence of events `(key, Seq<event>)`, as methods so that a
-/// job reads as a chain (`pays.delayed(after).absent(&settled)`).
-pub trait Patterns<'s, K: ExchangeData, E>: Sized {
-    /// The records whose key is not in `present` at their time: an antijoin against an
-    /// arrangement that several antijoins share. `present` must hold each key at most once.
-    fn absent(self, present: &Keys<'s, K>) -> Self;
-
-    /// The first event of each key, and again the first after a gap: an event is *first* when
-    /// no other event of its key came before it within `within` (inclusive). Append-only, each
-    /// first event at its own time. Each key's events are kept for `within` only, so the state
-    /// of keys that stop is dropped; the price is that an event more than `within` after the
-    /// previous event of its key starts the key anew.
-    fn firsts(self, within: u64, name: &str) -> Self;
-
-    /// For each key, the events of the last `span` (inclusive), in sequence order, handed to
-    /// `logic` whenever they change; `logic` says which results hold for that window of the
-    /// sequence. For patterns that look at a run of consecutive events (N failed logins within
-    /// T).
-    fn scan_recent<O, L>(self, span: u64, name: &str, logic: L) -> VecCollection<'s, u64, (K, O)>
-    where
-        O: ExchangeData,
-        L: FnMut(&K, &[&Seq<E>], &mut Vec<O>) + 'static;
-}
-
-impl<'s, K, E> Patterns<'s, K, E> for VecCollection<'s, u64, (K, Seq<E>)>
-where
-    K: ExchangeData + Hashable,
-    E: ExchangeData,
-{
-    fn absent(self, present: &Keys<'s, K>) -> Self {
-        let found = self
-            .clone()
-            .arrange_by_key()
-            .join_core(present.clone(), |k, v, _| Some((k.clone(), v.clone())));
-        self.concat(found.negate())
-    }
-
-    fn firsts(self, within: u64, name: &str) -> Self {
-        // The earliest visible event of a key appears at its own time exactly when nothing
-        // earlier is visible, i.e. when it is first; when it expires the next one becomes the
-        // earliest, at a later time than its own, and is not first.
-        self.visible_for(within)
-            .reduce_named(name, |_key, input, output| {
-                output.push((input[0].0.clone(), 1));
-            })
-            .inner
-            .filter(|((_, first), t, r)| *t == first.ts && *r > 0)
-            .as_collection()
-    }
-
-    fn scan_recent<O, L>(
-        self,
-        span: u64,
-        name: &str,
-        mut logic: L,
-    ) -> VecCollection<'s, u64, (K, O)>
-    where
-        O: ExchangeData,
-        L: FnMut(&K, &[&Seq<E>], &mut Vec<O>) + 'static,
-    {
-        let mut results = Vec::new();
-        self.visible_for(span)
-            .reduce_named(name, move |key, input, output| {
-                // Sequence numbers make events distinct, so each has multiplicity one.
-                let window: Vec<&Seq<E>> = input.iter().map(|(e, _)| *e).collect();
-                logic(key, &window, &mut results);
-                output.extend(results.drain(..).map(|o| (o, 1)));
-            })
     }
 }
 

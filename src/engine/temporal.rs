@@ -14,27 +14,27 @@
 use std::cmp::max;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
-use timely::dataflow::operators::vec::{Filter, Map};
+use timely::dataflow::operators::vec::Map;
 
 use crate::engine::event_time::Lateness;
 use crate::engine::windows::Windows;
 
 /// An update together with its own retraction: `(d, t, r)` holds from `max(t, from)` until
 /// `max(t, until)` (exclusive). This is the one primitive of the module: windows
-/// ([`crate::engine::windows::expand_panes`]), horizons and pattern visibility are all this
+/// ([`crate::engine::windows::expand_panes`]), and horizons are all this
 /// step with a different interval. Neither part moves back before `t`.
 #[inline]
 pub fn during<D: Clone>((d, t, r): (D, u64, isize), from: u64, until: u64) -> [(D, u64, isize); 2] {
     [(d.clone(), max(t, from), r), (d, max(t, until), -r)]
 }
 
-/// Temporal operators on collections timed in event-time milliseconds, as methods so that a
-/// job reads as a chain (`creates.delayed(timeout).antijoin(paid)`).
+/// Temporal visibility on collections timed in event-time milliseconds, as a method so that a
+/// job reads as a chain (`events.visible(|e| (e.start, Some(e.end)))`).
 ///
-/// Every method schedules updates at or after the time of the update it comes from, never
-/// before: differential's operators hold such future updates until the frontier reaches them, so
-/// the output is correct for any batching, and each record leaves the arrangements downstream
-/// once its interval ends.
+/// It schedules updates at or after the time of the update they come from, never before:
+/// differential's operators hold such future updates until the frontier reaches them, so the
+/// output is correct for any batching, and each record leaves the arrangements downstream once
+/// its interval ends.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -42,40 +42,32 @@ pub fn during<D: Clone>((d, t, r): (D, u64, isize), from: u64, until: u64) -> [(
 /// use timely::dataflow::operators::probe::Probe;
 /// use uba::engine::temporal::Temporal;
 ///
-/// // An order created at 10 and another at 20; only the first is paid, at 12. "Not paid within
-/// // 5" is the create delayed by 5, less the paid orders visible at that time.
+/// // A promotion runs from 10 until 20: a click at 5 counts from 10, one at 12 from 12, and
+/// // both stop counting at 20.
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let out = seen.clone();
 /// timely::execute_directly(move |worker| {
-///     let (mut creates, mut pays, probe) = worker.dataflow::<u64, _, _>(|scope| {
-///         let (creates_in, creates) = scope.new_collection::<u64, isize>();
-///         let (pays_in, pays) = scope.new_collection::<u64, isize>();
-///         let timeouts = creates
-///             .delayed(5)
-///             .map(|order| (order, ()))
-///             .antijoin(pays.visible_for(100))
-///             .map(|(order, ())| order);
-///         let (probe, _) = timeouts
+///     let (mut clicks, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, clicks) = scope.new_collection::<u64, isize>();
+///         let (probe, _) = clicks
+///             .visible(|_| (10, Some(20)))
 ///             .consolidate()
 ///             .inspect(move |update| out.lock().unwrap().push(*update))
 ///             .inner
 ///             .probe();
-///         (creates_in, pays_in, probe)
+///         (input, probe)
 ///     });
-///     creates.advance_to(10);
-///     creates.insert(1);
-///     pays.advance_to(12);
-///     pays.insert(1);
-///     creates.advance_to(20);
-///     creates.insert(2);
-///     for input in [&mut creates, &mut pays] {
-///         input.advance_to(30);
-///         input.flush();
-///     }
+///     clicks.advance_to(5);
+///     clicks.insert(1);
+///     clicks.advance_to(12);
+///     clicks.insert(2);
+///     clicks.advance_to(30);
+///     clicks.flush();
 ///     worker.step_while(|| probe.less_than(&30));
 /// });
-/// // Order 2 times out at 25, for an instant (gone at 26); order 1 never does.
-/// assert_eq!(*seen.lock().unwrap(), [(2, 25, 1), (2, 26, -1)]);
+/// let mut seen = seen.lock().unwrap().clone();
+/// seen.sort_by_key(|&(click, t, _)| (t, click));
+/// assert_eq!(seen, [(1, 10, 1), (2, 12, 1), (1, 20, -1), (2, 20, -1)]);
 /// ```
 pub trait Temporal<D>: Sized {
     /// Makes each update visible during `interval(&d) = (from, until)`; `until = None` keeps it
@@ -83,27 +75,6 @@ pub trait Temporal<D>: Sized {
     fn visible<I>(self, interval: I) -> Self
     where
         I: Fn(&D) -> (u64, Option<u64>) + 'static;
-
-    /// Each record stays visible from its time through time `+ span` (inclusive).
-    fn visible_for(self, span: u64) -> Self;
-
-    /// Each record stays visible from its time until `until(record)` (exclusive): for results
-    /// whose end depends on their data (a match visible until both deadlines).
-    fn visible_until<F>(self, until: F) -> Self
-    where
-        F: Fn(&D) -> u64 + 'static;
-
-    /// Each record happens again, for an instant, `by` later. Antijoined against what happened
-    /// in between, it gives "nothing within `by`".
-    fn delayed(self, by: u64) -> Self;
-
-    /// Turns a temporal result into an append-only one: drops every change at or after the
-    /// result's scheduled end `expires(result)`, keeps the rest. A result decided at `t` appears
-    /// at `t` and stays; a premature result that the dataflow retracted before its end still
-    /// reaches the sink as a retraction, which fails loudly, so a wrong answer cannot hide.
-    fn decided<F>(self, expires: F) -> Self
-    where
-        F: Fn(&D) -> u64 + 'static;
 }
 
 impl<'s, D: ExchangeData> Temporal<D> for VecCollection<'s, u64, D> {
@@ -117,34 +88,6 @@ impl<'s, D: ExchangeData> Temporal<D> for VecCollection<'s, u64, D> {
                 let [insert, retract] = during((d, t, r), from, until.unwrap_or(u64::MAX));
                 std::iter::once(insert).chain(until.map(|_| retract))
             })
-            .as_collection()
-    }
-
-    fn visible_for(self, span: u64) -> Self {
-        self.inner
-            .flat_map(move |(d, t, r)| during((d, t, r), t, t + span + 1))
-            .as_collection()
-    }
-
-    fn visible_until<F>(self, until: F) -> Self
-    where
-        F: Fn(&D) -> u64 + 'static,
-    {
-        self.visible(move |d| (0, Some(until(d))))
-    }
-
-    fn delayed(self, by: u64) -> Self {
-        self.inner
-            .flat_map(move |(d, t, r)| during((d, t, r), t + by, t + by + 1))
-            .as_collection()
-    }
-
-    fn decided<F>(self, expires: F) -> Self
-    where
-        F: Fn(&D) -> u64 + 'static,
-    {
-        self.inner
-            .filter(move |(d, t, _)| *t < expires(d))
             .as_collection()
     }
 }

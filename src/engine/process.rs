@@ -17,7 +17,7 @@
 //! deadline is `t` is stepped with none. What a step emits is decided at `t` and appears at `t`;
 //! the step returns the key's next deadline, or `None` when its state can be forgotten.
 
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
@@ -37,8 +37,7 @@ pub trait KeyedProcess: 'static {
     type Out: ExchangeData;
 
     /// The key's `events` at event time `time`, in input order (empty at a deadline). Pushes
-    /// what is decided at `time` to `out`, and returns the key's next deadline (after `time`),
-    /// or `None` once nothing the key remembers can change a result any more.
+    /// what is decided at `time` to `out`, and says what the key needs next.
     fn step(
         &mut self,
         key: &Self::Key,
@@ -46,7 +45,140 @@ pub trait KeyedProcess: 'static {
         time: u64,
         events: &[Seq<Self::Event>],
         out: &mut Vec<Self::Out>,
-    ) -> Option<u64>;
+    ) -> Next;
+}
+
+/// What a key needs after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A step at this time (after the step's), with the events of that time if any.
+    At(u64),
+    /// No step until its next event; its state matters for events before `until`, and is
+    /// forgotten once the frontier passes it. Most keys end this way (an order remembered for a
+    /// day), and without a deadline each they cost the heap nothing (a sixth of tx-match's time).
+    Idle { until: u64 },
+    /// Nothing it remembers can change a result any more.
+    Forget,
+}
+
+/// The keys a worker remembers: each one's state and what it waits for, and the deadlines in time
+/// order (an entry whose key has since moved its deadline is stale and skipped).
+struct Keys<K, S> {
+    states: HashMap<K, Remembered<S>, foldhash::fast::RandomState>,
+    deadlines: BinaryHeap<Deadline<K>>,
+    /// How many keys the last sweep left: the next sweep comes when there are twice as many.
+    swept: usize,
+}
+
+/// A key's deadline in the heap, which pops the earliest first. Keys of equal deadlines are
+/// independent, so only the time is compared.
+struct Deadline<K> {
+    time: u64,
+    key: K,
+}
+
+impl<K> PartialEq for Deadline<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.time == other.time
+    }
+}
+
+impl<K> Eq for Deadline<K> {}
+
+impl<K> PartialOrd for Deadline<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K> Ord for Deadline<K> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.time.cmp(&self.time)
+    }
+}
+
+struct Remembered<S> {
+    state: S,
+    wake: Option<u64>,
+    /// Forgotten from this time on (when not waiting for `wake`).
+    until: u64,
+}
+
+impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
+    fn new() -> Self {
+        Keys {
+            states: HashMap::default(),
+            deadlines: BinaryHeap::new(),
+            swept: 0,
+        }
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.deadlines.peek().map(|d| d.time)
+    }
+
+    /// The next key due at `time`, if any.
+    fn due(&mut self, time: u64) -> Option<K> {
+        while self.next_deadline() == Some(time) {
+            let Deadline { key, .. } = self.deadlines.pop().expect("peeked");
+            if self.states.get(&key).is_some_and(|r| r.wake == Some(time)) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// Steps `key` at `time` with `events`. A key idle past its `until` starts afresh, as if it
+    /// had been swept already, so results never depend on when sweeps happen.
+    fn step<P>(
+        &mut self,
+        process: &mut P,
+        time: u64,
+        key: &K,
+        events: &[Seq<P::Event>],
+        out: &mut Vec<P::Out>,
+    ) where
+        P: KeyedProcess<Key = K, State = S>,
+    {
+        if !self.states.contains_key(key) {
+            let fresh = Remembered {
+                state: S::default(),
+                wake: None,
+                until: 0,
+            };
+            self.states.insert(key.clone(), fresh);
+        }
+        let r = self.states.get_mut(key).expect("inserted");
+        if r.wake.is_none() && r.until <= time {
+            r.state = S::default();
+        }
+        match process.step(key, &mut r.state, time, events, out) {
+            Next::At(next) => {
+                assert!(next > time, "a deadline lies in the future");
+                if r.wake != Some(next) {
+                    r.wake = Some(next);
+                    self.deadlines.push(Deadline {
+                        time: next,
+                        key: key.clone(),
+                    });
+                }
+            }
+            Next::Idle { until } => (r.wake, r.until) = (None, until),
+            Next::Forget => {
+                self.states.remove(key);
+            }
+        }
+    }
+
+    /// Forgets the idle keys whose `until` the frontier has passed, once there are twice as many
+    /// keys as the last sweep left (so a sweep costs O(1) per key remembered since).
+    fn sweep(&mut self, frontier: u64) {
+        if self.states.len() >= 2 * self.swept.max(1024) {
+            self.states
+                .retain(|_, r| r.wake.is_some() || r.until > frontier);
+            self.swept = self.states.len();
+        }
+    }
 }
 
 /// Runs `process` on each key of `events` (updates must be insertions: the inputs of a pattern
@@ -59,10 +191,7 @@ pub fn keyed_process<'s, P: KeyedProcess>(
     type Update<K, E> = ((K, Seq<E>), u64, isize);
     // Events whose time the frontier has not passed (those of the latest batches: a few).
     let mut pending: Vec<(u64, P::Key, Seq<P::Event>)> = Vec::new();
-    // Each remembered key's state and deadline; and the deadlines in time order (an entry whose
-    // key has since moved its deadline is stale and skipped).
-    let mut states: HashMap<P::Key, (P::State, u64)> = HashMap::new();
-    let mut deadlines: BinaryHeap<Reverse<(u64, P::Key)>> = BinaryHeap::new();
+    let mut keys: Keys<P::Key, P::State> = Keys::new();
     let mut held: Option<Capability<u64>> = None;
     // Buffers reused across activations.
     let mut ready: Vec<(u64, P::Key, Seq<P::Event>)> = Vec::new();
@@ -104,10 +233,7 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                     let mut events = ready.drain(..).peekable();
                     loop {
                         let next_event = events.peek().map(|(t, _, _)| *t);
-                        let next_deadline = deadlines
-                            .peek()
-                            .map(|Reverse((t, _))| *t)
-                            .filter(|t| *t < until);
+                        let next_deadline = keys.next_deadline().filter(|t| *t < until);
                         let Some(time) = next_event.into_iter().chain(next_deadline).min() else {
                             break;
                         };
@@ -118,30 +244,11 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                             {
                                 group.push(event);
                             }
-                            step_key(
-                                &mut process,
-                                &mut states,
-                                &mut deadlines,
-                                &mut out,
-                                time,
-                                &key,
-                                &group,
-                            );
+                            keys.step(&mut process, time, &key, &group, &mut out);
                             group.clear();
                         }
-                        while deadlines.peek().is_some_and(|Reverse((t, _))| *t == time) {
-                            let Reverse((_, key)) = deadlines.pop().expect("peeked");
-                            if states.get(&key).is_some_and(|(_, d)| *d == time) {
-                                step_key(
-                                    &mut process,
-                                    &mut states,
-                                    &mut deadlines,
-                                    &mut out,
-                                    time,
-                                    &key,
-                                    &[],
-                                );
-                            }
+                        while let Some(key) = keys.due(time) {
+                            keys.step(&mut process, time, &key, &[], &mut out);
                         }
                         decided.extend(out.drain(..).map(|result| (result, time, 1)));
                     }
@@ -153,7 +260,8 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                         output.session(&*cap).give_iterator(decided.drain(..));
                     }
                     let next_event = pending.iter().map(|(t, _, _)| *t).min();
-                    let next_deadline = deadlines.peek().map(|Reverse((t, _))| *t);
+                    keys.sweep(until);
+                    let next_deadline = keys.next_deadline();
                     match next_event.into_iter().chain(next_deadline).min() {
                         Some(next) => cap.downgrade(&next),
                         None => held = None,
@@ -164,30 +272,88 @@ pub fn keyed_process<'s, P: KeyedProcess>(
         .as_collection()
 }
 
-/// Steps one key at `time` and files its next deadline.
-fn step_key<P: KeyedProcess>(
-    process: &mut P,
-    states: &mut HashMap<P::Key, (P::State, u64)>,
-    deadlines: &mut BinaryHeap<Reverse<(u64, P::Key)>>,
-    out: &mut Vec<P::Out>,
-    time: u64,
-    key: &P::Key,
-    events: &[Seq<P::Event>],
-) {
-    if !states.contains_key(key) {
-        states.insert(key.clone(), (P::State::default(), u64::MAX));
-    }
-    let (state, deadline) = states.get_mut(key).expect("inserted");
-    match process.step(key, state, time, events, out) {
-        Some(next) => {
-            assert!(next > time, "a deadline lies in the future");
-            if next != *deadline {
-                *deadline = next;
-                deadlines.push(Reverse((next, key.clone())));
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use differential_dataflow::input::Input;
+    use timely::dataflow::operators::probe::Probe;
+
+    use super::*;
+    use crate::engine::source::Origin;
+
+    /// Counts a key's events while they come less than 10 apart (`(key, true, count)` at each
+    /// event), and says `(key, false, count)` 5 after each.
+    struct Bursts;
+
+    impl KeyedProcess for Bursts {
+        type Key = u64;
+        type Event = ();
+        type State = (u64, u64);
+        type Out = (u64, bool, u64);
+
+        fn step(
+            &mut self,
+            &key: &u64,
+            (count, last): &mut (u64, u64),
+            time: u64,
+            events: &[Seq<()>],
+            out: &mut Vec<Self::Out>,
+        ) -> Next {
+            if events.is_empty() {
+                out.push((key, false, *count));
+                return Next::Idle { until: *last + 10 };
             }
+            *count += events.len() as u64;
+            *last = time;
+            out.push((key, true, *count));
+            Next::At(time + 5)
         }
-        None => {
-            states.remove(key);
-        }
+    }
+
+    #[test]
+    fn deadlines_follow_events_and_idle_keys_start_afresh() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let out = seen.clone();
+        timely::execute_directly(move |worker| {
+            let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (input, events) = scope.new_collection::<(u64, Seq<()>), isize>();
+                let (probe, _) = keyed_process(events, "Bursts", Bursts)
+                    .inspect(move |update| out.lock().unwrap().push(*update))
+                    .inner
+                    .probe();
+                (input, probe)
+            });
+            // Key 1 at 0, 0 (two events of one time), 3, then 20 (after its until, 13): afresh.
+            // Key 2 at 5 only. One batch, so every deadline falls between the events' times.
+            for (line, (key, t)) in [(1, 0), (1, 0), (1, 3), (2, 5), (1, 20)]
+                .into_iter()
+                .enumerate()
+            {
+                let origin = Origin {
+                    file: 0,
+                    line: line as u64,
+                };
+                input.update_at((key, Seq::at(t, origin, ())), t, 1);
+            }
+            input.advance_to(100);
+            input.flush();
+            worker.step_while(|| probe.less_than(&100));
+        });
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort_by_key(|&((key, burst, count), t, _)| (t, key, !burst, count));
+        let expected: Vec<_> = [
+            ((1, true, 2), 0),
+            ((1, true, 3), 3),
+            ((2, true, 1), 5),
+            ((1, false, 3), 8),
+            ((2, false, 1), 10),
+            ((1, true, 1), 20),
+            ((1, false, 1), 25),
+        ]
+        .into_iter()
+        .map(|(out, t)| (out, t, 1))
+        .collect();
+        assert_eq!(seen, expected);
     }
 }

@@ -30,7 +30,7 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::patterns::{Seq, Token};
-use crate::engine::process::{KeyedProcess, keyed_process};
+use crate::engine::process::{KeyedProcess, Next, keyed_process};
 use crate::engine::records::{LoginEvent, LoginOutcome};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -145,7 +145,7 @@ impl KeyedProcess for Runs {
         time: u64,
         logins: &[Seq<Login>],
         out: &mut Vec<(u64, Match)>,
-    ) -> Option<u64> {
+    ) -> Next {
         for login in logins {
             let (outcome, ip) = &login.event;
             if *outcome == LoginOutcome::Success {
@@ -163,8 +163,10 @@ impl KeyedProcess for Runs {
             }
         }
         // Once `within` has passed its last failure, the run can be part of no match.
-        let forget = run.back().map(|(last, _)| last + self.within + 1);
-        forget.filter(|&forget| forget > time)
+        match run.back() {
+            Some((last, _)) => Next::Idle { until: last + self.within + 1 },
+            None => Next::Forget,
+        }
     }
 }
 

@@ -36,7 +36,7 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::patterns::{Seq, Token, tally};
-use crate::engine::process::{KeyedProcess, keyed_process};
+use crate::engine::process::{KeyedProcess, Next, keyed_process};
 use crate::engine::records::{OrderEvent, OrderKind};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -194,7 +194,7 @@ impl KeyedProcess for Orders {
         time: u64,
         events: &[Order],
         out: &mut Vec<Option<Decided>>,
-    ) -> Option<u64> {
+    ) -> Next {
         let earliest = |last: &mut Option<u64>| {
             let first = last.is_none_or(|l| l + self.retention < time);
             *last = Some(time);
@@ -230,10 +230,10 @@ impl KeyedProcess for Orders {
             out.push(Some(Decided { order_id, outcome: Outcome::Timeout, create: Some(c), pay: None, tx_id: None, timeout_at }));
         }
         match s.kept {
-            Some(c) if s.waiting => Some(c + self.timeout),
+            Some(c) if s.waiting => Next::At(c + self.timeout),
             _ => {
-                let forget = s.last_create.max(s.last_pay).expect("an order has an event") + self.retention + 1;
-                (forget > time).then_some(forget)
+                let last = s.last_create.max(s.last_pay).expect("an order has an event");
+                Next::Idle { until: last + self.retention + 1 }
             }
         }
     }

@@ -33,7 +33,7 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::patterns::{Seq, Token, tally};
-use crate::engine::process::{KeyedProcess, keyed_process};
+use crate::engine::process::{KeyedProcess, Next, keyed_process};
 use crate::engine::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -144,7 +144,7 @@ impl KeyedProcess for Txs {
         time: u64,
         events: &[Seq<Side>],
         out: &mut Vec<Option<Decided>>,
-    ) -> Option<u64> {
+    ) -> Next {
         let retention = self.retention;
         let earliest = |last: &mut Option<u64>| {
             let first = last.is_none_or(|l| l + retention < time);
@@ -210,8 +210,8 @@ impl KeyedProcess for Txs {
             waiting
         });
         let waits = s.pays.iter().map(|(p, _)| p.ts + after).chain(s.receipts.iter().map(|(r, _)| r.ts + before));
-        let forget = s.last_pay.max(s.last_receipt).expect("a txId has an event") + retention + 1;
-        waits.min().or((forget > time).then_some(forget))
+        let last = s.last_pay.max(s.last_receipt).expect("a txId has an event");
+        waits.min().map_or(Next::Idle { until: last + retention + 1 }, Next::At)
     }
 }
 

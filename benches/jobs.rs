@@ -1,19 +1,21 @@
 //! The benchmark: every job at 1M and 10M generated rows, `-w 1`, `-w 2` and 2 processes.
 //!
 //! `cargo bench --bench jobs -- [--rows 1000000,10000000] [--jobs hot-items,pv] [--reps 3]
-//! [--peers] [--latency] [--sinks]`
+//! [--peers | --peers-only] [--latency] [--sinks]`
 //!
 //! Data is generated once into `target/bench-data/` (by `uba gen`, so it is the same data every
 //! time). Each configuration runs `--reps` times in its own processes; the table shows the median
 //! events/s (input lines over wall time, start to exit) and the median peak RSS (the sum over the
 //! processes of a cluster), and the ratio to a parse-only pass (`uba parse`) over the same file.
-//! `--peers` also runs the same hot-items query in DuckDB and Flink SQL (`benches/peers/`, with
-//! `PY` naming a python that has `duckdb` and `apache-flink`) and checks that their settled windows
-//! agree with uba's. `--latency` replays a file at a fixed rate and reports how long after the
-//! watermark passed a window's end its result was written. `--sinks` runs hot-items, hot-pages
-//! and order-timeout into csv, a SQLite file and (with `UBA_BENCH_POSTGRES` naming a server, e.g.
-//! `postgres:host=/tmp/pg user=postgres dbname=postgres`) PostgreSQL, `-w 1`, and prints each
-//! sink's speed as a ratio to csv's.
+//! `--peers` also runs hot-items, pv, uv, login-fail, order-timeout and tx-match (those of
+//! `--jobs`) in uba `-w 2` and in DuckDB and Flink SQL (`benches/peers/`, with `PY` naming a
+//! python that has `duckdb` and `apache-flink`) on the same files, checks each peer's result
+//! against uba's csv (`benches/peers/compare.py`) and prints uba's throughput and peak RSS as
+//! ratios to each peer's; `--peers-only` skips the main table. `--latency` replays a file at a
+//! fixed rate and reports how long after the watermark passed a window's end its result was
+//! written. `--sinks` runs hot-items, hot-pages and order-timeout into csv, a SQLite file and
+//! (with `UBA_BENCH_POSTGRES` naming a server, e.g. `postgres:host=/tmp/pg user=postgres
+//! dbname=postgres`) PostgreSQL, `-w 1`, and prints each sink's speed as a ratio to csv's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -245,10 +247,12 @@ fn measure(args: &[String], shape: Shape, reps: usize) -> (f64, f64) {
 
 fn main() {
     let o = options();
-    println!(
-        "{:<22} {:>11} {:>12} {:>13} {:>11} {:>9}",
-        "job", "rows", "layout", "events/s", "peak RSS", "vs parse"
-    );
+    if o.table {
+        println!(
+            "{:<22} {:>11} {:>12} {:>13} {:>11} {:>9}",
+            "job", "rows", "layout", "events/s", "peak RSS", "vs parse"
+        );
+    }
     for bench in BENCHES
         .iter()
         .filter(|b| o.table && o.jobs.as_ref().is_none_or(|j| j.iter().any(|n| n == b.job)))
@@ -491,7 +495,7 @@ fn peers(o: &Options) {
     );
     println!(
         "{:<14} {:>8} {:<7} {:>9} {:>9} {:>9} {:>15} {:>9}  result",
-        "job", "rows", "engine", "events/s", "(process)", "peak RSS", "uba speed x", "uba RSS x"
+        "job", "events", "engine", "events/s", "(process)", "peak RSS", "uba speed x", "uba RSS x"
     );
     let selected = |job: &str| o.jobs.as_ref().is_none_or(|j| j.iter().any(|n| n == job));
     for pj in PEER_JOBS.iter().filter(|pj| selected(pj.job)) {

@@ -153,7 +153,7 @@ def duration_flag(p, name, default, what):
                    help=f"{what} (default {default}, as uba's)")
 
 
-def _parser(job, doc, inputs, flags):
+def _parser(doc, inputs, flags):
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
     for name, what in inputs:
         p.add_argument(name, help=f"{what} CSV without header (as uba reads it)")
@@ -193,7 +193,7 @@ def duckdb_main(job, doc, inputs, header, query, flags=None, setup=lambda args: 
     line count (events = the input files' lines) nor the writing of the output."""
     import duckdb
 
-    p = _parser(job, doc, inputs, flags)
+    p = _parser(doc, inputs, flags)
     p.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
     args = p.parse_args()
     events = sum(count_lines(getattr(args, name)) for name, _ in inputs)  # untimed
@@ -263,7 +263,7 @@ def flink_main(job, doc, inputs, header, tables, query, row, flags=None):
     each row turned into output cells by `row(cells)` (cells as text, None for an empty one),
     sorted, and written under `header`. (Collecting the rows into Python through py4j instead
     costs more than the job itself for the jobs with many result rows.)"""
-    p = _parser(job, doc, inputs, flags)
+    p = _parser(doc, inputs, flags)
     p.add_argument("--parallelism", type=int, default=2, help="parallelism.default (default 2)")
     p.add_argument("--explain", action="store_true", help="print the optimized plan to stderr")
     args = p.parse_args()
@@ -300,10 +300,6 @@ def flink_main(job, doc, inputs, header, tables, query, row, flags=None):
     write_csv(header, rows, args.out)
     report("flink", job, len(rows), secs, events,
            f"streaming mode, parallelism {args.parallelism}; JVM start {startup:.1f} s not counted")
-
-
-def to_int(cell):
-    return None if cell is None else int(cell)
 
 
 def window_flag(p):

@@ -512,16 +512,27 @@ fn peers(o: &Options) {
             args.extend(pj.args.iter().map(|s| s.to_string()));
             args.extend(["--format".into(), "csv".into(), "--output".into()]);
             args.push(uba_csv.to_string_lossy().into_owned());
+            // The late records, which uba leaves out of its results and a peer may count.
+            let late = data_dir().join(format!("uba-{}-{rows}-late.csv", pj.job));
+            args.extend(["--late".into(), late.to_string_lossy().into_owned()]);
             let (uba_s, uba_kb) = measure(&args, Shape::Workers(2), o.reps);
             let uba_rate = events as f64 / uba_s;
             println!(
-                "{:<14} {:>8} {:<7} {:>9} {:>9} {:>6.0} MB",
+                "{:<14} {:>8} {:<7} {:>9} {:>9} {:>6.0} MB {:>26}",
                 pj.job,
                 events,
                 "uba",
                 mega(uba_rate),
                 "",
-                uba_kb / 1024.0
+                uba_kb / 1024.0,
+                format!(
+                    "{} late",
+                    if late.exists() {
+                        line_count(&late).saturating_sub(1)
+                    } else {
+                        0
+                    }
+                )
             );
             for peer in pj.peers {
                 let script = peers_dir.join(format!("{peer}_{}.py", pj.script));

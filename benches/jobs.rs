@@ -352,13 +352,12 @@ fn sinks(o: &Options) {
 }
 
 /// A job run side by side with its peers (`--peers`): uba's arguments, the generators of its
-/// inputs, and the peers, each a script `benches/peers/{peer}_{script}.py` taking the inputs,
-/// `--out FILE` and the peer's flags.
+/// inputs, and the peers, each a script `benches/peers/{peer}_{job}.py` (`-` written `_`) taking
+/// the inputs, `--out FILE` and the peer's flags.
 struct PeerJob {
     job: &'static str,
     args: &'static [&'static str],
     inputs: &'static [&'static [&'static str]],
-    script: &'static str,
     peers: &'static [&'static str],
 }
 
@@ -368,12 +367,12 @@ const BOTH: &[&str] = &["duckdb", "flink"];
 
 #[rustfmt::skip]
 const PEER_JOBS: &[PeerJob] = &[
-    PeerJob { job: "hot-items", args: &[], inputs: &[UB], script: "hot_items", peers: BOTH },
-    PeerJob { job: "pv", args: &[], inputs: &[UB], script: "pv", peers: BOTH },
-    PeerJob { job: "uv", args: &["--method", "exact"], inputs: &[UB], script: "uv", peers: BOTH },
-    PeerJob { job: "login-fail", args: &[], inputs: &[LOGINS], script: "login_fail", peers: BOTH },
-    PeerJob { job: "order-timeout", args: &[], inputs: &[&["orders"]], script: "order_timeout", peers: BOTH },
-    PeerJob { job: "tx-match", args: &[], inputs: &[&["orders"], RECEIPTS], script: "tx_match", peers: BOTH },
+    PeerJob { job: "hot-items", args: &[], inputs: &[UB], peers: BOTH },
+    PeerJob { job: "pv", args: &[], inputs: &[UB], peers: BOTH },
+    PeerJob { job: "uv", args: &["--method", "exact"], inputs: &[UB], peers: BOTH },
+    PeerJob { job: "login-fail", args: &[], inputs: &[LOGINS], peers: BOTH },
+    PeerJob { job: "order-timeout", args: &[], inputs: &[&["orders"]], peers: BOTH },
+    PeerJob { job: "tx-match", args: &[], inputs: &[&["orders"], RECEIPTS], peers: BOTH },
 ];
 
 /// Each peer's parallelism: 2 threads (DuckDB) or 2 tasks (Flink), as uba's `-w 2`.
@@ -535,7 +534,7 @@ fn peers(o: &Options) {
                 )
             );
             for peer in pj.peers {
-                let script = peers_dir.join(format!("{peer}_{}.py", pj.script));
+                let script = peers_dir.join(format!("{peer}_{}.py", pj.job.replace('-', "_")));
                 let out = data_dir().join(format!("{peer}-{}-{rows}.csv", pj.job));
                 let run = match run_peer(&py, &script, &inputs, &out, peer) {
                     Ok(run) => run,

@@ -1,19 +1,21 @@
 //! The benchmark: every job at 1M and 10M generated rows, `-w 1`, `-w 2` and 2 processes.
 //!
 //! `cargo bench --bench jobs -- [--rows 1000000,10000000] [--jobs hot-items,pv] [--reps 3]
-//! [--peers] [--latency] [--sinks]`
+//! [--peers | --peers-only] [--latency] [--sinks]`
 //!
 //! Data is generated once into `target/bench-data/` (by `uba gen`, so it is the same data every
 //! time). Each configuration runs `--reps` times in its own processes; the table shows the median
 //! events/s (input lines over wall time, start to exit) and the median peak RSS (the sum over the
 //! processes of a cluster), and the ratio to a parse-only pass (`uba parse`) over the same file.
-//! `--peers` also runs the same hot-items query in DuckDB and Flink SQL (`benches/peers/`, with
-//! `PY` naming a python that has `duckdb` and `apache-flink`) and checks that their settled windows
-//! agree with uba's. `--latency` replays a file at a fixed rate and reports how long after the
-//! watermark passed a window's end its result was written. `--sinks` runs hot-items, hot-pages
-//! and order-timeout into csv, a SQLite file and (with `UBA_BENCH_POSTGRES` naming a server, e.g.
-//! `postgres:host=/tmp/pg user=postgres dbname=postgres`) PostgreSQL, `-w 1`, and prints each
-//! sink's speed as a ratio to csv's.
+//! `--peers` also runs hot-items, pv, uv, login-fail, order-timeout and tx-match (those of
+//! `--jobs`) in uba `-w 2` and in DuckDB and Flink SQL (`benches/peers/`, with `PY` naming a
+//! python that has `duckdb` and `apache-flink`) on the same files, checks each peer's result
+//! against uba's csv (`benches/peers/compare.py`) and prints uba's throughput and peak RSS as
+//! ratios to each peer's; `--peers-only` skips the main table. `--latency` replays a file at a
+//! fixed rate and reports how long after the watermark passed a window's end its result was
+//! written. `--sinks` runs hot-items, hot-pages and order-timeout into csv, a SQLite file and
+//! (with `UBA_BENCH_POSTGRES` naming a server, e.g. `postgres:host=/tmp/pg user=postgres
+//! dbname=postgres`) PostgreSQL, `-w 1`, and prints each sink's speed as a ratio to csv's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -74,6 +76,7 @@ struct Options {
     jobs: Option<Vec<String>>,
     reps: usize,
     peers: bool,
+    table: bool,
     latency: bool,
     sinks: bool,
 }
@@ -84,6 +87,7 @@ fn options() -> Options {
         jobs: None,
         reps: 3,
         peers: false,
+        table: true,
         latency: false,
         sinks: false,
     };
@@ -109,6 +113,10 @@ fn options() -> Options {
             }
             "--reps" => o.reps = args.next().expect("--reps N").parse().expect("a number"),
             "--peers" => o.peers = true,
+            "--peers-only" => {
+                o.peers = true;
+                o.table = false
+            }
             "--latency" => o.latency = true,
             "--sinks" => o.sinks = true,
             "--bench" => {} // passed by cargo bench
@@ -124,21 +132,31 @@ fn data_dir() -> PathBuf {
     dir
 }
 
-/// The input of a benchmark, generated on first use.
+/// The input of a benchmark, generated on first use. `RECEIPTS` is the receipts of the orders
+/// of `["orders"]` (same rows, same seed), for tx-match.
 fn input(generator: &[&str], rows: u64) -> PathBuf {
-    let name: String = generator
-        .join("")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let name: String = if generator == RECEIPTS {
+        "receipts".into()
+    } else {
+        generator
+            .join("")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect()
+    };
     let path = data_dir().join(format!("{name}-{rows}.csv"));
     if !path.exists() {
         let tmp = path.with_extension("tmp");
-        let status = Command::new(UBA)
-            .arg("gen")
-            .args(generator)
-            .args(["--rows", &rows.to_string(), "--seed", "1", "--out"])
+        let mut generate = Command::new(UBA);
+        generate.arg("gen");
+        if generator == RECEIPTS {
+            generate.args(["orders", "--out", "/dev/null", "--receipts"]);
+        } else {
+            generate.args(generator).arg("--out");
+        }
+        let status = generate
             .arg(&tmp)
+            .args(["--rows", &rows.to_string(), "--seed", "1"])
             .status()
             .expect("running uba gen");
         assert!(status.success(), "uba gen {generator:?} failed");
@@ -229,13 +247,15 @@ fn measure(args: &[String], shape: Shape, reps: usize) -> (f64, f64) {
 
 fn main() {
     let o = options();
-    println!(
-        "{:<22} {:>11} {:>12} {:>13} {:>11} {:>9}",
-        "job", "rows", "layout", "events/s", "peak RSS", "vs parse"
-    );
+    if o.table {
+        println!(
+            "{:<22} {:>11} {:>12} {:>13} {:>11} {:>9}",
+            "job", "rows", "layout", "events/s", "peak RSS", "vs parse"
+        );
+    }
     for bench in BENCHES
         .iter()
-        .filter(|b| o.jobs.as_ref().is_none_or(|j| j.iter().any(|n| n == b.job)))
+        .filter(|b| o.table && o.jobs.as_ref().is_none_or(|j| j.iter().any(|n| n == b.job)))
     {
         for &rows in &o.rows {
             let file = input(bench.generator, rows).to_string_lossy().into_owned();
@@ -331,74 +351,227 @@ fn sinks(o: &Options) {
     }
 }
 
-/// hot-items in DuckDB and Flink SQL next to uba `-w 2`, on the same file, in the same run.
+/// A job run side by side with its peers (`--peers`): uba's arguments, the generators of its
+/// inputs, and the peers, each a script `benches/peers/{peer}_{job}.py` (`-` written `_`) taking
+/// the inputs, `--out FILE` and the peer's flags.
+struct PeerJob {
+    job: &'static str,
+    args: &'static [&'static str],
+    inputs: &'static [&'static [&'static str]],
+    peers: &'static [&'static str],
+}
+
+const RECEIPTS: &[&str] = &["orders", "--receipts"];
+const LOGINS: &[&str] = &["login", "--disorder", "2s"];
+const BOTH: &[&str] = &["duckdb", "flink"];
+
+#[rustfmt::skip]
+const PEER_JOBS: &[PeerJob] = &[
+    PeerJob { job: "hot-items", args: &[], inputs: &[UB], peers: BOTH },
+    PeerJob { job: "pv", args: &[], inputs: &[UB], peers: BOTH },
+    PeerJob { job: "uv", args: &["--method", "exact"], inputs: &[UB], peers: BOTH },
+    PeerJob { job: "login-fail", args: &[], inputs: &[LOGINS], peers: BOTH },
+    PeerJob { job: "order-timeout", args: &[], inputs: &[&["orders"]], peers: BOTH },
+    PeerJob { job: "tx-match", args: &[], inputs: &[&["orders"], RECEIPTS], peers: BOTH },
+];
+
+/// Each peer's parallelism: 2 threads (DuckDB) or 2 tasks (Flink), as uba's `-w 2`.
+fn peer_flags(peer: &str) -> [&'static str; 2] {
+    match peer {
+        "duckdb" => ["--threads", "2"],
+        _ => ["--parallelism", "2"],
+    }
+}
+
+/// What a peer run measured: its own timed span (the query, CSV reading included; not the
+/// interpreter's or the JVM's start), the whole process's wall time, and the peak RSS of its
+/// process tree (python, with DuckDB inside it, plus Flink's JVM), as the script reports it.
+struct PeerRun {
+    query_s: f64,
+    process_s: f64,
+    peak_kb: u64,
+}
+
+fn run_peer(
+    py: &str,
+    script: &Path,
+    inputs: &[String],
+    out: &Path,
+    peer: &str,
+) -> Result<PeerRun, String> {
+    let start = Instant::now();
+    let child = Command::new(py)
+        .arg(script)
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
+        .args(peer_flags(peer))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {py}: {e}"))?;
+    let pid = child.id() as i32;
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut stderr).unwrap_or_default();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, whose pid we own.
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let process_s = start.elapsed().as_secs_f64();
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find(|l| l.starts_with("peer-result "))
+            .and_then(|l| l.split(' ').find_map(|kv| kv.strip_prefix(name)))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    match (field("seconds="), field("rss_kib=")) {
+        (Some(query_s), Some(kb)) if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 => {
+            Ok(PeerRun {
+                query_s,
+                process_s,
+                peak_kb: (kb as u64).max(usage.ru_maxrss as u64),
+            })
+        }
+        _ => Err(stderr
+            .lines()
+            .rfind(|l| !l.trim_start().starts_with("at "))
+            .unwrap_or("no output")
+            .to_owned()),
+    }
+}
+
+/// Checks a peer's result against uba's with `benches/peers/compare.py`: its verdict line
+/// (`agree: ...` or `differ ...`, naming what is not compared), and whether they agree.
+fn compare(py: &str, job: &str, uba: &Path, peer: &Path) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/compare.py");
+    match Command::new(py)
+        .arg(script)
+        .args(["--job", job])
+        .arg(uba)
+        .arg(peer)
+        .output()
+    {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let agree = out.status.success();
+            let verdict = if agree {
+                text.lines()
+                    .find(|l| l.starts_with("agree"))
+                    .unwrap_or("")
+                    .to_owned()
+            } else {
+                text.lines()
+                    .skip_while(|l| !l.starts_with("differ") && !l.starts_with("only in"))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
+            };
+            (agree, verdict)
+        }
+        Err(e) => (false, format!("cannot run compare.py: {e}")),
+    }
+}
+
+fn mega(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else {
+        format!("{:.0}k", x / 1e3)
+    }
+}
+
+/// Every job of `PEER_JOBS` in uba (`-w 2`, median of `--reps`) and in each peer (once, 2 threads
+/// or tasks), on the same files; the peer's result is checked against uba's before its time is
+/// printed next to it. Ratios are uba's: its events/s over the peer's (the peer timed by its own
+/// query span, and by its whole process in parentheses), its peak RSS over the peer's.
 fn peers(o: &Options) {
     let py = std::env::var("PY").unwrap_or_else(|_| "python3".into());
     let peers_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers");
-    for &rows in &o.rows {
-        let file = input(&["user-behavior"], rows)
-            .to_string_lossy()
-            .into_owned();
-        let uba_csv = data_dir().join(format!("uba-hot-items-{rows}.csv"));
-        let start = Instant::now();
-        let status = Command::new(UBA)
-            .args(["hot-items", &file, "--format", "csv", "-w", "2", "--output"])
-            .arg(&uba_csv)
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let uba_s = start.elapsed().as_secs_f64();
-        println!(
-            "\npeers, hot-items, {rows} rows (uba -w 2: {:.0} events/s)",
-            rows as f64 / uba_s
-        );
-        for (peer, extra) in [
-            ("duckdb", vec!["--threads", "2"]),
-            ("flink", vec!["--parallelism", "2"]),
-        ] {
-            let out = data_dir().join(format!("{peer}-hot-items-{rows}.csv"));
-            let start = Instant::now();
-            let result = Command::new(&py)
-                .arg(peers_dir.join(format!("{peer}_hot_items.py")))
-                .arg(&file)
-                .arg("--out")
-                .arg(&out)
-                .args(extra)
-                .output();
-            let seconds = start.elapsed().as_secs_f64();
-            match result {
-                Ok(r) if r.status.success() => {
-                    let agree = Command::new(&py)
-                        .arg(peers_dir.join("compare.py"))
-                        .arg(&uba_csv)
-                        .arg(&out)
-                        .status()
-                        .is_ok_and(|s| s.success());
-                    let own = String::from_utf8_lossy(&r.stderr)
-                        .lines()
-                        .filter(|l| l.starts_with(&format!("{peer}:")))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    println!(
-                        "  {peer:<7} {:>8.2} s whole run, {:>10.0} events/s; uba is {:.1}x faster; settled windows {}; {own}",
-                        seconds,
-                        rows as f64 / seconds,
-                        seconds / uba_s,
-                        if agree { "agree" } else { "DIFFER" }
-                    );
-                }
-                Ok(r) => println!(
-                    "  {peer}: failed ({}); is it installed? (pip install duckdb apache-flink)",
-                    String::from_utf8_lossy(&r.stderr)
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                ),
-                Err(e) => println!("  {peer}: cannot run {py}: {e}"),
+    println!(
+        "\npeers: uba -w 2 (median of {}), DuckDB 2 threads, Flink SQL parallelism 2 (each once)",
+        o.reps
+    );
+    println!(
+        "{:<14} {:>8} {:<7} {:>9} {:>9} {:>9} {:>15} {:>9}  result",
+        "job", "events", "engine", "events/s", "(process)", "peak RSS", "uba speed x", "uba RSS x"
+    );
+    let selected = |job: &str| o.jobs.as_ref().is_none_or(|j| j.iter().any(|n| n == job));
+    for pj in PEER_JOBS.iter().filter(|pj| selected(pj.job)) {
+        for &rows in &o.rows {
+            let inputs: Vec<String> = pj
+                .inputs
+                .iter()
+                .map(|g| input(g, rows).to_string_lossy().into_owned())
+                .collect();
+            let events: u64 = inputs.iter().map(|f| line_count(Path::new(f))).sum();
+            let uba_csv = data_dir().join(format!("uba-{}-{rows}.csv", pj.job));
+            let mut args: Vec<String> = vec![pj.job.to_owned()];
+            args.extend(inputs.iter().cloned());
+            args.extend(pj.args.iter().map(|s| s.to_string()));
+            args.extend(["--format".into(), "csv".into(), "--output".into()]);
+            args.push(uba_csv.to_string_lossy().into_owned());
+            // The late records, which uba leaves out of its results and a peer may count.
+            let late = data_dir().join(format!("uba-{}-{rows}-late.csv", pj.job));
+            args.extend(["--late".into(), late.to_string_lossy().into_owned()]);
+            let (uba_s, uba_kb) = measure(&args, Shape::Workers(2), o.reps);
+            let uba_rate = events as f64 / uba_s;
+            println!(
+                "{:<14} {:>8} {:<7} {:>9} {:>9} {:>6.0} MB {:>26}",
+                pj.job,
+                events,
+                "uba",
+                mega(uba_rate),
+                "",
+                uba_kb / 1024.0,
+                format!(
+                    "{} late",
+                    if late.exists() {
+                        line_count(&late).saturating_sub(1)
+                    } else {
+                        0
+                    }
+                )
+            );
+            for peer in pj.peers {
+                let script = peers_dir.join(format!("{peer}_{}.py", pj.job.replace('-', "_")));
+                let out = data_dir().join(format!("{peer}-{}-{rows}.csv", pj.job));
+                let run = match run_peer(&py, &script, &inputs, &out, peer) {
+                    Ok(run) => run,
+                    Err(why) => {
+                        println!(
+                            "{:<14} {:>8} {peer:<7} failed: {why} (PY needs duckdb and apache-flink)",
+                            pj.job, events
+                        );
+                        continue;
+                    }
+                };
+                let (agree, verdict) = compare(&py, pj.job, &uba_csv, &out);
+                let (rate, process_rate) =
+                    (events as f64 / run.query_s, events as f64 / run.process_s);
+                println!(
+                    "{:<14} {:>8} {peer:<7} {:>9} {:>9} {:>6.0} MB {:>6.2} ({:>6.1}) {:>9.2}  {}",
+                    pj.job,
+                    events,
+                    mega(rate),
+                    format!("({})", mega(process_rate)),
+                    run.peak_kb as f64 / 1024.0,
+                    uba_rate / rate,
+                    uba_rate / process_rate,
+                    uba_kb / run.peak_kb as f64,
+                    if agree { "agree" } else { "DIFFER" }
+                );
+                println!("      {verdict}");
             }
         }
     }
+}
+
+/// Lines of a file (a last line without a newline counts).
+fn line_count(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).expect("reading an input");
+    let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// Replays hot-items input at a fixed event rate and reports the delay from the watermark passing

@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
-"""Compare two hot-items results window by window, ties aside.
+"""Compare two results of a job: uba's csv and a peer's (or any two).
 
-    python3 benches/peers/compare.py UBA_CSV PEER_CSV
+    python3 benches/peers/compare.py UBA_CSV PEER_CSV                  # hot-items
+    python3 benches/peers/compare.py --job pv UBA_CSV PEER_CSV         # pv, uv, login-fail, ...
+    python3 benches/peers/compare.py --job order-timeout --only paid,timeout UBA_CSV PEER_CSV
 
+Jobs other than hot-items (`compare_rows`): the files are compared on the columns both have
+(uba's column names; `update` never), as multisets of rows. For the windowed jobs (pv, uv) each
+file's windows are first settled: a window's last emission (largest emitted_at, then later in the
+file) is kept, and emitted_at is then not compared. `--only` keeps the rows of these outcomes in
+both files. The columns of the first file that the second lacks are named: they are not compared.
+
+hot-items:
 Either file may be uba's output (header `window_start,window_end,rank,item_id,count,update,
 emitted_at`) or a peer's (`window_start,window_end,rank,item_id,count`). For uba's, a window may
 have been emitted several times; its settled result is its last emission: the rows carrying the
@@ -22,7 +31,7 @@ Exit status 0 when the files agree, 1 with a short diff otherwise (2 on unreadab
 import argparse
 import csv
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 
 def _int(s):
@@ -109,13 +118,95 @@ def fmt_window(key):
     return f"[{key[0]},{key[1]})"
 
 
+WINDOWED = ("pv", "uv")
+
+
+def read_table(path):
+    with open(path, newline="") as f:
+        rd = csv.reader(f)
+        header = [h.strip() for h in next(rd, [])]
+        return header, [rec for rec in rd if rec and any(c.strip() for c in rec)]
+
+
+def settle(header, rows):
+    """A window's last emission: largest emitted_at, then later in the file."""
+    col = {h: i for i, h in enumerate(header)}
+    ws, we, em = col["window_start"], col["window_end"], col.get("emitted_at")
+    last, emissions = {}, 0
+    for order, rec in enumerate(rows):
+        emissions += 1
+        rank = (_int(rec[em]) if em is not None else 0, order)
+        key = (rec[ws], rec[we])
+        if key not in last or rank >= last[key][0]:
+            last[key] = (rank, rec)
+    return [rec for _, rec in last.values()], emissions
+
+
+def compare_rows(args):
+    """Every job but hot-items: multisets of rows over the common columns; exit 0 when equal."""
+    (a_hdr, a_rows), (b_hdr, b_rows) = read_table(args.first), read_table(args.second)
+    notes = []
+    if args.job in WINDOWED:
+        a_rows, a_em = settle(a_hdr, a_rows)
+        b_rows, b_em = settle(b_hdr, b_rows)
+        notes.append(f"settled windows: first {len(a_rows)} ({a_em} emissions), "
+                     f"second {len(b_rows)} ({b_em} emissions)")
+    skip = {"update"} | ({"emitted_at"} if args.job in WINDOWED else set())
+    common = [h for h in a_hdr if h in b_hdr and h not in skip]
+    missing = [h for h in a_hdr if h not in b_hdr and h not in skip]
+
+    def project(header, rows):
+        idx = [header.index(h) for h in common]
+        out = Counter(tuple(rec[i].strip() for i in idx) for rec in rows)
+        if args.only and "outcome" in common:
+            keep = set(args.only.split(","))
+            pos = common.index("outcome")
+            out = Counter({r: n for r, n in out.items() if r[pos] in keep})
+        return out
+
+    a, b = project(a_hdr, a_rows), project(b_hdr, b_rows)
+    print(f"first:  {args.first}: {sum(a.values())} rows")
+    print(f"second: {args.second}: {sum(b.values())} rows")
+    for n in notes:
+        print(n)
+    if "outcome" in common:
+        pos = common.index("outcome")
+        for name, counter in (("first", a), ("second", b)):
+            by = Counter()
+            for r, n in counter.items():
+                by[r[pos]] += n
+            print(f"{name} by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+    cols = ",".join(common)
+    not_cmp = f"; not compared: {','.join(missing)}" if missing else ""
+    if args.only:
+        not_cmp += f"; outcomes {args.only} only"
+    if a == b:
+        print(f"agree: {sum(a.values())} rows on {cols}{not_cmp}")
+        sys.exit(0)
+    only_a, only_b = a - b, b - a
+    print(f"differ on {cols}{not_cmp}: {sum(only_a.values())} rows only in first, "
+          f"{sum(only_b.values())} only in second")
+    for label, diff in (("only in first", only_a), ("only in second", only_b)):
+        for r in sorted(diff)[:args.show]:
+            print(f"  {label}: {','.join(r)}")
+    sys.exit(1)
+
+
 def main():
-    p = argparse.ArgumentParser(description="Compare two hot-items results, ties aside.")
-    p.add_argument("first", help="uba's CSV (or any hot-items CSV)")
-    p.add_argument("second", help="the peer's CSV (or any hot-items CSV)")
-    p.add_argument("--top", type=int, help="N (default: the largest rank in either file)")
+    p = argparse.ArgumentParser(description="Compare two results of a job (uba's and a peer's).")
+    p.add_argument("first", help="uba's CSV (or any result CSV of the job)")
+    p.add_argument("second", help="the peer's CSV (or any result CSV of the job)")
+    p.add_argument("--job", default="hot-items", help="the job (default hot-items)")
+    p.add_argument("--only", help="outcomes to compare, comma-separated (jobs with an outcome)")
+    p.add_argument("--top", type=int, help="hot-items: N (default: the largest rank in either file)")
     p.add_argument("--show", type=int, default=10, help="differences to print per kind (default 10)")
     args = p.parse_args()
+    if args.job != "hot-items":
+        try:
+            compare_rows(args)
+        except OSError as e:
+            print(f"compare: {e}", file=sys.stderr)
+            sys.exit(2)
 
     try:
         a, a_desc = load(args.first)

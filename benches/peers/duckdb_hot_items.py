@@ -18,16 +18,13 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers_common import base_parser, count_lines, rate, write_rows  # noqa: E402
+from peers_common import (base_parser, count_lines, rate, result_line, sql_literal,  # noqa: E402
+                          write_rows)
 
 import duckdb  # noqa: E402
 
 COLUMNS = ("{'user_id': 'BIGINT', 'item_id': 'BIGINT', 'category_id': 'BIGINT', "
            "'behavior': 'VARCHAR', 'ts': 'BIGINT'}")
-
-
-def sql_literal(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def query(path: str, size: int, slide: int, top: int) -> str:
@@ -84,6 +81,7 @@ def main():
     write_rows(rows, args.out)
     print(f"duckdb: {len(rows)} rows in {secs:.3f} s = {rate(events, secs)} events/s "
           f"({events} input rows, {threads} threads, duckdb {duckdb.__version__})", file=sys.stderr)
+    result_line("duckdb", "hot-items", secs)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ only submits SQL and collects rows. Timings, printed to stderr:
     python3 benches/peers/flink_hot_items.py data/tutorial/UserBehavior.csv --out flink.csv
 """
 
-import datetime as dt
 import os
 import resource
 import sys
@@ -32,60 +31,9 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers_common import base_parser, count_lines, rate, write_rows  # noqa: E402
-
-
-def interval(ms: int) -> str:
-    # SECOND's default leading precision is 2 digits (Calcite): '300' SECOND is rejected.
-    return f"INTERVAL '{ms // 1000}.{ms % 1000:03d}' SECOND(9, 3)"
-
-
-def java_children():
-    """pids of java processes started by this process (the py4j gateway)."""
-    me, pids = os.getpid(), []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == me and comm == "java":
-            pids.append(int(d))
-    return pids
-
-
-def vm_hwm_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def cpu_secs(pid):
-    """user + system CPU seconds of a live process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def to_ms(ts) -> int:
-    """window_start/window_end come back as naive datetimes in the session zone (UTC)."""
-    if isinstance(ts, dt.datetime):
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=dt.timezone.utc)
-        return round(ts.timestamp() * 1000)
-    return int(ts)
+from peers_common import (base_parser, count_lines, cpu_secs, interval, java_children,  # noqa: E402
+                          rate, result_line, to_ms, vm_hwm_kib,
+                          write_rows)
 
 
 def main():
@@ -184,6 +132,7 @@ def main():
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"flink: python max RSS {py / 1024:.0f} MiB; reaped children max RSS {kids / 1024:.0f} MiB "
           f"(the gateway JVM is reaped only at exit, so this is usually 0 here)", file=sys.stderr)
+    result_line("flink", "hot-items", secs)
 
 
 if __name__ == "__main__":

@@ -27,32 +27,31 @@
 //! made. A plain `count` per (user, ad, day) followed by `filter(count > 100)` and an antijoin of
 //! the clicks against that blacklist would, when the 101st click arrives, blacklist the pair for
 //! the whole day and retract its first 100 clicks from every window they had already been
-//! counted in, at the time of the 101st click. Instead, every click carries its rank key
-//! `(insertion time, input sequence)`, and one `reduce` per (user, ad, day) keeps the first 101
-//! clicks in that order: at any time, its input holds exactly the clicks inserted up to then, and
-//! a click inserted later sorts after every click already there, so the prefix only ever grows.
-//! The first 100 pass, the 101st is the warning; neither can be retracted by a later click.
+//! counted in, at the time of the 101st click. Instead, the clicks of a (user, ad, day) are taken
+//! in the order `(insertion time, input sequence)`: a click inserted later sorts after every click
+//! already there, so the first 101 in that order never change once seen, and each pair and day is
+//! a small state machine in that order ([`keyed_process`]): the first 100 pass, the 101st is the
+//! warning; neither can be retracted by a later click.
 //!
 //! # State
 //!
-//! A pair's clicks are kept until no click of its day can still enter: the last window of a
-//! click ends at most one window size after its day, so a click of day `d` is retracted at
-//! `end(d) + window + allowed lateness` (temporally, as window contributions are). That
-//! retraction empties the reduce's output for the pair and day, at a time when every window those
-//! clicks were counted in has been purged; it is the state being forgotten, not a decision, and is
-//! not passed on.
+//! A count per (user, ad, day), until no click of its day can still enter: the last window of a
+//! click ends at most one window size after its day, so that is `end(d) + window + allowed
+//! lateness`. (The first design kept every click of the pair and day in a `reduce` until then:
+//! 716 MB for 1M bench clicks, against 227 MB now.)
 
 use std::cmp::Reverse;
 
 use differential_dataflow::input::Input;
-use differential_dataflow::{AsCollection, VecCollection};
+use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::{Filter, Map};
 
 use crate::engine::records::Record;
 use crate::engine::failure::Failure;
 use crate::engine::calendar::Days;
-use crate::engine::temporal::during;
+use crate::engine::patterns::Seq;
+use crate::engine::process::{KeyedProcess, Next, keyed_process};
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::combined_sink::{self, Reports};
 use crate::engine::event_time::Lateness;
@@ -117,13 +116,41 @@ pub struct Args {
 const COUNT: &str = "count";
 const BLACKLIST: &str = "blacklist";
 
-/// A click as the filter sees it, sorted by `(at, seq)`: its insertion time, then input order.
+/// A click as the filter sees it. It enters the filter as a [`Seq`] of its insertion time and
+/// input order, the order that decides which clicks are the first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 struct Click {
-    at: u64,
-    seq: u64,
     ts: u64,
     province: String,
+}
+
+/// A (user, ad, day).
+type Pair = (u64, u64, i64);
+
+/// The filter of one (user, ad, day): the first `max_clicks` clicks pass, the next is the
+/// warning, later ones are dropped. It remembers a count until no click of its day can enter.
+struct FirstClicks<F> {
+    max_clicks: usize,
+    forget_at: F,
+}
+
+impl<F: Fn(i64) -> u64 + 'static> KeyedProcess for FirstClicks<F> {
+    type Key = Pair;
+    type Event = Click;
+    /// The pair's clicks so far, up to `max_clicks + 1`.
+    type State = usize;
+    /// A click that passed (`true`), or the warning's click.
+    type Out = (Pair, (Click, bool));
+
+    fn step(&mut self, pair: &Pair, so_far: &mut usize, _: u64, clicks: &[Seq<Click>], out: &mut Vec<Self::Out>) -> Next {
+        for click in clicks {
+            if *so_far <= self.max_clicks {
+                out.push((*pair, (click.event.clone(), *so_far < self.max_clicks)));
+                *so_far += 1;
+            }
+        }
+        Next::Idle { until: (self.forget_at)(pair.2) }
+    }
 }
 
 /// One blacklist warning: the (user, ad) pair that passed the limit on `day`, and its first
@@ -244,30 +271,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         move |worker, ctx| {
             let output = ctx.output();
             let (clicks, probe) = worker.dataflow::<u64, _, _>(|scope| {
-                let (input, clicks) = scope.new_collection::<((u64, u64, i64), Click), isize>();
-
-                // Each click is kept by the filter until its day can no longer change.
-                let clicks = clicks
-                    .inner
-                    .flat_map(move |((pair, click), t, r)| {
-                        let until = forget_at(pair.2);
-                        during(((pair, click), t, r), t, until)
-                    })
-                    .as_collection();
-
-                // The first `max_clicks` clicks of a pair and day pass; the next is the warning.
-                let decided: VecCollection<_, ((u64, u64, i64), (Click, bool))> = clicks
-                    .reduce_named("AdStats/first-clicks", move |_pair, input, output| {
-                        let ranked = input.iter().flat_map(|(click, n)| {
-                            std::iter::repeat_n(*click, (*n).max(0) as usize)
-                        });
-                        for (rank, click) in ranked.take(max_clicks + 1).enumerate() {
-                            output.push(((click.clone(), rank < max_clicks), 1));
-                        }
-                    })
-                    .inner
-                    .filter(move |((pair, _), t, _)| *t < forget_at(pair.2))
-                    .as_collection();
+                let (input, clicks) = scope.new_collection::<(Pair, Seq<Click>), isize>();
+                let decided = keyed_process(clicks, "AdStats/first-clicks", FirstClicks { max_clicks, forget_at });
 
                 let panes = decided
                     .clone()
@@ -319,15 +324,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 Lateness::Windowed(windows),
                 |_: &AdClickEvent| true,
                 move |c, at, origin| {
-                    let seq = origin.seq();
                     let pair = (c.user_id, c.ad_id, days.of(c.ts));
                     let click = Click {
-                        at,
-                        seq,
                         ts: c.ts,
                         province: c.province,
                     };
-                    ((pair, click), at)
+                    ((pair, Seq::at(at, origin, click)), at)
                 },
             );
             probe

@@ -291,20 +291,29 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
         }
     }
 
-    /// Retracts the rows it has written.
-    fn purge(self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
+    /// Retracts the rows it has written and empties it, keeping its memory for another window.
+    fn purge(&mut self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
         match top {
-            Some(_) => self.shown.into_iter().for_each(|row| give(row, -1)),
+            Some(_) => self.shown.drain(..).for_each(|row| give(row, -1)),
             None => {
-                for entry in self.counts.into_values() {
+                for (_, entry) in self.counts.drain() {
                     if entry.shown != 0 {
                         give((Reverse(entry.shown), entry.key), -1);
                     }
                 }
             }
         }
+        self.counts.clear();
+        self.top.clear();
+        self.dirty.clear();
+        self.fired = false;
+        self.rerank = false;
     }
 }
+
+/// How many emptied windows [`rank_per_window`] keeps for reuse (a new window then starts with the
+/// capacity of an old one, instead of growing its map from nothing).
+const SPARE: usize = 4;
 
 /// Counts each key per window from pane updates and ranks the keys of each window (count
 /// descending, then key ascending), keeping the first `top` (all with `None`): the ranked rows
@@ -326,6 +335,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
     // Updates not yet applied, by time; the windows that still hold state, by end.
     let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
     let mut live: BTreeMap<u64, Live<D::Id, D::Key>> = BTreeMap::new();
+    let mut spare: Vec<Live<D::Id, D::Key>> = Vec::new();
     // The last time whose updates were applied: every live window that ends at or before
     // `done + 1` has fired; those that end later have not.
     let mut done: Option<u64> = None;
@@ -337,12 +347,16 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
             // are owned by distinct workers).
             let first = update.pane() + 1;
             let copies = per_pane.min(peers);
-            let mut out = Vec::with_capacity(copies as usize);
-            for i in 1..copies {
-                out.push(((owner((first + i) * windows.slide), update.clone()), t, r));
-            }
-            out.push(((owner(first * windows.slide), update), t, r));
-            out
+            let mut update = Some(update);
+            (0..copies).map(move |i| {
+                let copy = if i + 1 == copies {
+                    update.take()
+                } else {
+                    update.clone()
+                };
+                let worker = owner((first + i) * windows.slide);
+                ((worker, copy.expect("an update")), t, r)
+            })
         })
         .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
             Exchange::new(|((worker, _), _, _): &((u64, D), u64, isize)| *worker),
@@ -392,7 +406,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                                     if end < fired_below {
                                         firing.push(end); // only late records: fires now
                                     }
-                                    Live::new()
+                                    spare.pop().unwrap_or_else(Live::new)
                                 });
                                 window.add(&update, r, top);
                                 if window.fired {
@@ -413,9 +427,11 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                             if windows.purge_time(end) > time {
                                 break;
                             }
-                            entry
-                                .remove()
-                                .purge(top, |row, diff| session.give(((end, row), time, diff)));
+                            let mut window = entry.remove();
+                            window.purge(top, |row, diff| session.give(((end, row), time, diff)));
+                            if spare.len() < SPARE {
+                                spare.push(window);
+                            }
                         }
                         done = Some(time);
                     }

@@ -232,30 +232,28 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                 if first || self.rerank {
                     self.rank(n);
                 }
-                // Both are sorted: a merge.
-                let (old, new) = (&self.shown, &self.top);
-                let (mut i, mut j) = (0, 0);
-                while i < old.len() || j < new.len() {
-                    match (old.get(i), new.get(j)) {
-                        (Some(o), Some((n, _))) if o == n => (i, j) = (i + 1, j + 1),
-                        (Some(o), Some((n, _))) if o < n => {
-                            give(o.clone(), -1);
-                            i += 1;
+                // Both are sorted: a merge. Rows that stay are moved, not cloned.
+                let old = std::mem::take(&mut self.shown);
+                let mut old = old.into_iter().peekable();
+                let mut new = self.top.iter().map(|(row, _)| row).peekable();
+                let mut shown = Vec::with_capacity(self.top.len());
+                loop {
+                    match (old.peek(), new.peek()) {
+                        (Some(o), Some(n)) if o == *n => {
+                            shown.push(old.next().expect("a row"));
+                            new.next();
                         }
-                        (Some(o), None) => {
-                            give(o.clone(), -1);
-                            i += 1;
+                        (Some(o), Some(n)) if o < *n => give(old.next().expect("a row"), -1),
+                        (Some(_), None) => give(old.next().expect("a row"), -1),
+                        (_, Some(_)) => {
+                            let row = new.next().expect("a row");
+                            give(row.clone(), 1);
+                            shown.push(row.clone());
                         }
-                        (_, Some((n, _))) => {
-                            give(n.clone(), 1);
-                            j += 1;
-                        }
-                        (None, None) => unreachable!(),
+                        (None, None) => break,
                     }
                 }
-                self.shown.clear();
-                self.shown
-                    .extend(self.top.iter().map(|(row, _)| row.clone()));
+                self.shown = shown;
             }
             None if first => {
                 for entry in self.counts.values_mut() {

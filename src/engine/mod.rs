@@ -3,8 +3,8 @@
 //! Reading order: [`records`] (the input formats and their parsers), [`source`] and
 //! [`event_time`] (one reader per input file: watermark, lateness, accounting), [`windows`] and
 //! [`temporal`] (how a window or an interval of event time is represented in a differential
-//! collection), the operators ([`window_count`], [`topn`], [`hashed_keys`], [`sketch`],
-//! [`patterns`]), the sinks ([`sink`], [`combined_sink`], [`keyed`]) and what they write to
+//! collection), the operators ([`window_count`], [`topn`], [`ranked_windows`], [`hashed_keys`],
+//! [`sketch`], [`patterns`]), the sinks ([`sink`], [`combined_sink`], [`keyed`]) and what they write to
 //! ([`output`], [`side`]), and [`runner`], which runs a job's dataflow on timely's workers with
 //! the [`options`] every job shares. The contract all of this implements is `docs/event-time.md`.
 //!
@@ -23,6 +23,7 @@ pub mod output;
 pub mod patterns;
 pub mod process;
 pub mod progress;
+pub mod ranked_windows;
 pub mod records;
 pub mod report;
 pub mod runner;

@@ -6,8 +6,9 @@
 //! register values), never from the order in which keys arrived, and the updates of a window are
 //! all sent to one worker: the answer is the same for any `-w`, `-n` or batch size.
 //!
-//! Sketches are the documented exception to "state is an arrangement" (`docs/event-time.md`, "State"):
-//! [`per_window`] keeps them in an operator, one per live window, and drops each at its purge time.
+//! Sketches are, with [`crate::engine::ranked_windows`], the documented exceptions to "state is an
+//! arrangement" (`docs/event-time.md`, "State"): [`per_window`] keeps them in an operator, one per
+//! live window, and drops each at its purge time.
 
 use std::cmp::max;
 use std::collections::{BTreeMap, HashSet};

@@ -1,7 +1,7 @@
 //! The windowed count every counting job needs: per-window counts of keys, ranked.
 //!
-//! Built on the two window representations of [`crate::engine::windows`]: windows kept in time
-//! (no allowed lateness) and windows as data (with it).
+//! Without allowed lateness the windows are kept in time ([`crate::engine::windows`]); with it,
+//! each live window is a map from key to count in one operator ([`crate::engine::ranked_windows`]).
 
 use std::cmp::Reverse;
 use std::hash::Hash;
@@ -11,9 +11,10 @@ use differential_dataflow::{ExchangeData, VecCollection};
 use timely::dataflow::ProbeHandle;
 
 use crate::engine::output::Output;
+use crate::engine::ranked_windows::rank_per_window;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::topn::{Ranked, top_n};
-use crate::engine::windows::{Windows, expand_panes, visible_while_open, windows_of_time};
+use crate::engine::windows::{Windows, visible_while_open, windows_of_time};
 
 /// The windowed count every counting job needs: counts each key per window from pane updates
 /// `(key, pane)`, ranks the keys of each window (count descending, then key ascending), keeps
@@ -25,7 +26,7 @@ use crate::engine::windows::{Windows, expand_panes, visible_while_open, windows_
 /// last window, so the collection at `end - 1` is exactly the window ending at `end`. Each pane
 /// update then costs 2 updates instead of `2 * size / slide`, and a slide changes only the counts
 /// of the keys in the panes that enter and leave. With allowed lateness, fired windows take
-/// corrections, so each window is its own data ([`expand_panes`]).
+/// corrections, so each live window keeps its own counts ([`rank_per_window`]).
 pub fn count_and_rank<'s, K, W>(
     panes: VecCollection<'s, u64, (K, u64)>,
     windows: Windows,
@@ -67,10 +68,6 @@ where
             &format!("{name}/windows"),
         )
     } else {
-        let counts = expand_panes(panes, windows).count_total();
-        match top {
-            Some(n) => top_n(counts, n, &format!("{name}/top")),
-            None => counts.map(|((end, key), count)| (end, (Reverse(count), key))),
-        }
+        rank_per_window(panes, windows, top, &format!("{name}/windows"))
     }
 }

@@ -20,7 +20,8 @@
 //!   .process(new TopNHotPages(3))
 //! ```
 //!
-//! URLs are hashed to ids for counting and named again for ranking (`engine::hashed_keys`).
+//! URLs are counted on 64-bit ids; each window keeps a URL's name once, for ranking
+//! (`engine::hashed_keys`).
 
 use std::cmp::Reverse;
 

@@ -1,0 +1,184 @@
+//! `engine::ranked_windows::rank_per_window` against the windowed contract, computed naively: at
+//! every time `T`, the accumulated output holds, for each window with `end - 1 <= T < end + A`,
+//! the ranked counts of the updates of its panes at times `<= T`, and nothing else. Random pane
+//! updates (on time, early, late, some deletions), for top N and for all keys, on 1 to 3 workers.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::input::Input;
+use timely::dataflow::operators::Inspect;
+use uba::engine::ranked_windows::rank_per_window;
+use uba::engine::windows::Windows;
+
+type Row = (u64, (Reverse<isize>, u64));
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % below
+    }
+}
+
+/// `((key, pane), time, diff)`, sorted by time.
+fn updates(seed: u64, n: usize, deletions: bool) -> Vec<((u64, u64), u64, isize)> {
+    let mut rng = Rng(seed);
+    let mut out: Vec<_> = (0..n)
+        .map(|_| {
+            let pane = rng.next(30);
+            // From the pane's start to well after its last window's purge.
+            let t = pane * 10 + rng.next(90);
+            let key = rng.next(8);
+            let diff = if deletions && rng.next(6) == 0 {
+                -1
+            } else {
+                1 + rng.next(3) as isize
+            };
+            ((key, pane), t, diff)
+        })
+        .collect();
+    out.sort_by_key(|u| u.1);
+    out
+}
+
+/// The collection the contract prescribes at time `at`.
+fn expected(
+    updates: &[((u64, u64), u64, isize)],
+    windows: Windows,
+    top: Option<usize>,
+    at: u64,
+) -> Vec<Row> {
+    let mut counts: BTreeMap<u64, HashMap<u64, isize>> = BTreeMap::new();
+    for &((key, pane), t, diff) in updates {
+        if t > at {
+            continue;
+        }
+        for end in windows.ends_of_pane(pane) {
+            if end - 1 <= at && at < windows.purge_time(end) {
+                *counts.entry(end).or_default().entry(key).or_default() += diff;
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (end, keys) in counts {
+        let mut ranked: Vec<_> = keys
+            .into_iter()
+            .filter(|&(_, c)| c != 0)
+            .map(|(k, c)| (Reverse(c), k))
+            .collect();
+        ranked.sort();
+        ranked.truncate(top.unwrap_or(usize::MAX));
+        rows.extend(ranked.into_iter().map(|row| (end, row)));
+    }
+    rows.sort();
+    rows
+}
+
+/// The output of `rank_per_window`, as `(row, time, diff)`.
+fn run(
+    updates: Vec<((u64, u64), u64, isize)>,
+    windows: Windows,
+    top: Option<usize>,
+    workers: usize,
+) -> Vec<(Row, u64, isize)> {
+    let seen: Arc<Mutex<Vec<(Row, u64, isize)>>> = Arc::default();
+    let sink = seen.clone();
+    timely::execute(timely::Config::process(workers), move |worker| {
+        let sink = sink.clone();
+        let mut input = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, panes) = scope.new_collection::<(u64, u64), isize>();
+            rank_per_window(panes, windows, top, "Test")
+                .inner
+                .inspect(move |x| sink.lock().unwrap().push(*x));
+            input
+        });
+        if worker.index() == 0 {
+            for &(data, t, diff) in &updates {
+                input.advance_to(t);
+                input.update(data, diff);
+                input.flush();
+                worker.step();
+            }
+        }
+    })
+    .expect("timely runs");
+    Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
+}
+
+fn check(seed: u64, windows: Windows, top: Option<usize>, workers: usize, deletions: bool) {
+    let updates = updates(seed, 400, deletions);
+    let mut output = run(updates.clone(), windows, top, workers);
+    output.sort_by_key(|o| o.1);
+    let mut times: Vec<u64> = output.iter().map(|o| o.1).collect();
+    times.extend(updates.iter().map(|u| u.1));
+    times.sort_unstable();
+    times.dedup();
+    let mut state: Vec<(Row, isize)> = Vec::new();
+    let mut next = 0;
+    for at in times {
+        while next < output.len() && output[next].1 <= at {
+            state.push((output[next].0, output[next].2));
+            next += 1;
+        }
+        consolidate(&mut state);
+        let got: Vec<Row> = state
+            .iter()
+            .map(|&(row, diff)| {
+                assert_eq!(diff, 1, "seed {seed} at {at}: {row:?} x {diff}");
+                row
+            })
+            .collect();
+        assert_eq!(
+            got,
+            expected(&updates, windows, top, at),
+            "seed {seed}, top {top:?}, -w {workers}, at {at}"
+        );
+    }
+    assert!(state.is_empty(), "seed {seed}: every window is purged");
+}
+
+#[test]
+fn top_n_follows_the_contract_on_any_number_of_workers() {
+    for seed in 0..6 {
+        for workers in 1..=3 {
+            check(seed, Windows::sliding(30, 10, 25), Some(3), workers, false);
+        }
+    }
+}
+
+#[test]
+fn all_keys_follow_the_contract() {
+    for seed in 0..6 {
+        check(
+            seed,
+            Windows::sliding(30, 10, 25),
+            None,
+            1 + seed as usize % 3,
+            false,
+        );
+    }
+}
+
+#[test]
+fn deletions_re_rank() {
+    for seed in 0..6 {
+        check(seed, Windows::sliding(30, 10, 25), Some(2), 2, true);
+        check(seed, Windows::sliding(30, 10, 25), None, 1, true);
+    }
+}
+
+#[test]
+fn without_allowed_lateness_and_tumbling() {
+    for seed in 0..4 {
+        check(seed, Windows::sliding(30, 10, 0), Some(3), 2, false);
+        check(seed, Windows::tumbling(20, 15), Some(1), 1, false);
+    }
+}

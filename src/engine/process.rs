@@ -66,7 +66,7 @@ pub enum Next {
 struct Keys<K, S> {
     states: HashMap<K, Remembered<S>, foldhash::fast::RandomState>,
     deadlines: BinaryHeap<Deadline<K>>,
-    /// How many keys the last sweep left: the next sweep comes when there are twice as many.
+    /// How many keys the last sweep left: the next sweep comes when there are a quarter more.
     swept: usize,
 }
 
@@ -97,9 +97,13 @@ impl<K> Ord for Deadline<K> {
     }
 }
 
+/// `Remembered::wake` of an idle key (no deadline is ever this late).
+const NONE: u64 = u64::MAX;
+
 struct Remembered<S> {
     state: S,
-    wake: Option<u64>,
+    /// The time of the key's next step, `NONE` if it is idle.
+    wake: u64,
     /// Forgotten from this time on (when not waiting for `wake`).
     until: u64,
 }
@@ -121,7 +125,7 @@ impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
     fn due(&mut self, time: u64) -> Option<K> {
         while self.next_deadline() == Some(time) {
             let Deadline { key, .. } = self.deadlines.pop().expect("peeked");
-            if self.states.get(&key).is_some_and(|r| r.wake == Some(time)) {
+            if self.states.get(&key).is_some_and(|r| r.wake == time) {
                 return Some(key);
             }
         }
@@ -143,39 +147,41 @@ impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
         if !self.states.contains_key(key) {
             let fresh = Remembered {
                 state: S::default(),
-                wake: None,
+                wake: NONE,
                 until: 0,
             };
             self.states.insert(key.clone(), fresh);
         }
         let r = self.states.get_mut(key).expect("inserted");
-        if r.wake.is_none() && r.until <= time {
+        if r.wake == NONE && r.until <= time {
             r.state = S::default();
         }
         match process.step(key, &mut r.state, time, events, out) {
             Next::At(next) => {
                 assert!(next > time, "a deadline lies in the future");
-                if r.wake != Some(next) {
-                    r.wake = Some(next);
+                if r.wake != next {
+                    r.wake = next;
                     self.deadlines.push(Deadline {
                         time: next,
                         key: key.clone(),
                     });
                 }
             }
-            Next::Idle { until } => (r.wake, r.until) = (None, until),
+            Next::Idle { until } => (r.wake, r.until) = (NONE, until),
             Next::Forget => {
                 self.states.remove(key);
             }
         }
     }
 
-    /// Forgets the idle keys whose `until` the frontier has passed, once there are twice as many
-    /// keys as the last sweep left (so a sweep costs O(1) per key remembered since).
+    /// Forgets the idle keys whose `until` the frontier has passed, once there are a quarter more
+    /// keys than the last sweep left: a sweep costs O(1) per key remembered since, and the map
+    /// holds at most 1.25 times the live keys (at 2 times, ad-stats over 100M clicks peaked at
+    /// twice its 10M-click memory).
     fn sweep(&mut self, frontier: u64) {
-        if self.states.len() >= 2 * self.swept.max(1024) {
+        if self.states.len() >= self.swept.max(1024) * 5 / 4 {
             self.states
-                .retain(|_, r| r.wake.is_some() || r.until > frontier);
+                .retain(|_, r| r.wake != NONE || r.until > frontier);
             self.swept = self.states.len();
         }
     }

@@ -4,6 +4,8 @@
 //! answers are facts of the file: they never depend on `-w`, `-n`, batch sizes or timing
 //! (`docs/event-time.md`, "Time and watermarks").
 
+use timely::dataflow::operators::Capability;
+
 use crate::engine::records::Reject;
 use crate::engine::windows::Windows;
 
@@ -31,6 +33,15 @@ impl EventClock {
     pub fn frontier(&self) -> u64 {
         self.max_ts
             .map_or(0, |m| m.saturating_sub(self.out_of_orderness))
+    }
+}
+
+/// For operators that hold their input until the frontier passes it (sketches, windows in a map,
+/// keyed processes): they keep one capability, the earliest they were handed, and move it forward
+/// themselves as they emit.
+pub fn hold_earliest(held: &mut Option<Capability<u64>>, cap: Capability<u64>) {
+    if held.as_ref().is_none_or(|h| h.time() > cap.time()) {
+        *held = Some(cap);
     }
 }
 

@@ -25,6 +25,7 @@ use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection}
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
+use crate::engine::event_time::hold_earliest;
 use crate::engine::patterns::Seq;
 
 /// One key's state machine.
@@ -212,10 +213,7 @@ pub fn keyed_process<'s, P: KeyedProcess>(
             move |_capability, _info| {
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        let least = cap.retain_least(0).expect("a time");
-                        if held.as_ref().is_none_or(|h| h.time() > least.time()) {
-                            held = Some(least);
-                        }
+                        hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
                         for ((key, event), t, r) in data.drain(..) {
                             if r < 0 {
                                 crate::engine::output::fail(

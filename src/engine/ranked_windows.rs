@@ -34,6 +34,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Capability, Operator};
 
+use crate::engine::event_time::hold_earliest;
 use crate::engine::topn::Ranked;
 use crate::engine::windows::Windows;
 
@@ -362,10 +363,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
             move |_capability, _info| {
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        let least = cap.retain_least(0).expect("a time");
-                        if held.as_ref().is_none_or(|h| h.time() > least.time()) {
-                            held = Some(least);
-                        }
+                        hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
                         for ((_, update), t, r) in data.drain(..) {
                             pending.entry(t).or_default().push((update, r));
                         }

@@ -18,6 +18,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Capability, Operator};
 
+use crate::engine::event_time::hold_earliest;
 use crate::engine::windows::Windows;
 
 /// A 64-bit mix (SplitMix64's finalizer): a bijection, so distinct keys keep distinct hashes,
@@ -280,10 +281,7 @@ pub fn per_window<'s>(
             move |_capability, _info| {
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        let least = cap.retain_least(0).expect("a time");
-                        if held.as_ref().is_none_or(|h| h.time() > least.time()) {
-                            held = Some(least);
-                        }
+                        hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
                         for ((end, hash), t, _) in data.drain(..) {
                             pending.entry(t).or_default().push((end, hash));
                         }

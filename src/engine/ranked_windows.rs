@@ -26,7 +26,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::container::CapacityContainerBuilder;
@@ -66,37 +66,10 @@ impl<K: ExchangeData + Hash> PaneUpdate for (K, u64) {
     }
 }
 
-/// A multiplicative hash (FxHash's): the ids are small keys or already hashes, and a window's map
-/// is looked up once per pane update.
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.write_u64(u64::from(b));
-    }
-    fn write_u32(&mut self, w: u32) {
-        self.write_u64(u64::from(w));
-    }
-    fn write_usize(&mut self, w: usize) {
-        self.write_u64(w as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<I, V> = HashMap<I, V, BuildHasherDefault<Fx>>;
+/// A window's map is looked up once per pane update, and its ids are small keys or already
+/// hashes: foldhash's fast hasher (the keyed processes' too), with a fixed seed so that a run's
+/// work never depends on a random one.
+type IdMap<I, V> = HashMap<I, V, foldhash::fast::FixedState>;
 
 /// A key's count in one window.
 struct Entry<K> {
@@ -115,7 +88,7 @@ fn ahead<K: Ord>(count: isize, key: &K, row: &Ranked<K>) -> bool {
 
 /// One live window.
 struct Live<I, K> {
-    counts: FxMap<I, Entry<K>>,
+    counts: IdMap<I, Entry<K>>,
     /// Whether its rows have been written (it fired).
     fired: bool,
     /// With `top`: the ranked rows, kept current once the window has fired.
@@ -131,7 +104,7 @@ struct Live<I, K> {
 impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
     fn new() -> Self {
         Live {
-            counts: FxMap::default(),
+            counts: IdMap::default(),
             fired: false,
             top: Vec::new(),
             shown: Vec::new(),

@@ -9,8 +9,9 @@
 //! "ticks"): the latest event time. What happens after that (every event leaving its horizon as
 //! the end of input closes the frontier) is not part of the snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
+use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{ExchangeData, VecCollection};
 use timely::dataflow::ProbeHandle;
 
@@ -29,7 +30,7 @@ pub enum Mode {
 
 /// What a per-key job prints.
 pub trait KeyedReport: 'static {
-    type Key: ExchangeData;
+    type Key: ExchangeData + std::hash::Hash;
     type Value: ExchangeData;
     /// Writes one key's rows: `rows` is empty when the key has left (its previous rows are in
     /// `previous`); `update` is false the first time a key is printed.
@@ -62,8 +63,9 @@ pub fn keyed<'s, R: KeyedReport>(
     let state = std::rc::Rc::new(std::cell::RefCell::new(State::<R> {
         report,
         output,
-        rows: BTreeMap::new(),
+        rows: HashMap::default(),
         pending: Vec::new(),
+        netted: 0,
         last_tick: 0,
     }));
     let at_end = state.clone();
@@ -85,9 +87,15 @@ struct State<R: KeyedReport> {
     report: R,
     output: Option<Output>,
     /// Each key's current rows (in snapshot mode: as of the last tick).
-    rows: BTreeMap<R::Key, Vec<R::Value>>,
-    /// Snapshot mode: the changes since the last tick, applied only if another tick follows.
-    pending: Vec<(u64, Vec<(Option<(R::Key, R::Value)>, isize)>)>,
+    /// A hash map: every change looks its key up (millions of keys for user-profile); the
+    /// snapshot sorts them once.
+    rows: HashMap<R::Key, Vec<R::Value>, foldhash::fast::FixedState>,
+    /// Snapshot mode: the net changes since the last tick, applied only if another tick follows.
+    /// After the last tick they never are, and the keys' states play out (every profile leaves
+    /// its horizon): netting them keeps this to about two rows per key, not one per change.
+    pending: Vec<(Option<(R::Key, R::Value)>, isize)>,
+    /// The length of `pending` when it was last netted.
+    netted: usize,
     last_tick: u64,
 }
 
@@ -104,11 +112,15 @@ impl<R: KeyedReport> State<R> {
         match mode {
             Mode::Snapshot => {
                 let tick = changes.first().is_some_and(|(c, _)| c.is_none());
-                self.pending.push((time, changes));
+                self.pending.extend(changes);
+                if tick || self.pending.len() >= 2 * self.netted.max(1 << 16) {
+                    consolidate(&mut self.pending);
+                    self.netted = self.pending.len();
+                }
                 if tick {
-                    for (_, changes) in std::mem::take(&mut self.pending) {
-                        self.apply(changes, None);
-                    }
+                    let changes = std::mem::take(&mut self.pending);
+                    self.apply(changes, None);
+                    self.netted = 0;
                     self.last_tick = time;
                 }
             }
@@ -128,15 +140,16 @@ impl<R: KeyedReport> State<R> {
             .into_iter()
             .filter_map(|(c, r)| c.map(|c| (c, r)))
             .peekable();
+        let mut batch = Vec::new();
         while let Some(((key, row), diff)) = changes.next() {
-            let mut batch = vec![(row, diff)];
+            batch.push((row, diff));
             while changes.peek().is_some_and(|((k, _), _)| *k == key) {
                 let ((_, row), diff) = changes.next().expect("peeked");
                 batch.push((row, diff));
             }
             let rows = self.rows.entry(key.clone()).or_default();
             let previous = print_at.map(|_| rows.clone());
-            apply_set(rows, batch);
+            apply_set(rows, batch.drain(..));
             if let (Some(at), Some(previous), Some(out)) =
                 (print_at, previous, self.output.as_mut())
                 && *rows != previous
@@ -156,7 +169,9 @@ impl<R: KeyedReport> State<R> {
             return;
         };
         if mode == Mode::Snapshot {
-            for (key, rows) in &self.rows {
+            let mut keys: Vec<(&R::Key, &Vec<R::Value>)> = self.rows.iter().collect();
+            keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, rows) in keys {
                 self.report.emit(out, key, rows, &[], false, self.last_tick);
             }
             crate::engine::progress::results_written(self.rows.len() as u64);
@@ -166,13 +181,17 @@ impl<R: KeyedReport> State<R> {
 }
 
 /// Applies consolidated changes to a sorted set of rows.
-fn apply_set<Row: Ord>(rows: &mut Vec<Row>, changes: Vec<(Row, isize)>) {
+fn apply_set<Row: Ord>(rows: &mut Vec<Row>, changes: impl Iterator<Item = (Row, isize)>) {
     for (row, diff) in changes {
         match rows.binary_search(&row) {
             Ok(at) if diff < 0 => {
                 rows.remove(at);
             }
-            Err(at) if diff > 0 => rows.insert(at, row),
+            Err(at) if diff > 0 => {
+                // Most keys hold one row: not the four a first push reserves.
+                rows.reserve_exact(1);
+                rows.insert(at, row)
+            }
             _ => crate::engine::output::fail(&format!(
                 "internal error: a per-key result row changed by {diff} is not a set"
             )),

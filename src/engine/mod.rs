@@ -4,7 +4,7 @@
 //! [`event_time`] (one reader per input file: watermark, lateness, accounting), [`windows`] and
 //! [`temporal`] (how a window or an interval of event time is represented in a differential
 //! collection), the operators ([`window_count`], [`topn`], [`ranked_windows`], [`hashed_keys`],
-//! [`sketch`], [`patterns`]), the sinks ([`sink`], [`combined_sink`], [`keyed`]) and what they write to
+//! [`sketch`], [`window_fold`], [`patterns`], [`process`]), the sinks ([`sink`], [`combined_sink`], [`keyed`]) and what they write to
 //! ([`output`], [`side`]), and [`runner`], which runs a job's dataflow on timely's workers with
 //! the [`options`] every job shares. The contract all of this implements is `docs/event-time.md`.
 //!
@@ -37,4 +37,5 @@ pub mod temporal;
 pub mod time_fmt;
 pub mod topn;
 pub mod window_count;
+pub mod window_fold;
 pub mod windows;

@@ -51,7 +51,7 @@ use crate::engine::records::Record;
 use crate::engine::failure::Failure;
 use crate::engine::calendar::Days;
 use crate::engine::patterns::Seq;
-use crate::engine::process::{KeyedProcess, Next, keyed_process};
+use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::combined_sink::{self, Reports};
 use crate::engine::event_time::Lateness;
@@ -142,7 +142,7 @@ impl<F: Fn(i64) -> u64 + 'static> KeyedProcess for FirstClicks<F> {
     /// A click that passed (`true`), or the warning's click.
     type Out = (Pair, (Click, bool));
 
-    fn step(&mut self, pair: &Pair, so_far: &mut usize, _: u64, clicks: &[Seq<Click>], out: &mut Vec<Self::Out>) -> Next {
+    fn step(&mut self, pair: &Pair, so_far: &mut usize, _: u64, clicks: &[Seq<Click>], out: &mut Emit<Self::Out>) -> Next {
         for click in clicks {
             if *so_far <= self.max_clicks {
                 out.push((*pair, (click.event.clone(), *so_far < self.max_clicks)));

@@ -9,14 +9,18 @@
 //! buyer even without a view in it (the rate can exceed 1).
 //!
 //! The dataflow: each event is counted in four scopes (its hour and its day, overall and in its
-//! category); each scope is a window contribution, visible from its window's last millisecond to
-//! its purge time (`temporal::visible`, the rule of `docs/event-time.md` "Windows"). Per (scope, user,
-//! behaviour) a count; from it the distinct users, the events and the repeat buyers of each scope;
-//! one row per scope; the window sink. Days are unions of hours (`--day-tz` must be a whole number
-//! of windows away from UTC), so a day's result is printed with the hour window that ends with it.
+//! category). The users are sharded over the workers; per window (an hour, a day), each worker
+//! remembers how many events of each step each of its users had, overall and per category, and
+//! turns each event into changes of the scopes' sums (a new user who viewed, one more view, a
+//! second buy: [`fold_per_window`]); a `count` adds the workers' shares, a `reduce` makes one row
+//! per scope; the window sink. Days are unions of hours (`--day-tz` must be a whole number of
+//! windows away from UTC), so a day's result is printed with the hour window that ends with it.
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
+use differential_dataflow::Hashable;
 use differential_dataflow::input::Input;
 
 use crate::engine::records::Record;
@@ -28,8 +32,8 @@ use crate::engine::output::Output;
 use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
-use crate::engine::temporal::Temporal;
 use crate::engine::time_fmt::{Zone, format_ms};
+use crate::engine::window_fold::{WindowFold, fold_per_window};
 use crate::engine::windows::{Window, Windows};
 
 
@@ -221,6 +225,97 @@ impl WindowReport for Report {
     }
 }
 
+/// A window of the funnel: an hour (`--window`) or the day it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Period {
+    end: u64,
+    span: Span,
+}
+
+/// What one worker remembers of its users in one window: the events of each step, overall
+/// and per category.
+#[derive(Default)]
+struct Seen {
+    users: HashMap<u64, [u32; 4], foldhash::fast::FixedState>,
+    in_category: HashMap<(u32, u64), [u32; 4], foldhash::fast::FixedState>,
+}
+
+/// The funnel's sums: per scope, the users and events of each step, and the repeat buyers.
+struct Steps {
+    days: Days,
+    lateness: u64,
+    overall_only: bool,
+}
+
+/// (user, category, behaviour, end of its hour window)
+type Event = (u64, u32, Behavior, u64);
+
+impl WindowFold for Steps {
+    type Record = Event;
+    type Window = Period;
+    type State = Seen;
+    type Sum = (Scope, Metric);
+
+    fn shard(&self, (user, ..): &Event) -> u64 {
+        user.hashed()
+    }
+
+    fn windows(&self, &(_, _, _, end): &Event, windows: &mut Vec<Period>) {
+        windows.push(Period {
+            end,
+            span: Span::Window,
+        });
+        windows.push(Period {
+            end: self.days.end(end - 1),
+            span: Span::Day,
+        });
+    }
+
+    fn fires_at(&self, period: Period) -> u64 {
+        period.end - 1
+    }
+
+    fn purged_at(&self, period: Period) -> u64 {
+        period.end + self.lateness
+    }
+
+    fn fold(
+        &self,
+        Period { end, span }: Period,
+        seen: &mut Seen,
+        &(user, category, behavior, _): &Event,
+        diff: isize,
+        sums: &mut Vec<((Scope, Metric), isize)>,
+    ) {
+        let s = step(behavior);
+        let mut count = |category: Option<u32>, steps: &mut [u32; 4]| {
+            let scope = Scope {
+                end,
+                span,
+                category,
+            };
+            let before = steps[s] as isize;
+            let after = before + diff;
+            steps[s] = after as u32;
+            sums.push(((scope, Metric::Events(s)), diff));
+            let users = isize::from(after > 0) - isize::from(before > 0);
+            if users != 0 {
+                sums.push(((scope, Metric::Users(s)), users));
+            }
+            if span == Span::Day && behavior == Behavior::Buy {
+                let repeat = isize::from(after >= 2) - isize::from(before >= 2);
+                if repeat != 0 {
+                    sums.push(((scope, Metric::RepeatBuyers), repeat));
+                }
+            }
+        };
+        count(None, seen.users.entry(user).or_default());
+        if !self.overall_only {
+            count(Some(category), seen.in_category.entry((category, user)).or_default());
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<(), Failure> {
     let days = Days::parse(&args.day_tz)?;
     let zone = days.zone();
@@ -249,69 +344,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
             // (user, category, behaviour, end of its window), at the window's last millisecond.
             let (events, hourly) = scope.new_collection::<(u64, u32, Behavior, u64), isize>();
 
-            let scoped = hourly.flat_map(move |(user, category, behavior, end)| {
-                let day = days.end(end - 1);
-                let mut scopes = vec![
-                    (
-                        Scope {
-                            end,
-                            span: Span::Window,
-                            category: None,
-                        },
-                        user,
-                        behavior,
-                    ),
-                    (
-                        Scope {
-                            end: day,
-                            span: Span::Day,
-                            category: None,
-                        },
-                        user,
-                        behavior,
-                    ),
-                ];
-                if !overall_only {
-                    scopes.push((
-                        Scope {
-                            end,
-                            span: Span::Window,
-                            category: Some(category),
-                        },
-                        user,
-                        behavior,
-                    ));
-                    scopes.push((
-                        Scope {
-                            end: day,
-                            span: Span::Day,
-                            category: Some(category),
-                        },
-                        user,
-                        behavior,
-                    ));
-                }
-                scopes
-            });
-            let alive = scoped.visible(move |(scope, _, _)| {
-                (scope.end - 1, Some(scope.end + lateness))
-            });
-
-            let per_user = alive.count(); // ((scope, user, behaviour), events)
-            let users = per_user
-                .clone()
-                .map(|((scope, _, b), _)| (scope, Metric::Users(step(b))));
-            let counts = per_user
-                .clone()
-                .explode(|((scope, _, b), n)| Some(((scope, Metric::Events(step(b))), n)));
-            let repeat = per_user
-                .filter(|((scope, _, b), n)| {
-                    scope.span == Span::Day && *b == Behavior::Buy && *n >= 2
-                })
-                .map(|((scope, _, _), _)| (scope, Metric::RepeatBuyers));
-            let rows = users
-                .concat(counts)
-                .concat(repeat)
+            let sums = fold_per_window(
+                hourly,
+                "Funnel/users",
+                Steps {
+                    days,
+                    lateness,
+                    overall_only,
+                },
+            );
+            let rows = sums
                 .count()
                 .map(|((scope, metric), n)| (scope, (metric, n)))
                 .reduce_named("Funnel/rows", move |scope: &Scope, metrics, out| {

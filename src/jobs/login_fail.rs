@@ -30,7 +30,7 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::patterns::{Seq, Token};
-use crate::engine::process::{KeyedProcess, Next, keyed_process};
+use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
 use crate::engine::records::{LoginEvent, LoginOutcome};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -144,7 +144,7 @@ impl KeyedProcess for Runs {
         run: &mut VecDeque<(u64, Token)>,
         time: u64,
         logins: &[Seq<Login>],
-        out: &mut Vec<(u64, Match)>,
+        out: &mut Emit<(u64, Match)>,
     ) -> Next {
         for login in logins {
             let (outcome, ip) = &login.event;

@@ -36,7 +36,7 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::patterns::{Seq, Token, tally};
-use crate::engine::process::{KeyedProcess, Next, keyed_process};
+use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
 use crate::engine::records::{OrderEvent, OrderKind};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -193,7 +193,7 @@ impl KeyedProcess for Orders {
         s: &mut OrderState,
         time: u64,
         events: &[Order],
-        out: &mut Vec<Option<Decided>>,
+        out: &mut Emit<Option<Decided>>,
     ) -> Next {
         let earliest = |last: &mut Option<u64>| {
             let first = last.is_none_or(|l| l + self.retention < time);

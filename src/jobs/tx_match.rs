@@ -33,7 +33,7 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::patterns::{Seq, Token, tally};
-use crate::engine::process::{KeyedProcess, Next, keyed_process};
+use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
 use crate::engine::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
@@ -143,7 +143,7 @@ impl KeyedProcess for Txs {
         s: &mut TxState,
         time: u64,
         events: &[Seq<Side>],
-        out: &mut Vec<Option<Decided>>,
+        out: &mut Emit<Option<Decided>>,
     ) -> Next {
         let retention = self.retention;
         let earliest = |last: &mut Option<u64>| {

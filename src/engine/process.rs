@@ -22,7 +22,10 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
-use timely::dataflow::channels::pact::Exchange;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::Stream;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Operator};
 
 use crate::engine::event_time::hold_earliest;
@@ -214,12 +217,58 @@ impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
 const BURST: usize = 1 << 16;
 
 /// Runs `process` on each key of `events` (updates must be insertions: the inputs of a pattern
-/// are append-only). The results are a collection, each update at the time it was decided.
+/// are append-only). The results are a collection, each update at the time it was decided. Once
+/// the input has ended, every deadline left is stepped: what comes due after the input (an order
+/// that times out, a profile that leaves its horizon) is a result too.
 pub fn keyed_process<'s, P: KeyedProcess>(
     events: VecCollection<'s, u64, (P::Key, Seq<P::Event>)>,
     name: &str,
+    process: P,
+) -> VecCollection<'s, u64, P::Out> {
+    run(events, None, name, process)
+}
+
+/// [`keyed_process`] for results wanted only up to the last input time (a snapshot taken then):
+/// once the input has ended, the deadlines after the last time at which `ticks` had an update
+/// (one at each input time, on any worker) are not stepped, and the keys are dropped. Stepping
+/// them played every user-profile out to its end: as much work again as the input, and at `-w 2`
+/// a worker ran ahead of the sink and doubled the peak memory.
+pub fn keyed_process_to_last_input<'s, P: KeyedProcess>(
+    events: VecCollection<'s, u64, (P::Key, Seq<P::Event>)>,
+    ticks: VecCollection<'s, u64, ()>,
+    name: &str,
+    process: P,
+) -> VecCollection<'s, u64, P::Out> {
+    // Each worker's latest tick of each batch, to every worker.
+    let last = ticks
+        .inner
+        .unary::<CapacityContainerBuilder<Vec<u64>>, _, _, _>(
+            Pipeline,
+            "LastInput",
+            |_capability, _info| {
+                move |input, output| {
+                    input.for_each(|cap, data| {
+                        if let Some(latest) = data.drain(..).map(|(_, t, _)| t).max() {
+                            output.session(&cap).give(latest);
+                        }
+                    });
+                }
+            },
+        )
+        .broadcast();
+    run(events, Some(last), name, process)
+}
+
+fn run<'s, P: KeyedProcess>(
+    events: VecCollection<'s, u64, (P::Key, Seq<P::Event>)>,
+    last_input: Option<Stream<'s, u64, Vec<u64>>>,
+    name: &str,
     mut process: P,
 ) -> VecCollection<'s, u64, P::Out> {
+    let to_last = last_input.is_some();
+    let last_input = last_input.unwrap_or_else(|| {
+        timely::dataflow::operators::generic::operator::empty(events.inner.scope())
+    });
     type Update<K, E> = ((K, Seq<E>), u64, isize);
     // Events whose time the frontier has not passed (those of the latest batches: a few).
     let mut pending: Vec<(u64, P::Key, Seq<P::Event>)> = Vec::new();
@@ -232,15 +281,22 @@ pub fn keyed_process<'s, P: KeyedProcess>(
         updates: Vec::new(),
     };
     let mut decided: Vec<(P::Out, u64, isize)> = Vec::new();
+    // The latest input time seen on any worker (only with `keyed_process_to_last_input`).
+    let mut last: Option<u64> = None;
     let scope = events.inner.scope();
     events
         .inner
-        .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<_>>, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<_>>, _, _, _, _>(
+            last_input,
             Exchange::new(|((key, _), _, _): &Update<P::Key, P::Event>| key.hashed()),
+            Pipeline,
             name,
             move |_capability, info| {
                 let activator = scope.activator_for(info.address);
-                move |(input, frontier), output| {
+                move |(input, frontier), (ticks, ticks_frontier), output| {
+                    ticks.for_each(|_, data| {
+                        last = data.iter().copied().chain(last).max();
+                    });
                     input.for_each(|cap, data| {
                         hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
                         for ((key, event), t, r) in data.drain(..) {
@@ -260,7 +316,14 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                     // (grouped by key, in input order), then its deadlines, which may fall
                     // between the events' times. Sorting the ready events once per activation
                     // costs less than keeping them sorted as they arrive.
-                    let until = frontier.frontier().first().copied().unwrap_or(u64::MAX);
+                    let until = match frontier.frontier().first() {
+                        Some(&time) => time,
+                        None if !to_last => u64::MAX,
+                        // The input has ended: up to the latest tick seen (the last one once
+                        // they have all come).
+                        None => last.map_or(0, |last| last + 1),
+                    };
+                    let stop = to_last && frontier.is_empty() && ticks_frontier.is_empty();
                     ready.extend(pending.extract_if(.., |(t, _, _)| *t < until));
                     ready.sort_unstable();
                     let mut events = ready.drain(..).peekable();
@@ -298,6 +361,11 @@ pub fn keyed_process<'s, P: KeyedProcess>(
                     // result: measured 2x the time and 4x the memory).
                     if !decided.is_empty() {
                         output.session(&*cap).give_iterator(decided.drain(..));
+                    }
+                    if stop && done == until {
+                        // Nothing after the last input time is wanted.
+                        pending.clear();
+                        keys = Keys::new();
                     }
                     let next_event = pending.iter().map(|(t, _, _)| *t).min();
                     keys.sweep(done);
@@ -351,21 +419,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn deadlines_follow_events_and_idle_keys_start_afresh() {
+    /// Runs [`Bursts`] over key 1 at 0, 0 (two events of one time), 3, then 20 (after its
+    /// until, 13: afresh), and key 2 at 5, in one batch (so every deadline falls between the
+    /// events' times), until the input has ended.
+    fn bursts(to_last_input: bool) -> Vec<((u64, bool, u64), u64, isize)> {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let out = seen.clone();
         timely::execute_directly(move |worker| {
             let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, events) = scope.new_collection::<(u64, Seq<()>), isize>();
-                let (probe, _) = keyed_process(events, "Bursts", Bursts)
+                let results = if to_last_input {
+                    let ticks = events.clone().map(|_| ());
+                    keyed_process_to_last_input(events, ticks, "Bursts", Bursts)
+                } else {
+                    keyed_process(events, "Bursts", Bursts)
+                };
+                let (probe, _) = results
                     .inspect(move |update| out.lock().unwrap().push(*update))
                     .inner
                     .probe();
                 (input, probe)
             });
-            // Key 1 at 0, 0 (two events of one time), 3, then 20 (after its until, 13): afresh.
-            // Key 2 at 5 only. One batch, so every deadline falls between the events' times.
             for (line, (key, t)) in [(1, 0), (1, 0), (1, 3), (2, 5), (1, 20)]
                 .into_iter()
                 .enumerate()
@@ -376,12 +450,16 @@ mod tests {
                 };
                 input.update_at((key, Seq::at(t, origin, ())), t, 1);
             }
-            input.advance_to(100);
-            input.flush();
-            worker.step_while(|| probe.less_than(&100));
+            input.close();
+            worker.step_while(|| !probe.done());
         });
         let mut seen = seen.lock().unwrap().clone();
         seen.sort_by_key(|&((key, burst, count), t, _)| (t, key, !burst, count));
+        seen
+    }
+
+    #[test]
+    fn deadlines_follow_events_and_idle_keys_start_afresh() {
         let expected: Vec<_> = [
             ((1, true, 2), 0),
             ((1, true, 3), 3),
@@ -394,6 +472,8 @@ mod tests {
         .into_iter()
         .map(|(out, t)| (out, t, 1))
         .collect();
-        assert_eq!(seen, expected);
+        assert_eq!(bursts(false), expected);
+        // Up to the last input time (20) only: key 1's deadline at 25 is not stepped.
+        assert_eq!(bursts(true), expected[..expected.len() - 1]);
     }
 }

@@ -27,6 +27,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
+use std::rc::Rc;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::container::CapacityContainerBuilder;
@@ -47,7 +48,7 @@ pub trait PaneUpdate: ExchangeData {
     type Key: ExchangeData;
     fn id(&self) -> &Self::Id;
     fn pane(&self) -> u64;
-    /// The key, cloned once per window in which it is new.
+    /// The key, cloned once while some live window of the worker holds it.
     fn key(&self) -> Self::Key;
 }
 
@@ -71,9 +72,21 @@ impl<K: ExchangeData + Hash> PaneUpdate for (K, u64) {
 /// work never depends on a random one.
 type IdMap<I, V> = HashMap<I, V, foldhash::fast::FixedState>;
 
+/// A key as the windows hold it: one copy per worker, shared by all its windows (a URL is in 120
+/// windows of hot-pages; cloning it into each was a sixth of the job's time).
+type Name<K> = Rc<K>;
+
+/// A ranked row as the windows hold it.
+type Row<K> = (Reverse<isize>, Name<K>);
+
+/// The row as it leaves the operator.
+fn owned<K: Clone>((count, key): &Row<K>) -> Ranked<K> {
+    (*count, K::clone(key))
+}
+
 /// A key's count in one window.
 struct Entry<K> {
-    key: K,
+    key: Name<K>,
     count: isize,
     /// The count of the row written for it (0: none); only without `top`.
     shown: isize,
@@ -82,8 +95,8 @@ struct Entry<K> {
 }
 
 /// Whether `(Reverse(count), key)` ranks ahead of `row`, without building it.
-fn ahead<K: Ord>(count: isize, key: &K, row: &Ranked<K>) -> bool {
-    count > row.0.0 || (count == row.0.0 && *key < row.1)
+fn ahead<K: Ord>(count: isize, key: &K, row: &Row<K>) -> bool {
+    count > row.0.0 || (count == row.0.0 && *key < *row.1)
 }
 
 /// One live window.
@@ -92,9 +105,9 @@ struct Live<I, K> {
     /// Whether its rows have been written (it fired).
     fired: bool,
     /// With `top`: the ranked rows, kept current once the window has fired.
-    top: Vec<(Ranked<K>, I)>,
+    top: Vec<(Row<K>, I)>,
     /// With `top`: the rows written last.
-    shown: Vec<Ranked<K>>,
+    shown: Vec<Row<K>>,
     /// Without `top`: the ids changed since the rows were written.
     dirty: Vec<I>,
     /// A ranked key's count shrank: re-rank from the map.
@@ -115,12 +128,25 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
 
     /// Adds `diff` to the count of `update`'s key, and keeps the ranked rows (with `top`) or the
     /// list of changed keys (without) current once the window has fired.
-    fn add<D: PaneUpdate<Id = I, Key = K>>(&mut self, update: &D, diff: isize, top: Option<usize>) {
+    fn add<D: PaneUpdate<Id = I, Key = K>>(
+        &mut self,
+        update: &D,
+        diff: isize,
+        top: Option<usize>,
+        names: &mut IdMap<I, Name<K>>,
+    ) {
         let id = update.id();
         let entry = match self.counts.get_mut(id) {
             Some(entry) => entry,
             None => self.counts.entry(id.clone()).or_insert(Entry {
-                key: update.key(),
+                key: match names.get(id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = Rc::new(update.key());
+                        names.insert(id.clone(), name.clone());
+                        name
+                    }
+                },
                 count: 0,
                 shown: 0,
                 dirty: false,
@@ -144,7 +170,7 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                 Some(_) if diff < 0 || count == 0 => self.rerank = true,
                 Some(at) => {
                     // Moves up past the rows it now ranks ahead of.
-                    let to = self.top[..at].partition_point(|(r, _)| !ahead(count, &entry.key, r));
+                    let to = self.top[..at].partition_point(|(r, _)| !ahead(count, &*entry.key, r));
                     self.top[at].0.0 = Reverse(count);
                     self.top[to..=at].rotate_right(1);
                 }
@@ -155,11 +181,11 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                         || self
                             .top
                             .last()
-                            .is_some_and(|(last, _)| ahead(count, &entry.key, last))
+                            .is_some_and(|(last, _)| ahead(count, &*entry.key, last))
                     {
                         let to = self
                             .top
-                            .partition_point(|(r, _)| !ahead(count, &entry.key, r));
+                            .partition_point(|(r, _)| !ahead(count, &*entry.key, r));
                         let row = (Reverse(count), entry.key.clone());
                         self.top.insert(to, (row, id.clone()));
                         self.top.truncate(n);
@@ -183,11 +209,11 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                 || self
                     .top
                     .last()
-                    .is_some_and(|(last, _)| ahead(entry.count, &entry.key, last))
+                    .is_some_and(|(last, _)| ahead(entry.count, &*entry.key, last))
             {
                 let to = self
                     .top
-                    .partition_point(|(r, _)| !ahead(entry.count, &entry.key, r));
+                    .partition_point(|(r, _)| !ahead(entry.count, &*entry.key, r));
                 let row = (Reverse(entry.count), entry.key.clone());
                 self.top.insert(to, (row, id.clone()));
                 self.top.truncate(n);
@@ -217,11 +243,13 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                             shown.push(old.next().expect("a row"));
                             new.next();
                         }
-                        (Some(o), Some(n)) if o < *n => give(old.next().expect("a row"), -1),
-                        (Some(_), None) => give(old.next().expect("a row"), -1),
+                        (Some(o), Some(n)) if o < *n => {
+                            give(owned(&old.next().expect("a row")), -1)
+                        }
+                        (Some(_), None) => give(owned(&old.next().expect("a row")), -1),
                         (_, Some(_)) => {
                             let row = new.next().expect("a row");
-                            give(row.clone(), 1);
+                            give(owned(row), 1);
                             shown.push(row.clone());
                         }
                         (None, None) => break,
@@ -232,7 +260,7 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
             None if first => {
                 for entry in self.counts.values_mut() {
                     if entry.count != 0 {
-                        give((Reverse(entry.count), entry.key.clone()), 1);
+                        give((Reverse(entry.count), K::clone(&entry.key)), 1);
                     }
                     entry.shown = entry.count;
                     entry.dirty = false;
@@ -248,10 +276,10 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                     entry.dirty = false;
                     if entry.shown != entry.count {
                         if entry.shown != 0 {
-                            give((Reverse(entry.shown), entry.key.clone()), -1);
+                            give((Reverse(entry.shown), K::clone(&entry.key)), -1);
                         }
                         if entry.count != 0 {
-                            give((Reverse(entry.count), entry.key.clone()), 1);
+                            give((Reverse(entry.count), K::clone(&entry.key)), 1);
                         }
                         entry.shown = entry.count;
                     }
@@ -266,11 +294,11 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
     /// Retracts the rows it has written and empties it, keeping its memory for another window.
     fn purge(&mut self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
         match top {
-            Some(_) => self.shown.drain(..).for_each(|row| give(row, -1)),
+            Some(_) => self.shown.drain(..).for_each(|row| give(owned(&row), -1)),
             None => {
                 for (_, entry) in self.counts.drain() {
                     if entry.shown != 0 {
-                        give((Reverse(entry.shown), entry.key), -1);
+                        give((Reverse(entry.shown), K::clone(&entry.key)), -1);
                     }
                 }
             }
@@ -308,6 +336,9 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
     let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
     let mut live: BTreeMap<u64, Live<D::Id, D::Key>> = BTreeMap::new();
     let mut spare: Vec<Live<D::Id, D::Key>> = Vec::new();
+    // Each key held by a live window, once; swept when it has doubled since the last sweep.
+    let mut names: IdMap<D::Id, Name<D::Key>> = IdMap::default();
+    let mut named = 0;
     // The last time whose updates were applied: every live window that ends at or before
     // `done + 1` has fired; those that end later have not.
     let mut done: Option<u64> = None;
@@ -377,7 +408,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                                     }
                                     spare.pop().unwrap_or_else(Live::new)
                                 });
-                                window.add(&update, r, top);
+                                window.add(&update, r, top, &mut names);
                                 if window.fired {
                                     touched.push(end);
                                 }
@@ -403,6 +434,10 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                             }
                         }
                         done = Some(time);
+                    }
+                    if names.len() >= named.max(1024) * 2 {
+                        names.retain(|_, name| Rc::strong_count(name) > 1);
+                        named = names.len();
                     }
                     drop(session);
                     match next_time {

@@ -35,7 +35,9 @@ use crate::engine::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::Output;
 use crate::engine::records::{Behavior, UserBehavior};
 use crate::engine::patterns::Seq;
-use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
+use crate::engine::process::{
+    Emit, KeyedProcess, Next, keyed_process, keyed_process_to_last_input,
+};
 use crate::engine::runner;
 use crate::engine::temporal::Horizon;
 
@@ -355,7 +357,20 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let arrived = arrived
                 .filter(move |(user, _)| only.is_empty() || only.binary_search(user).is_ok());
 
-            let profiles = keyed_process(arrived, "UserProfile/profile", Profiles { horizon: horizon.length, weights });
+            let profiles = Profiles {
+                horizon: horizon.length,
+                weights,
+            };
+            let profiles = match mode {
+                // The snapshot is taken at the last input time: nothing after it is wanted.
+                Mode::Snapshot => keyed_process_to_last_input(
+                    arrived,
+                    ticks.clone(),
+                    "UserProfile/profile",
+                    profiles,
+                ),
+                Mode::Changes => keyed_process(arrived, "UserProfile/profile", profiles),
+            };
             (
                 events,
                 keyed(profiles, ticks, "UserProfile/sink", mode, Report, output),

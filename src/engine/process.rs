@@ -50,6 +50,18 @@ pub trait KeyedProcess: 'static {
         events: &[Seq<Self::Event>],
         out: &mut Emit<Self::Out>,
     ) -> Next;
+
+    /// With [`keyed_process_to_last_input`], once the input has ended: what a key still
+    /// remembered gives at the last input time `time`, after its steps of that time (recommend:
+    /// the user's events still in the horizon, for a model computed once, at that time).
+    fn finish(
+        &mut self,
+        _key: &Self::Key,
+        _state: &mut Self::State,
+        _time: u64,
+        _out: &mut Emit<Self::Out>,
+    ) {
+    }
 }
 
 /// What the steps of one time decide: results that appear, and (for a machine whose result is a
@@ -249,7 +261,7 @@ pub fn keyed_process_to_last_input<'s, P: KeyedProcess>(
                 move |input, output| {
                     input.for_each(|cap, data| {
                         if let Some(latest) = data.drain(..).map(|(_, t, _)| t).max() {
-                            output.session(&cap).give(latest);
+                            output.session(&cap.delayed(&latest, 0)).give(latest);
                         }
                     });
                 }
@@ -281,8 +293,10 @@ fn run<'s, P: KeyedProcess>(
         updates: Vec::new(),
     };
     let mut decided: Vec<(P::Out, u64, isize)> = Vec::new();
-    // The latest input time seen on any worker (only with `keyed_process_to_last_input`).
+    // The latest input time seen on any worker, and a capability for it (only with
+    // `keyed_process_to_last_input`: what `finish` gives appears then).
     let mut last: Option<u64> = None;
+    let mut at_last: Option<Capability<u64>> = None;
     let scope = events.inner.scope();
     events
         .inner
@@ -294,8 +308,14 @@ fn run<'s, P: KeyedProcess>(
             move |_capability, info| {
                 let activator = scope.activator_for(info.address);
                 move |(input, frontier), (ticks, ticks_frontier), output| {
-                    ticks.for_each(|_, data| {
-                        last = data.iter().copied().chain(last).max();
+                    ticks.for_each(|cap, data| {
+                        // Each message is at the time it carries.
+                        let time = *cap.least().expect("a time");
+                        if last.is_none_or(|l| time > l) {
+                            last = Some(time);
+                            at_last = cap.retain_least(0);
+                        }
+                        data.clear();
                     });
                     input.for_each(|cap, data| {
                         hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
@@ -311,11 +331,6 @@ fn run<'s, P: KeyedProcess>(
                             pending.push((t, key, event));
                         }
                     });
-                    let Some(cap) = held.as_mut() else { return };
-                    // Everything before the frontier, in time order: at each time, its events
-                    // (grouped by key, in input order), then its deadlines, which may fall
-                    // between the events' times. Sorting the ready events once per activation
-                    // costs less than keeping them sorted as they arrive.
                     let until = match frontier.frontier().first() {
                         Some(&time) => time,
                         None if !to_last => u64::MAX,
@@ -324,55 +339,76 @@ fn run<'s, P: KeyedProcess>(
                         None => last.map_or(0, |last| last + 1),
                     };
                     let stop = to_last && frontier.is_empty() && ticks_frontier.is_empty();
-                    ready.extend(pending.extract_if(.., |(t, _, _)| *t < until));
-                    ready.sort_unstable();
-                    let mut events = ready.drain(..).peekable();
                     // Everything before this time has been stepped.
                     let mut done = until;
-                    loop {
-                        let next_event = events.peek().map(|(t, _, _)| *t);
-                        let next_deadline = keys.next_deadline().filter(|t| *t < until);
-                        let Some(time) = next_event.into_iter().chain(next_deadline).min() else {
-                            break;
-                        };
-                        while let Some((_, key, event)) = events.next_if(|(t, _, _)| *t == time) {
-                            group.push(event);
-                            while let Some((_, _, event)) =
-                                events.next_if(|(t, other, _)| *t == time && *other == key)
+                    if let Some(cap) = held.as_mut() {
+                        // Everything before the frontier, in time order: at each time, its events
+                        // (grouped by key, in input order), then its deadlines, which may fall
+                        // between the events' times. Sorting the ready events once per activation
+                        // costs less than keeping them sorted as they arrive.
+                        ready.extend(pending.extract_if(.., |(t, _, _)| *t < until));
+                        ready.sort_unstable();
+                        let mut events = ready.drain(..).peekable();
+                        loop {
+                            let next_event = events.peek().map(|(t, _, _)| *t);
+                            let next_deadline = keys.next_deadline().filter(|t| *t < until);
+                            let Some(time) = next_event.into_iter().chain(next_deadline).min()
+                            else {
+                                break;
+                            };
+                            while let Some((_, key, event)) = events.next_if(|(t, _, _)| *t == time)
                             {
                                 group.push(event);
+                                while let Some((_, _, event)) =
+                                    events.next_if(|(t, other, _)| *t == time && *other == key)
+                                {
+                                    group.push(event);
+                                }
+                                keys.step(&mut process, time, &key, &group, &mut out);
+                                group.clear();
                             }
-                            keys.step(&mut process, time, &key, &group, &mut out);
-                            group.clear();
+                            while let Some(key) = keys.due(time) {
+                                keys.step(&mut process, time, &key, &[], &mut out);
+                            }
+                            decided
+                                .extend(out.updates.drain(..).map(|(result, r)| (result, time, r)));
+                            if decided.len() >= BURST {
+                                done = time + 1;
+                                activator.activate();
+                                break;
+                            }
                         }
-                        while let Some(key) = keys.due(time) {
-                            keys.step(&mut process, time, &key, &[], &mut out);
+                        pending.extend(events);
+                        // Results carry their own times, all at or after `cap`'s, and leave in one
+                        // message per activation (one per time made a message for nearly every
+                        // result: measured 2x the time and 4x the memory).
+                        if !decided.is_empty() {
+                            output.session(&*cap).give_iterator(decided.drain(..));
                         }
-                        decided.extend(out.updates.drain(..).map(|(result, r)| (result, time, r)));
-                        if decided.len() >= BURST {
-                            done = time + 1;
-                            activator.activate();
-                            break;
+                        let next_event = pending.iter().map(|(t, _, _)| *t).min();
+                        keys.sweep(done);
+                        let next_deadline = keys.next_deadline();
+                        match next_event.into_iter().chain(next_deadline).min() {
+                            Some(next) => cap.downgrade(&next),
+                            None => held = None,
                         }
-                    }
-                    pending.extend(events);
-                    // Results carry their own times, all at or after `cap`'s, and leave in one
-                    // message per activation (one per time made a message for nearly every
-                    // result: measured 2x the time and 4x the memory).
-                    if !decided.is_empty() {
-                        output.session(&*cap).give_iterator(decided.drain(..));
                     }
                     if stop && done == until {
-                        // Nothing after the last input time is wanted.
+                        // Everything up to the last input time is stepped; nothing after it is
+                        // wanted.
+                        if let (Some(time), Some(at)) = (last, at_last.take()) {
+                            for (key, r) in keys.states.iter_mut() {
+                                if r.wake != NONE || r.until > time {
+                                    process.finish(key, &mut r.state, time, &mut out);
+                                }
+                            }
+                            let finished =
+                                out.updates.drain(..).map(|(result, r)| (result, time, r));
+                            output.session(&at).give_iterator(finished);
+                        }
                         pending.clear();
                         keys = Keys::new();
-                    }
-                    let next_event = pending.iter().map(|(t, _, _)| *t).min();
-                    keys.sweep(done);
-                    let next_deadline = keys.next_deadline();
-                    match next_event.into_iter().chain(next_deadline).min() {
-                        Some(next) => cap.downgrade(&next),
-                        None => held = None,
+                        held = None;
                     }
                 }
             },

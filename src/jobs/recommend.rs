@@ -33,7 +33,7 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
 use differential_dataflow::VecCollection;
@@ -46,6 +46,8 @@ use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::Output;
 use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::patterns::Seq;
+use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process_to_last_input};
 use crate::engine::runner;
 use crate::engine::sink;
 use crate::engine::temporal::{Horizon, Temporal};
@@ -133,6 +135,59 @@ fn similarity(co: isize, n_i: isize, n_j: isize) -> isize {
 }
 
 type Event = (u64, (u64, u64, Behavior)); // (user, (ts, item, behaviour))
+
+/// Each user's events in the horizon, for lists wanted only at the last input time: kept until
+/// then, and given to the model all at once, at that time. The model is then computed once, over
+/// the events visible at that time (the same lists as computing it at every event: each of its
+/// operators is a function of the collection at a time), instead of following each event and
+/// each expiry: a change of `n_i` ripples into the scores of every user who holds `i`.
+struct Horizons {
+    length: u64,
+}
+
+impl KeyedProcess for Horizons {
+    type Key = u64;
+    type Event = (u64, Behavior);
+    /// `(ts, item, behaviour)`, by `ts`.
+    type State = VecDeque<(u64, u64, Behavior)>;
+    type Out = Event;
+
+    fn step(
+        &mut self,
+        _user: &u64,
+        events: &mut VecDeque<(u64, u64, Behavior)>,
+        time: u64,
+        arrived: &[Seq<(u64, Behavior)>],
+        _out: &mut Emit<Event>,
+    ) -> Next {
+        for e in arrived {
+            let (item, behavior) = e.event;
+            let at = events.partition_point(|v| v.0 <= e.ts);
+            events.insert(at, (e.ts, item, behavior));
+        }
+        while events.front().is_some_and(|e| e.0 + self.length <= time) {
+            events.pop_front();
+        }
+        let latest = events.back().expect("an event in its horizon").0;
+        Next::Idle {
+            until: latest + self.length,
+        }
+    }
+
+    fn finish(
+        &mut self,
+        &user: &u64,
+        events: &mut VecDeque<(u64, u64, Behavior)>,
+        time: u64,
+        out: &mut Emit<Event>,
+    ) {
+        for &(ts, item, behavior) in events.iter() {
+            if ts + self.length > time {
+                out.push((user, (ts, item, behavior)));
+            }
+        }
+    }
+}
 
 /// The model's outputs for the users of `queries`: `(user, (Reverse(score), item))`, top `k`;
 /// and `(item, events)` for the popularity baseline.
@@ -386,14 +441,27 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let (events, arrived) = scope.new_collection::<Event, isize>();
             let probe = match evaluate {
                 None => {
-                    let visible = horizon.apply(arrived.clone(), |(_, (ts, _, _))| *ts);
+                    let ticks = arrived.clone().map(|_| ());
+                    let visible = match mode {
+                        // Lists as of the last input time only: the events still in the horizon
+                        // then, given to the model at once.
+                        Mode::Snapshot => keyed_process_to_last_input(
+                            arrived
+                                .clone()
+                                .map(|(user, (ts, item, b))| (user, Seq { ts, seq: 0, event: (item, b) })),
+                            ticks.clone(),
+                            "Recommend/horizons",
+                            Horizons { length: horizon.length },
+                        ),
+                        Mode::Changes => horizon.apply(arrived.clone(), |(_, (ts, _, _))| *ts),
+                    };
                     let queries = visible.clone().map(|(user, _)| user).distinct();
                     let queries =
                         queries.filter(move |u| only.is_empty() || only.binary_search(u).is_ok());
                     let ranked = lists(visible, queries, k, max_user_items, neighbours);
                     keyed(
                         ranked,
-                        arrived.map(|_| ()),
+                        ticks,
                         "Recommend/sink",
                         mode,
                         ListReport,

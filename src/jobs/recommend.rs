@@ -23,7 +23,10 @@
 //! changes only the pairs of its user (at most `2 M` of them). Scores are a join of `R(u)` with
 //! the similarities, summed by `explode` + `count`, minus bought items (`antijoin`), ranked by the
 //! engine's top-N. A change of `n_i` changes every `sim(i, ·)` and so the scores of every user who
-//! holds `i`: that ripple, not the pairs, is what a busy item costs.
+//! holds `i`: that ripple, not the pairs, is what a busy item costs. So only `--changes` follows
+//! every event through the model (events visible for the horizon, `temporal`); the lists at the
+//! last input time (the default) are computed once, from each user's events still in the horizon
+//! then ([`Horizons`]), and `--evaluate T` builds the model once, at `T`.
 //!
 //! `--evaluate T`: the model learns from the events before `T` (those still in the horizon at
 //! `T`, frozen there); the users who cart or buy after `T` are the test users; hit rate at K is
@@ -50,7 +53,7 @@ use crate::engine::patterns::Seq;
 use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process_to_last_input};
 use crate::engine::runner;
 use crate::engine::sink;
-use crate::engine::temporal::{Horizon, Temporal};
+use crate::engine::temporal::Horizon;
 use crate::engine::topn::{Ranked, top_n};
 
 /// Similarities are fixed point: this many units make 1.0.
@@ -469,14 +472,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     )
                 }
                 Some(t) => {
-                    // Training: the events before T that are still in the horizon at T, frozen.
+                    // Training: the events before T that are still in the horizon at T, frozen. The
+                    // evaluation reads the model once the input has ended, so the training events
+                    // all enter at T (or when they arrive, if later): the model is built once,
+                    // not followed through every event and expiry before T.
                     let training = arrived
                         .clone()
-                        .filter(move |(_, (ts, _, _))| *ts < t)
-                        .visible(move |(_, (ts, _, _))| {
-                            let until = ts + horizon.length;
-                            (*ts, (until <= t).then_some(until))
-                        });
+                        .filter(move |(_, (ts, _, _))| *ts < t && ts + horizon.length > t)
+                        .delay(move |time| (*time).max(t));
                     let truth = arrived
                         .filter(move |(_, (ts, _, b))| {
                             *ts >= t && matches!(b, Behavior::Cart | Behavior::Buy)

@@ -91,8 +91,9 @@ struct State<R: KeyedReport> {
     /// snapshot sorts them once.
     rows: HashMap<R::Key, Vec<R::Value>, foldhash::fast::FixedState>,
     /// Snapshot mode: the net changes since the last tick, applied only if another tick follows.
-    /// After the last tick they never are, and the keys' states play out (every profile leaves
-    /// its horizon): netting them keeps this to about two rows per key, not one per change.
+    /// Netted, they stay about two rows per key, not one per change, even when the results play
+    /// on after the last tick (a keyed process that steps its deadlines after the input; the
+    /// jobs' own snapshots stop at the last input time instead).
     pending: Vec<(Option<(R::Key, R::Value)>, isize)>,
     /// The length of `pending` when it was last netted.
     netted: usize,

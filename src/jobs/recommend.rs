@@ -219,10 +219,12 @@ fn lists<'s>(
         });
     let by_user = recent.clone().arrange_by_key();
     let popularity = recent.clone().map(|(_, item)| item).count(); // (i, n_i)
+    // Counted once per unordered pair (half the pairs to sort), then both ways.
     let cooccurrence = by_user
         .clone()
-        .join_core(by_user, |_user, i, j| (i != j).then_some((*i, *j)))
-        .count(); // ((i, j), co)
+        .join_core(by_user, |_user, i, j| (i < j).then_some((*i, *j)))
+        .count()
+        .flat_map(|((i, j), co)| [((i, j), co), ((j, i), co)]); // ((i, j), co)
     let similar = cooccurrence
         .map(|((i, j), co)| (i, (j, co)))
         .join_map(popularity.clone(), |&i, &(j, co), &n_i| (j, (i, co, n_i)))
@@ -236,14 +238,32 @@ fn lists<'s>(
         .filter(|(_, (_, _, b))| *b == Behavior::Buy)
         .map(|(user, (_, item, _))| (user, item))
         .distinct();
-    let scores = recent
+    // Per user, its candidates `(j, Some(sim))` and bought items `(j, None)`, sorted by item: one
+    // `reduce` sums, drops and ranks (a count per (user, j), an antijoin and a top-N arranged the
+    // candidates three times: most of the model's time).
+    let candidates = recent
         .semijoin(queries)
         .map(|(user, item)| (item, user))
-        .join_map(nearest, |_i, &user, &(j, s)| ((user, j), s))
-        .explode(|(pair, s)| Some((pair, s)))
-        .count()
-        .antijoin(bought);
-    top_n(scores, k, "Recommend/top")
+        .join_map(nearest, |_i, &user, &(j, s)| (user, (j, Some(s))));
+    candidates
+        .concat(bought.map(|(user, item)| (user, (item, None))))
+        .reduce_named("Recommend/top", move |_user, values, out| {
+            let mut scored: Vec<Ranked<u64>> = Vec::new();
+            let mut values = values.iter().peekable();
+            while let Some(&(&(item, sim), n)) = values.next() {
+                let (mut score, mut bought) = (0, sim.is_none());
+                score += sim.unwrap_or(0) * n;
+                while let Some(&(&(_, sim), n)) = values.next_if(|(v, _)| v.0 == item) {
+                    bought |= sim.is_none();
+                    score += sim.unwrap_or(0) * n;
+                }
+                if !bought && score != 0 {
+                    scored.push((Reverse(score), item));
+                }
+            }
+            scored.sort_unstable();
+            out.extend(scored.into_iter().take(k).map(|row| (row, 1)));
+        })
 }
 
 /// One list row: csv / json.

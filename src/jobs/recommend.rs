@@ -21,8 +21,8 @@
 //! The dataflow: events visible for the horizon (`temporal`); a `reduce` per user keeps `R(u)`;
 //! `n_i` is a count over it and `co(i, j)` a self-join of it on the user, counted: one event
 //! changes only the pairs of its user (at most `2 M` of them). Scores are a join of `R(u)` with
-//! the similarities, summed by `explode` + `count`, minus bought items (`antijoin`), ranked by the
-//! engine's top-N. A change of `n_i` changes every `sim(i, ·)` and so the scores of every user who
+//! the similarities; one `reduce` per user sums each candidate's, drops the bought items and keeps
+//! the top K. A change of `n_i` changes every `sim(i, ·)` and so the scores of every user who
 //! holds `i`: that ripple, not the pairs, is what a busy item costs. So only `--changes` follows
 //! every event through the model (events visible for the horizon, `temporal`); the lists at the
 //! last input time (the default) are computed once, from each user's events still in the horizon

@@ -232,8 +232,14 @@ fn lists<'s>(
             ((i, j), similarity(co, n_i, n_j))
         });
     // Only each item's nearest neighbours: a user's candidates stay within M * N items.
-    let nearest =
-        top_n(similar, neighbours, "Recommend/neighbours").map(|(i, (Reverse(s), j))| (i, (j, s)));
+    // One `reduce` per item (the engine's two-level top-N serves small changes to big groups; here
+    // an item's neighbours change with its popularity, all at once).
+    let nearest = similar
+        .map(|((i, j), s)| (i, (Reverse(s), j)))
+        .reduce_named("Recommend/neighbours", move |_i, ranked, out| {
+            out.extend(ranked.iter().take(neighbours).map(|&(&row, n)| (row, n)));
+        })
+        .map(|(i, (Reverse(s), j))| (i, (j, s)));
     let bought = visible
         .filter(|(_, (_, _, b))| *b == Behavior::Buy)
         .map(|(user, (_, item, _))| (user, item))

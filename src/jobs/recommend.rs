@@ -219,20 +219,21 @@ fn lists<'s>(
         });
     let by_user = recent.clone().arrange_by_key();
     let popularity = recent.clone().map(|(_, item)| item).count(); // (i, n_i)
-    // Counted once per unordered pair (half the pairs to sort), then both ways.
+    // Counted and scored once per unordered pair (half the pairs to sort and join), then both
+    // ways: `similarity` is symmetric.
     let cooccurrence = by_user
         .clone()
         .join_core(by_user, |_user, i, j| (i < j).then_some((*i, *j)))
-        .count()
-        .flat_map(|((i, j), co)| [((i, j), co), ((j, i), co)]); // ((i, j), co)
+        .count(); // ((i, j), co), i < j
     let similar = cooccurrence
         .map(|((i, j), co)| (i, (j, co)))
         .join_map(popularity.clone(), |&i, &(j, co), &n_i| (j, (i, co, n_i)))
         .join_map(popularity, |&j, &(i, co, n_i), &n_j| {
             ((i, j), similarity(co, n_i, n_j))
-        });
-    // Only each item's nearest neighbours: a user's candidates stay within M * N items.
-    // One `reduce` per item (the engine's two-level top-N serves small changes to big groups; here
+        })
+        .flat_map(|((i, j), s)| [((i, j), s), ((j, i), s)]);
+    // Only each item's nearest neighbours: a user's candidates stay within M * N items. One
+    // `reduce` per item (the engine's two-level top-N serves small changes to big groups; here
     // an item's neighbours change with its popularity, all at once).
     let nearest = similar
         .map(|((i, j), s)| (i, (Reverse(s), j)))

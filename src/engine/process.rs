@@ -142,6 +142,13 @@ struct Remembered<S> {
     until: u64,
 }
 
+impl<S> Remembered<S> {
+    /// Whether the key is forgotten at `time`: idle, and past its `until`.
+    fn forgotten(&self, time: u64) -> bool {
+        self.wake == NONE && self.until <= time
+    }
+}
+
 impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
     fn new() -> Self {
         Keys {
@@ -187,7 +194,7 @@ impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
             self.states.insert(key.clone(), fresh);
         }
         let r = self.states.get_mut(key).expect("inserted");
-        if r.wake == NONE && r.until <= time {
+        if r.forgotten(time) {
             r.state = S::default();
         }
         match process.step(key, &mut r.state, time, events, out) {
@@ -214,8 +221,7 @@ impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
     /// twice its 10M-click memory).
     fn sweep(&mut self, frontier: u64) {
         if self.states.len() >= self.swept.max(1024) * 5 / 4 {
-            self.states
-                .retain(|_, r| r.wake != NONE || r.until > frontier);
+            self.states.retain(|_, r| !r.forgotten(frontier));
             self.swept = self.states.len();
         }
     }
@@ -398,7 +404,7 @@ fn run<'s, P: KeyedProcess>(
                         // wanted.
                         if let (Some(time), Some(at)) = (last, at_last.take()) {
                             for (key, r) in keys.states.iter_mut() {
-                                if r.wake != NONE || r.until > time {
+                                if !r.forgotten(time) {
                                     process.finish(key, &mut r.state, time, &mut out);
                                 }
                             }

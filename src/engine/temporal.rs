@@ -12,6 +12,7 @@
 //! for a fixed length: "the last day of a user's behaviour").
 
 use std::cmp::max;
+use std::collections::VecDeque;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::operators::vec::Map;
@@ -129,6 +130,59 @@ impl Horizon {
     /// A sliding window of the horizon's length with a 1 ms slide has exactly this rule.
     pub fn lateness(self) -> Lateness {
         Lateness::Windowed(Windows::sliding(self.length, 1, 0))
+    }
+}
+
+/// One key's events still in a horizon, oldest first: what a keyed process over a horizon
+/// ([`crate::engine::process`]) holds of its key, where [`Horizon::apply`] keeps every event in
+/// arrangements downstream.
+pub struct InHorizon<E> {
+    /// `(ts, event)`, by `ts`.
+    events: VecDeque<(u64, E)>,
+}
+
+impl<E> Default for InHorizon<E> {
+    fn default() -> Self {
+        InHorizon {
+            events: VecDeque::new(),
+        }
+    }
+}
+
+impl<E> InHorizon<E> {
+    /// Adds an event of time `ts`: nearly always at the back, a late one where its `ts` puts it.
+    pub fn enter(&mut self, ts: u64, event: E) {
+        let at = self.events.partition_point(|(t, _)| *t <= ts);
+        self.events.insert(at, (ts, event));
+    }
+
+    /// Removes, oldest first, the events that no longer count at `time`, giving each to `left`.
+    pub fn leave(&mut self, horizon: Horizon, time: u64, mut left: impl FnMut(E)) {
+        while self
+            .events
+            .front()
+            .is_some_and(|(ts, _)| ts + horizon.length <= time)
+        {
+            let (_, event) = self.events.pop_front().expect("a front");
+            left(event);
+        }
+    }
+
+    /// When the oldest event leaves; `None` when there are none.
+    pub fn next_leaving(&self, horizon: Horizon) -> Option<u64> {
+        self.events.front().map(|(ts, _)| ts + horizon.length)
+    }
+
+    /// The time of the latest event.
+    pub fn latest(&self) -> Option<u64> {
+        self.events.back().map(|(ts, _)| *ts)
+    }
+
+    /// The events that count at `time`, oldest first.
+    pub fn at(&self, horizon: Horizon, time: u64) -> impl Iterator<Item = &(u64, E)> {
+        self.events
+            .iter()
+            .filter(move |(ts, _)| ts + horizon.length > time)
     }
 }
 

@@ -36,7 +36,7 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use differential_dataflow::VecCollection;
@@ -53,7 +53,7 @@ use crate::engine::patterns::Seq;
 use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process_to_last_input};
 use crate::engine::runner;
 use crate::engine::sink;
-use crate::engine::temporal::Horizon;
+use crate::engine::temporal::{Horizon, InHorizon};
 use crate::engine::topn::{Ranked, top_n};
 
 /// Similarities are fixed point: this many units make 1.0.
@@ -145,49 +145,43 @@ type Event = (u64, (u64, u64, Behavior)); // (user, (ts, item, behaviour))
 /// operators is a function of the collection at a time), instead of following each event and
 /// each expiry: a change of `n_i` ripples into the scores of every user who holds `i`.
 struct Horizons {
-    length: u64,
+    horizon: Horizon,
 }
 
 impl KeyedProcess for Horizons {
     type Key = u64;
     type Event = (u64, Behavior);
-    /// `(ts, item, behaviour)`, by `ts`.
-    type State = VecDeque<(u64, u64, Behavior)>;
+    /// `(item, behaviour)` at their times.
+    type State = InHorizon<(u64, Behavior)>;
     type Out = Event;
 
     fn step(
         &mut self,
         _user: &u64,
-        events: &mut VecDeque<(u64, u64, Behavior)>,
+        events: &mut InHorizon<(u64, Behavior)>,
         time: u64,
         arrived: &[Seq<(u64, Behavior)>],
         _out: &mut Emit<Event>,
     ) -> Next {
         for e in arrived {
-            let (item, behavior) = e.event;
-            let at = events.partition_point(|v| v.0 <= e.ts);
-            events.insert(at, (e.ts, item, behavior));
+            events.enter(e.ts, e.event);
         }
-        while events.front().is_some_and(|e| e.0 + self.length <= time) {
-            events.pop_front();
-        }
-        let latest = events.back().expect("an event in its horizon").0;
+        events.leave(self.horizon, time, drop);
+        let latest = events.latest().expect("an event in its horizon");
         Next::Idle {
-            until: latest + self.length,
+            until: latest + self.horizon.length,
         }
     }
 
     fn finish(
         &mut self,
         &user: &u64,
-        events: &mut VecDeque<(u64, u64, Behavior)>,
+        events: &mut InHorizon<(u64, Behavior)>,
         time: u64,
         out: &mut Emit<Event>,
     ) {
-        for &(ts, item, behavior) in events.iter() {
-            if ts + self.length > time {
-                out.push((user, (ts, item, behavior)));
-            }
+        for &(ts, (item, behavior)) in events.at(self.horizon, time) {
+            out.push((user, (ts, item, behavior)));
         }
     }
 }
@@ -481,7 +475,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                                 .map(|(user, (ts, item, b))| (user, Seq { ts, seq: 0, event: (item, b) })),
                             ticks.clone(),
                             "Recommend/horizons",
-                            Horizons { length: horizon.length },
+                            Horizons { horizon },
                         ),
                         Mode::Changes => horizon.apply(arrived.clone(), |(_, (ts, _, _))| *ts),
                     };

@@ -23,7 +23,6 @@
 //! events of one time arrive. Before, a `reduce` over an arrangement of every visible event
 //! recomputed the user's profile at each of those times (10M rows: 195 s, 7.25 GB).
 
-use std::collections::VecDeque;
 
 use differential_dataflow::input::Input;
 use serde::{Deserialize, Serialize};
@@ -39,7 +38,7 @@ use crate::engine::process::{
     Emit, KeyedProcess, Next, keyed_process, keyed_process_to_last_input,
 };
 use crate::engine::runner;
-use crate::engine::temporal::Horizon;
+use crate::engine::temporal::{Horizon, InHorizon};
 
 /// How many categories a profile names.
 const TOP_CATEGORIES: usize = 3;
@@ -216,21 +215,27 @@ impl KeyedReport for Report {
 
 /// Each user's profile as a state machine: the events in the horizon and their sums.
 struct Profiles {
-    horizon: u64,
+    horizon: Horizon,
     weights: [u64; 4],
 }
 
-/// A user's events still in the horizon, oldest first, and their sums.
+/// A user's events still in the horizon, and their sums.
 #[derive(Default)]
 struct Visible {
-    /// `(ts, category, behaviour)`, by `ts`.
-    events: VecDeque<(u64, u32, Behavior)>,
+    /// `(category, behaviour)` at their times.
+    events: InHorizon<(u32, Behavior)>,
+    sums: Sums,
+}
+
+/// The sums of a user's visible events.
+#[derive(Default)]
+struct Sums {
     counts: [u64; 4],
     /// `(category, events, score)` of each category with visible events.
     categories: Vec<(u32, u64, u64)>,
 }
 
-impl Visible {
+impl Sums {
     /// Adds (`sign` 1) or removes (-1) one event's share of the sums.
     fn count(&mut self, category: u32, behavior: Behavior, weights: &[u64; 4], sign: i64) {
         let i = index(behavior);
@@ -249,13 +254,16 @@ impl Visible {
         }
     }
 
+}
+
+impl Visible {
     /// The profile of the visible events, `None` when there are none.
     fn profile(&self) -> Option<Profile> {
-        let &(last_active, _, _) = self.events.back()?;
+        let last_active = self.events.latest()?;
         // Score descending, then category ascending.
         let rank = |&(c, s): &(u32, u64)| (std::cmp::Reverse(s), c);
         let mut top = [None; TOP_CATEGORIES];
-        for &(category, _, score) in &self.categories {
+        for &(category, _, score) in &self.sums.categories {
             let mut entry = Some((category, score));
             for slot in top.iter_mut() {
                 match (*slot, entry) {
@@ -272,7 +280,7 @@ impl Visible {
             }
         }
         Some(Profile {
-            counts: self.counts,
+            counts: self.sums.counts,
             top,
             last_active,
         })
@@ -297,18 +305,12 @@ impl KeyedProcess for Profiles {
         let before = visible.profile();
         for e in events {
             let (category, behavior) = e.event;
-            // Nearly always at the back; a late event goes where its ts puts it.
-            let at = visible.events.partition_point(|v| v.0 <= e.ts);
-            visible.events.insert(at, (e.ts, category, behavior));
-            visible.count(category, behavior, &self.weights, 1);
+            visible.events.enter(e.ts, e.event);
+            visible.sums.count(category, behavior, &self.weights, 1);
         }
-        while let Some(&(ts, category, behavior)) = visible.events.front() {
-            if ts + self.horizon > time {
-                break;
-            }
-            visible.events.pop_front();
-            visible.count(category, behavior, &self.weights, -1);
-        }
+        visible.events.leave(self.horizon, time, |(category, behavior)| {
+            visible.sums.count(category, behavior, &self.weights, -1)
+        });
         let after = visible.profile();
         if before != after {
             if let Some(p) = before {
@@ -318,8 +320,8 @@ impl KeyedProcess for Profiles {
                 out.push((user, p));
             }
         }
-        match visible.events.front() {
-            Some(&(ts, _, _)) => Next::At(ts + self.horizon),
+        match visible.events.next_leaving(self.horizon) {
+            Some(leaves) => Next::At(leaves),
             None => Next::Forget,
         }
     }
@@ -358,7 +360,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 .filter(move |(user, _)| only.is_empty() || only.binary_search(user).is_ok());
 
             let profiles = Profiles {
-                horizon: horizon.length,
+                horizon,
                 weights,
             };
             let profiles = match mode {

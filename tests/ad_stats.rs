@@ -345,6 +345,49 @@ fn the_limit_resets_at_midnight_of_the_day_zone() {
     assert!(all.contains("blacklist,,,,,,7,8,2017-11-26,3,1511711990000,"));
 }
 
+#[test]
+fn ids_of_any_size_and_limits_past_a_byte_count_like_the_reference() {
+    // Most pairs are counted packed in 8 bytes with their count (user < 2^32, ad < 2^24, count
+    // up to 254); these are not, or share the packed bits' low part with one that is.
+    let dir = scratch("ad-stats-wide-ids");
+    let pairs = [
+        (7, 8),
+        ((1u64 << 32) + 7, 8),
+        (7, (1u64 << 24) + 8),
+        (u64::MAX, u64::MAX),
+        ((1u64 << 32) - 1, (1u64 << 24) - 1),
+    ];
+    let start = 1_511_658_000;
+    let rows: String = (0..310)
+        .flat_map(|i| {
+            pairs
+                .iter()
+                .map(move |(user, ad)| format!("{user},{ad},hubei,wuhan,{}\n", start + i))
+        })
+        .collect();
+    let input = write(&dir.join("in.csv"), &rows);
+    for max_clicks in [2, 254, 300] {
+        let p = Params {
+            max_clicks,
+            window: 60_000,
+            ..DEFAULTS
+        };
+        let expected = reference(&rows, &p);
+        assert_eq!(
+            expected.csv.matches("blacklist").count(),
+            pairs.len(),
+            "max {max_clicks}"
+        );
+        for w in ["1", "2"] {
+            assert_eq!(
+                ok(&strs(&args(&input, &p, &["-w", w]))),
+                expected.csv,
+                "max {max_clicks}, -w {w}"
+            );
+        }
+    }
+}
+
 /// The reference csv with the `count` rows left out (as `--only blacklist` writes it).
 fn only_blacklist(csv: &str) -> String {
     csv.lines()

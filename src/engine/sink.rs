@@ -98,18 +98,22 @@ pub trait WindowReport: 'static {
     /// One entry of a window's result, as the dataflow computes it; entries sort in print order
     /// (rank 1 first).
     type Value: ExchangeData;
-    /// The output row of one entry: what csv and json write.
-    type Row: Serialize;
+    /// The output row of one entry: what csv and json write. It may borrow from the entry (a
+    /// URL): a window's rows are rewritten at every correction, about one row per input line
+    /// in hot-pages, and a String cloned per row was a tenth of its sink.
+    type Row<'a>: Serialize
+    where
+        Self: 'a;
     /// What the text format calls the rows ("top items by page views").
     fn title(&self) -> String;
-    fn row(
-        &self,
+    fn row<'a>(
+        &'a self,
         window: Window,
         rank: usize,
-        row: &Self::Value,
+        row: &'a Self::Value,
         update: bool,
         emitted_at: u64,
-    ) -> Self::Row;
+    ) -> Self::Row<'a>;
     fn text(&self, rank: usize, row: &Self::Value) -> String;
 }
 

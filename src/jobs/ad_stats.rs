@@ -142,11 +142,11 @@ pub struct Warning {
 /// One row of the output: a province's count in a window, or a blacklist warning (one csv header
 /// for both; the cells of the other outcome are empty).
 #[derive(Serialize, Default)]
-pub struct AdStatsRow {
+pub struct AdStatsRow<'a> {
     pub outcome: &'static str,
     pub window_start: Option<u64>,
     pub window_end: Option<u64>,
-    pub province: Option<String>,
+    pub province: Option<&'a str>,
     pub count: Option<isize>,
     pub update: Option<bool>,
     pub user_id: Option<u64>,
@@ -161,23 +161,23 @@ struct ByProvince;
 
 impl WindowReport for ByProvince {
     type Value = Ranked<String>;
-    type Row = AdStatsRow;
+    type Row<'a> = AdStatsRow<'a>;
     fn title(&self) -> String {
         "ad clicks by province".into()
     }
-    fn row(
-        &self,
+    fn row<'a>(
+        &'a self,
         w: Window,
         _rank: usize,
-        (Reverse(count), province): &Ranked<String>,
+        (Reverse(count), province): &'a Ranked<String>,
         update: bool,
         emitted_at: u64,
-    ) -> AdStatsRow {
+    ) -> AdStatsRow<'a> {
         AdStatsRow {
             outcome: COUNT,
             window_start: Some(w.start),
             window_end: Some(w.end),
-            province: Some(province.clone()),
+            province: Some(province),
             count: Some(*count),
             update: Some(update),
             emitted_at,
@@ -196,11 +196,11 @@ struct Blacklist {
 
 impl AppendReport for Blacklist {
     type Value = Warning;
-    type Row = AdStatsRow;
+    type Row = AdStatsRow<'static>;
     fn outcome(&self, _: &Warning) -> &'static str {
         BLACKLIST
     }
-    fn row(&self, w: &Warning, emitted_at: u64) -> AdStatsRow {
+    fn row(&self, w: &Warning, emitted_at: u64) -> AdStatsRow<'static> {
         AdStatsRow {
             outcome: BLACKLIST,
             user_id: Some(w.user_id),

@@ -121,7 +121,7 @@ struct ByChannel;
 
 impl WindowReport for ByChannel {
     type Value = Ranked<(String, MarketingBehavior)>;
-    type Row = ChannelCount;
+    type Row<'a> = ChannelCount;
     fn title(&self) -> String {
         "app marketing by channel and behavior".into()
     }
@@ -153,7 +153,7 @@ struct Total;
 
 impl WindowReport for Total {
     type Value = Ranked<()>;
-    type Row = TotalCount;
+    type Row<'a> = TotalCount;
     fn title(&self) -> String {
         "app marketing, all channels".into()
     }

@@ -155,7 +155,7 @@ struct Report {
 
 impl WindowReport for Report {
     type Value = Counts;
-    type Row = FunnelRow;
+    type Row<'a> = FunnelRow;
     fn title(&self) -> String {
         "funnel".into()
     }

@@ -81,7 +81,7 @@ struct Report;
 
 impl WindowReport for Report {
     type Value = Ranked<u64>;
-    type Row = HotItem;
+    type Row<'a> = HotItem;
     fn title(&self) -> String {
         "hot items by page views".into()
     }

@@ -104,11 +104,11 @@ pub fn is_static(url: &str) -> bool {
 
 /// One row of the output.
 #[derive(Serialize)]
-pub struct HotPage {
+pub struct HotPage<'a> {
     pub window_start: u64,
     pub window_end: u64,
     pub rank: usize,
-    pub url: String,
+    pub url: &'a str,
     pub count: isize,
     pub update: bool,
     pub emitted_at: u64,
@@ -118,23 +118,23 @@ struct Report;
 
 impl WindowReport for Report {
     type Value = Ranked<String>;
-    type Row = HotPage;
+    type Row<'a> = HotPage<'a>;
     fn title(&self) -> String {
         "hot pages by GET requests".into()
     }
-    fn row(
-        &self,
+    fn row<'a>(
+        &'a self,
         w: Window,
         rank: usize,
-        (Reverse(count), url): &Ranked<String>,
+        (Reverse(count), url): &'a Ranked<String>,
         update: bool,
         emitted_at: u64,
-    ) -> HotPage {
+    ) -> HotPage<'a> {
         HotPage {
             window_start: w.start,
             window_end: w.end,
             rank,
-            url: url.clone(),
+            url,
             count: *count,
             update,
             emitted_at,

@@ -77,7 +77,7 @@ struct Report;
 
 impl WindowReport for Report {
     type Value = Ranked<()>;
-    type Row = PageViews;
+    type Row<'a> = PageViews;
     fn title(&self) -> String {
         "page views".into()
     }

@@ -142,7 +142,7 @@ fn relative_error(estimate: u64, exact: u64) -> f64 {
 
 impl WindowReport for Report {
     type Value = Visitors;
-    type Row = UniqueVisitors;
+    type Row<'a> = UniqueVisitors;
     fn title(&self) -> String {
         format!("unique visitors ({})", self.method.name())
     }

@@ -366,3 +366,91 @@ fn a_stream_faster_than_the_job_loses_nothing() {
     assert_eq!(read, rows, "{line}");
     assert!(line.contains(", 0 rejected"), "{line}");
 }
+
+/// `--parsers` only spreads the parsing: results, rejects, late lines and the accounting are
+/// those of one pass, with blank, CRLF, bad, late and too-long lines anywhere in 1 MB blocks.
+#[test]
+fn any_number_of_parsers_gives_the_same_run() {
+    let dir = scratch("parsers");
+    let sample = std::fs::read_to_string("data/user-behavior.csv").unwrap();
+    let mut text = String::new();
+    // Lines that come again 100 lines (under a second) or 600 lines later: a correction, or late.
+    let (mut soon, mut later) = (Vec::new(), Vec::new());
+    for (i, line) in sample.lines().enumerate() {
+        match i % 997 {
+            0 => text.push_str("not,a,row\n"),
+            1 => text.push('\n'),
+            2 => text.push_str(&format!("{line}\r\n")),
+            3 => soon.push(line.to_owned()),
+            5 => later.push(line.to_owned()),
+            4 => text.push_str(&"x".repeat(300)),
+            _ => {}
+        }
+        let back = match i % 997 {
+            103 => std::mem::take(&mut soon),
+            605 => std::mem::take(&mut later),
+            _ => Vec::new(),
+        };
+        for line in back {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    let input = write(&dir.join("in.csv"), &text);
+    let run = |parsers: &str| {
+        let (late, rejects) = (
+            dir.join(format!("late-{parsers}.csv")),
+            dir.join(format!("rejects-{parsers}.csv")),
+        );
+        let out = uba(&[
+            "hot-items",
+            &input,
+            "--format",
+            "csv",
+            "--window",
+            "2s",
+            "--slide",
+            "2s",
+            "--out-of-orderness",
+            "0",
+            "--allowed-lateness",
+            "1s",
+            "--max-line-bytes",
+            "200",
+            "--parsers",
+            parsers,
+            "--late",
+            late.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        // The accounting line, without its timing.
+        let err = stderr(&out);
+        let counts = err
+            .lines()
+            .last()
+            .unwrap()
+            .split("; ")
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("; ");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            std::fs::read_to_string(late).unwrap(),
+            std::fs::read_to_string(rejects).unwrap(),
+            counts,
+        )
+    };
+    let one = run("1");
+    assert!(
+        one.1.lines().count() > 10 && one.2.lines().count() > 300,
+        "late and rejected lines"
+    );
+    assert!(one.3.contains("corrections"), "{}", one.3);
+    for parsers in ["2", "5"] {
+        assert_eq!(run(parsers), one, "--parsers {parsers}");
+    }
+}

@@ -23,6 +23,11 @@ pub struct ClusterArgs {
     /// This process's index in the cluster, 0 to n-1. Process 0 reads the inputs and writes the output.
     #[arg(short = 'p', long = "process", default_value_t = 0)]
     pub process: usize,
+    /// Threads that parse each input file, the file's reader included [default: the workers of
+    /// this process plus one, at most the machine's cores]. Decisions stay those of one pass in
+    /// line order, so the results are the same for any number.
+    #[arg(long, value_name = "N")]
+    pub parsers: Option<usize>,
     /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101,
     /// 2102, ...). `-h FILE` works too (timely's spelling); `-h` with no value after it is help.
     #[arg(long = "hostfile", value_name = "FILE")]
@@ -37,6 +42,16 @@ pub struct ClusterArgs {
     /// Print help.
     #[arg(short = 'h', long, action = ArgAction::Help)]
     pub help: Option<bool>,
+}
+
+impl ClusterArgs {
+    /// `--parsers`, or its default: a reader with one core per worker besides its own parses a
+    /// file at the pace of the cheap jobs (pv over 10M rows at `-w 2` on 2 cores: 1.75 s -> 1.05 s)
+    /// and costs nothing measurable where the workers are the ceiling (hot-items).
+    pub fn parsers(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.parsers.unwrap_or((self.workers + 1).min(cores)).max(1)
+    }
 }
 
 /// Output and accounting flags, on every job.

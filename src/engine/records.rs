@@ -68,7 +68,7 @@ pub fn within_range(ts: u64) -> Result<u64, Reject> {
 }
 
 /// A record that one line of an input file holds.
-pub trait Record: Sized + 'static {
+pub trait Record: Sized + Send + 'static {
     /// What a user calls a line of this format, for messages ("a UserBehavior row").
     const NAME: &'static str;
     /// Field separator of the input format.

@@ -32,6 +32,8 @@ struct Shared {
     max_time_jump: Option<u64>,
     replay_rate: Option<u64>,
     max_line_bytes: usize,
+    /// Threads that parse each input file.
+    parsers: usize,
     started: Instant,
 }
 
@@ -113,6 +115,7 @@ impl Context {
             max_time_jump: self.shared.max_time_jump,
             replay_rate: self.shared.replay_rate,
             max_line_bytes: self.shared.max_line_bytes,
+            parsers: self.shared.parsers,
         };
         let readings = sources
             .into_iter()
@@ -394,6 +397,7 @@ where
         max_time_jump: out.max_time_jump()?,
         replay_rate: out.replay_rate,
         max_line_bytes: out.max_line_bytes,
+        parsers: cluster.parsers(),
         started: Instant::now(),
     });
     if out.report_latency {

@@ -56,6 +56,7 @@ const NEUTRAL_WITH_VALUE: &[&str] = &[
     "--sink",
     "--table",
     "--replay-rate",
+    "--parsers",
 ];
 const NEUTRAL: &[&str] = &[
     "--resume",

@@ -4,12 +4,13 @@
 //! [`event_time`] (one reader per input file: watermark, lateness, accounting), [`windows`] and
 //! [`temporal`] (how a window or an interval of event time is represented in a differential
 //! collection), the operators ([`window_count`], [`topn`], [`ranked_windows`], [`hashed_keys`],
-//! [`sketch`], [`window_fold`], [`patterns`], [`process`], [`quota`]), the sinks ([`sink`], [`combined_sink`], [`keyed`]) and what they write to
+//! [`sketch`], [`window_fold`], [`patterns`], [`process`], [`quota`], [`broadcast`]), the sinks ([`sink`], [`combined_sink`], [`keyed`]) and what they write to
 //! ([`output`], [`side`]), and [`runner`], which runs a job's dataflow on timely's workers with
 //! the [`options`] every job shares. The contract all of this implements is `docs/event-time.md`.
 //!
 //! The engine names no job and no command line: jobs are built on it, the command line on them.
 
+pub mod broadcast;
 pub mod calendar;
 pub mod combined_sink;
 pub mod database;

@@ -26,8 +26,8 @@ pub struct ClusterArgs {
     /// Threads that parse each input file, the file's reader included [default: the workers of
     /// this process plus one, at most the machine's cores]. Decisions stay those of one pass in
     /// line order, so the results are the same for any number.
-    #[arg(long, value_name = "N")]
-    pub parsers: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub parsers: Option<u64>,
     /// Hostfile: one `host:port` line per process, in process order (default: localhost:2101,
     /// 2102, ...). `-h FILE` works too (timely's spelling); `-h` with no value after it is help.
     #[arg(long = "hostfile", value_name = "FILE")]
@@ -50,7 +50,9 @@ impl ClusterArgs {
     /// and costs nothing measurable where the workers are the ceiling (hot-items).
     pub fn parsers(&self) -> usize {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        self.parsers.unwrap_or((self.workers + 1).min(cores)).max(1)
+        self.parsers
+            .map_or((self.workers + 1).min(cores), |n| n as usize)
+            .max(1)
     }
 }
 

@@ -63,6 +63,16 @@ fn apply<K: Hash + Ord + Clone, V: Ord>(
     touched
 }
 
+/// The earliest time with pending updates of either input.
+fn earliest<A, B>(a: &BTreeMap<u64, A>, b: &BTreeMap<u64, B>) -> Option<u64> {
+    a.keys()
+        .next()
+        .into_iter()
+        .chain(b.keys().next())
+        .min()
+        .copied()
+}
+
 /// For each key of `groups`, `f(key, its values, the table, out)` gives its result rows, kept
 /// current at every time at which the table or its group changes (see the module's note). The
 /// table is sent whole to every worker; the groups are sharded by key.
@@ -120,11 +130,7 @@ where
                         .unwrap_or(u64::MAX);
                     let mut session = output.session(&*cap);
                     loop {
-                        let next = [pending_groups.keys().next(), pending_table.keys().next()]
-                            .into_iter()
-                            .flatten()
-                            .min()
-                            .copied();
+                        let next = earliest(&pending_groups, &pending_table);
                         let Some(time) = next.filter(|t| *t < until) else {
                             break;
                         };
@@ -144,7 +150,6 @@ where
                         for key in keys {
                             if let Some(group) = values.get(&key) {
                                 f(&key, group, &table_rows, &mut rows);
-                                rows.sort_unstable();
                             }
                             let old = shown.remove(&key).unwrap_or_default();
                             let mut changes: Vec<(O, isize)> =
@@ -160,12 +165,7 @@ where
                         }
                     }
                     drop(session);
-                    let next = [pending_groups.keys().next(), pending_table.keys().next()]
-                        .into_iter()
-                        .flatten()
-                        .min()
-                        .copied();
-                    match next {
+                    match earliest(&pending_groups, &pending_table) {
                         Some(t) => cap.downgrade(&t),
                         None => held = None,
                     }

@@ -45,6 +45,27 @@ pub fn hold_earliest(held: &mut Option<Capability<u64>>, cap: Capability<u64>) {
     }
 }
 
+/// Each insertion of an append-only input (a keyed process's events, a quota's records), once per
+/// unit of multiplicity, with its time. A retraction cannot happen there: it is an internal error,
+/// `what` saying what was retracted.
+pub fn insertions<D: Clone>(
+    updates: impl IntoIterator<Item = (D, u64, isize)>,
+    what: &str,
+    mut each: impl FnMut(u64, D),
+) {
+    for (data, t, r) in updates {
+        if r < 0 {
+            crate::engine::output::fail(&format!("internal error: {what} was retracted"));
+        }
+        for _ in 1..r {
+            each(t, data.clone());
+        }
+        if r > 0 {
+            each(t, data);
+        }
+    }
+}
+
 /// What a job does with a record behind its input's watermark.
 #[derive(Clone, Copy, Debug)]
 pub enum Lateness {

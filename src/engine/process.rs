@@ -28,7 +28,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::hold_earliest;
+use crate::engine::event_time::{hold_earliest, insertions};
 use crate::engine::patterns::Seq;
 
 /// One key's state machine.
@@ -325,17 +325,11 @@ fn run<'s, P: KeyedProcess>(
                     });
                     input.for_each(|cap, data| {
                         hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
-                        for ((key, event), t, r) in data.drain(..) {
-                            if r < 0 {
-                                crate::engine::output::fail(
-                                    "internal error: an event of a keyed process was retracted",
-                                );
-                            }
-                            for _ in 1..r {
-                                pending.push((t, key.clone(), event.clone()));
-                            }
-                            pending.push((t, key, event));
-                        }
+                        insertions(
+                            data.drain(..),
+                            "an event of a keyed process",
+                            |t, (key, event)| pending.push((t, key, event)),
+                        );
                     });
                     let until = match frontier.frontier().first() {
                         Some(&time) => time,

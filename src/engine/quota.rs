@@ -25,7 +25,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::hold_earliest;
+use crate::engine::event_time::{hold_earliest, insertions};
 use crate::engine::patterns::Seq;
 
 /// A key that usually fits in 56 bits, losslessly: the quota keeps those in 8 bytes with their
@@ -149,17 +149,9 @@ where
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
                         hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
-                        for ((key, record), t, r) in data.drain(..) {
-                            if r < 0 {
-                                crate::engine::output::fail(
-                                    "internal error: a record of a quota was retracted",
-                                );
-                            }
-                            for _ in 1..r {
-                                pending.push((t, record.clone(), key.clone()));
-                            }
-                            pending.push((t, record, key));
-                        }
+                        insertions(data.drain(..), "a record of a quota", |t, (key, record)| {
+                            pending.push((t, record, key))
+                        });
                     });
                     let Some(cap) = held.as_mut() else { return };
                     let until = frontier.frontier().first().copied().unwrap_or(u64::MAX);

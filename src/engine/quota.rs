@@ -111,8 +111,9 @@ impl<K: Hash + Eq + Clone + Pack> Counts<K> {
 /// Of each key's records of each period (`(key, period)`), in (time, input order): the first
 /// `limit` come out with `true`, the next with `false` (the first past the quota), the later ones
 /// not at all, each at the time it was decided. A period's counts are forgotten once the frontier
-/// passes `forget_at(period)`, which must not decrease with the period; records of a forgotten
-/// period (none, when it is when no record of the period can still come) start from zero.
+/// passes `forget_at(period)`, which must not decrease with the period; a record of a forgotten
+/// period would start from zero (there is none when `forget_at` is the time from which no record
+/// of the period can enter).
 pub fn first_per_period<'s, K, E>(
     records: VecCollection<'s, u64, ((K, i64), Seq<E>)>,
     name: &str,

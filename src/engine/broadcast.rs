@@ -24,7 +24,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::hold_earliest;
+use crate::engine::event_time::{hold_earliest, hold_next};
 
 /// The table as every worker holds it: each key's rows, with their multiplicities.
 pub struct Table<T, U> {
@@ -165,10 +165,7 @@ where
                         }
                     }
                     drop(session);
-                    match earliest(&pending_groups, &pending_table) {
-                        Some(t) => cap.downgrade(&t),
-                        None => held = None,
-                    }
+                    hold_next(&mut held, earliest(&pending_groups, &pending_table));
                 }
             },
         )

@@ -45,6 +45,15 @@ pub fn hold_earliest(held: &mut Option<Capability<u64>>, cap: Capability<u64>) {
     }
 }
 
+/// Moves the capability [`hold_earliest`] kept to `next`, the earliest time the operator may
+/// still emit at, or gives it up when there is none.
+pub fn hold_next(held: &mut Option<Capability<u64>>, next: Option<u64>) {
+    match (held.as_mut(), next) {
+        (Some(cap), Some(next)) => cap.downgrade(&next),
+        _ => *held = None,
+    }
+}
+
 /// Each insertion of an append-only input (a keyed process's events, a quota's records), once per
 /// unit of multiplicity, with its time. A retraction cannot happen there: it is an internal error,
 /// `what` saying what was retracted.

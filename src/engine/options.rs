@@ -52,7 +52,6 @@ impl ClusterArgs {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.parsers
             .map_or((self.workers + 1).min(cores), |n| n as usize)
-            .max(1)
     }
 }
 

@@ -28,7 +28,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::{hold_earliest, insertions};
+use crate::engine::event_time::{hold_earliest, hold_next, insertions};
 use crate::engine::patterns::Seq;
 
 /// One key's state machine.
@@ -388,10 +388,7 @@ fn run<'s, P: KeyedProcess>(
                         let next_event = pending.iter().map(|(t, _, _)| *t).min();
                         keys.sweep(done);
                         let next_deadline = keys.next_deadline();
-                        match next_event.into_iter().chain(next_deadline).min() {
-                            Some(next) => cap.downgrade(&next),
-                            None => held = None,
-                        }
+                        hold_next(&mut held, next_event.into_iter().chain(next_deadline).min());
                     }
                     if stop && done == until {
                         // Everything up to the last input time is stepped; nothing after it is

@@ -25,7 +25,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::{hold_earliest, insertions};
+use crate::engine::event_time::{hold_earliest, hold_next, insertions};
 use crate::engine::patterns::Seq;
 
 /// A key that usually fits in 56 bits, losslessly: the quota keeps those in 8 bytes with their
@@ -180,10 +180,7 @@ where
                         output.session(&*cap).give_iterator(decided.drain(..));
                     }
                     forget(&mut periods, until);
-                    match pending.iter().map(|(t, _, _)| *t).min() {
-                        Some(next) => cap.downgrade(&next),
-                        None => held = None,
-                    }
+                    hold_next(&mut held, pending.iter().map(|(t, _, _)| *t).min());
                 }
             },
         )

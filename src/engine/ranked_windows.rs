@@ -35,7 +35,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::hold_earliest;
+use crate::engine::event_time::{hold_earliest, hold_next};
 use crate::engine::topn::Ranked;
 use crate::engine::windows::Windows;
 
@@ -440,10 +440,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                         named = names.len();
                     }
                     drop(session);
-                    match next_time {
-                        Some(t) => cap.downgrade(&t),
-                        None => held = None,
-                    }
+                    hold_next(&mut held, next_time);
                 }
             },
         )

@@ -30,7 +30,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
-use crate::engine::event_time::hold_earliest;
+use crate::engine::event_time::{hold_earliest, hold_next};
 
 /// What a job folds: its records, their windows, and how a record changes a window's sums.
 pub trait WindowFold: 'static {
@@ -194,10 +194,7 @@ pub fn fold_per_window<'s, F: WindowFold>(
                     }
                     let next_record = pending.iter().map(|(t, _, _)| *t).min();
                     let next_due = agenda.first_key_value().map(|(t, _)| *t);
-                    match next_record.into_iter().chain(next_due).min() {
-                        Some(next) => cap.downgrade(&next),
-                        None => held = None,
-                    }
+                    hold_next(&mut held, next_record.into_iter().chain(next_due).min());
                 }
             },
         )

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 
+use crate::engine::event_time::{hold_earliest, hold_next};
 use crate::engine::temporal::during;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
@@ -172,11 +173,10 @@ pub fn windows_of_time<'s, R: ExchangeData>(
             |_capability, _info| {
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        if cap.least().is_some_and(|least| {
-                            capability.as_ref().is_none_or(|c| c.time() > least)
-                        }) {
-                            capability = cap.retain_least(output.output_index());
-                        }
+                        hold_earliest(
+                            &mut capability,
+                            cap.retain_least(output.output_index()).expect("a time"),
+                        );
                         for (row, t, r) in data.drain(..) {
                             pending.entry(t).or_default().push((row, r));
                         }
@@ -230,10 +230,7 @@ pub fn windows_of_time<'s, R: ExchangeData>(
                         .into_iter()
                         .chain((!current.is_empty()).then(|| next_end - 1))
                         .min();
-                    match next {
-                        Some(t) => cap.downgrade(&t),
-                        None => capability = None,
-                    }
+                    hold_next(&mut capability, next);
                 }
             },
         )

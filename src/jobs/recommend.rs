@@ -41,11 +41,11 @@ use std::rc::Rc;
 
 use differential_dataflow::VecCollection;
 use differential_dataflow::input::Input;
+use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::records::Record;
 use crate::engine::broadcast::per_key_with_table;
-use foldhash::fast::FixedState;
+use crate::engine::records::Record;
 use crate::engine::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
 use crate::engine::keyed::{KeyedReport, Mode, keyed};
@@ -188,8 +188,6 @@ impl KeyedProcess for Horizons {
     }
 }
 
-/// The model's outputs for the users of `queries`: `(user, (Reverse(score), item))`, top `k`;
-/// and `(item, events)` for the popularity baseline.
 /// How the lists follow their inputs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scoring {
@@ -199,6 +197,37 @@ enum Scoring {
     Following,
 }
 
+/// One user's candidates: their similarities summed per item, and the items the user bought.
+#[derive(Default)]
+struct Scores {
+    sums: HashMap<u64, isize, FixedState>,
+    bought: Vec<u64>,
+}
+
+impl Scores {
+    fn add(&mut self, item: u64, similarity: isize) {
+        *self.sums.entry(item).or_default() += similarity;
+    }
+
+    /// The user's list: the top `k` by score (ties to the smaller item id), without the items
+    /// the user bought and without zero scores.
+    fn top(mut self, k: usize) -> Vec<Ranked<u64>> {
+        for item in &self.bought {
+            self.sums.remove(item);
+        }
+        let mut scored: Vec<Ranked<u64>> = self
+            .sums
+            .into_iter()
+            .filter(|&(_, score)| score != 0)
+            .map(|(item, score)| (Reverse(score), item))
+            .collect();
+        scored.sort_unstable();
+        scored.truncate(k);
+        scored
+    }
+}
+
+/// The model's lists for the users of `queries`: `(user, (Reverse(score), item))`, top `k`.
 fn lists<'s>(
     visible: VecCollection<'s, u64, Event>,
     queries: VecCollection<'s, u64, u64>,
@@ -260,52 +289,36 @@ fn lists<'s>(
             .map(|(user, item)| (user, (item, false)))
             .concat(bought.map(|(user, item)| (user, (item, true))));
         return per_key_with_table(held, nearest, "Recommend/top", move |_user, held, nearest, out| {
-            let mut scores: HashMap<u64, isize, FixedState> = HashMap::default();
+            let mut scores = Scores::default();
             for &((i, bought), n) in held {
-                if !bought {
+                if bought {
+                    scores.bought.push(i);
+                } else {
                     for &((j, s), m) in nearest.get(&i) {
-                        *scores.entry(j).or_default() += s * n * m;
+                        scores.add(j, s * n * m);
                     }
                 }
             }
-            for &((j, bought), _) in held {
-                if bought {
-                    scores.remove(&j);
-                }
-            }
-            let mut scored: Vec<Ranked<u64>> = scores
-                .into_iter()
-                .filter(|&(_, score)| score != 0)
-                .map(|(j, score)| (Reverse(score), j))
-                .collect();
-            scored.sort_unstable();
-            out.extend(scored.into_iter().take(k));
+            out.extend(scores.top(k));
         });
     }
-    // Per user, its candidates `(j, Some(sim))` and bought items `(j, None)`, sorted by item: one
-    // `reduce` sums, drops and ranks (a count per (user, j), an antijoin and a top-N arranged the
-    // candidates three times).
+    // Per user, its candidates `(j, Some(sim))` and bought items `(j, None)`: one `reduce` sums,
+    // drops and ranks (a count per (user, j), an antijoin and a top-N arranged the candidates
+    // three times).
     let candidates = recent
         .map(|(user, item)| (item, user))
         .join_map(nearest, |_i, &user, &(j, s)| (user, (j, Some(s))));
     candidates
         .concat(bought.map(|(user, item)| (user, (item, None))))
         .reduce_named("Recommend/top", move |_user, values, out| {
-            let mut scored: Vec<Ranked<u64>> = Vec::new();
-            let mut values = values.iter().peekable();
-            while let Some(&(&(item, sim), n)) = values.next() {
-                let (mut score, mut bought) = (0, sim.is_none());
-                score += sim.unwrap_or(0) * n;
-                while let Some(&(&(_, sim), n)) = values.next_if(|(v, _)| v.0 == item) {
-                    bought |= sim.is_none();
-                    score += sim.unwrap_or(0) * n;
-                }
-                if !bought && score != 0 {
-                    scored.push((Reverse(score), item));
+            let mut scores = Scores::default();
+            for &(&(item, sim), n) in values {
+                match sim {
+                    Some(sim) => scores.add(item, sim * n),
+                    None => scores.bought.push(item),
                 }
             }
-            scored.sort_unstable();
-            out.extend(scored.into_iter().take(k).map(|row| (row, 1)));
+            out.extend(scores.top(k).into_iter().map(|row| (row, 1)));
         })
 }
 

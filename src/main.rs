@@ -2,7 +2,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use uba::cli::{Cli, dispatch, help_or_hostfile, usage_error};
-use uba::engine::failure::{self, Failure};
+use uba::engine::status::failure::{self, Failure};
 use uba::jobs::jobs_reading;
 
 fn main() {

@@ -1,4 +1,4 @@
-//! `engine::ranked_windows::rank_per_window` against the windowed contract, computed naively: at
+//! `engine::operators::ranked_windows::rank_per_window` against the windowed contract, computed naively: at
 //! every time `T`, the accumulated output holds, for each window with `end - 1 <= T < end + A`,
 //! the ranked counts of the updates of its panes at times `<= T`, and nothing else. Random pane
 //! updates (on time, early, late, some deletions), for top N and for all keys, on 1 to 3 workers.
@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::input::Input;
 use timely::dataflow::operators::Inspect;
-use uba::engine::ranked_windows::rank_per_window;
-use uba::engine::windows::Windows;
+use uba::engine::operators::ranked_windows::rank_per_window;
+use uba::engine::time::windows::Windows;
 
 type Row = (u64, (Reverse<isize>, u64));
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::failure::Failure;
+use crate::engine::status::failure::Failure;
 use crate::jobs;
 
 /// E-commerce user-behaviour analytics on timely and differential dataflow.
@@ -256,7 +256,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
 /// after the job and fingerprints its arguments for `--resume`.
 fn record_invocation(argv: &[String]) {
     if let [_, job, args @ ..] = argv {
-        crate::engine::table::set_invocation(job, args.to_vec());
+        crate::engine::output::table::set_invocation(job, args.to_vec());
     }
 }
 

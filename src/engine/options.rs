@@ -1,7 +1,7 @@
 //! The options every job shares: timely's cluster flags, and the output and accounting flags.
 //!
 //! Each job's `Args` flattens [`OutputArgs`] and [`ClusterArgs`], so every job reads them the same
-//! way; [`crate::engine::runner::execute`] takes them as they are.
+//! way; the runner takes them as they are.
 
 use std::path::PathBuf;
 
@@ -120,13 +120,13 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    pub fn zone(&self) -> Result<crate::engine::time_fmt::Zone, String> {
-        crate::engine::time_fmt::Zone::parse(&self.tz).map_err(|e| format!("--tz: {e}"))
+    pub fn zone(&self) -> Result<crate::engine::time::time_fmt::Zone, String> {
+        crate::engine::time::time_fmt::Zone::parse(&self.tz).map_err(|e| format!("--tz: {e}"))
     }
 
     /// How progress is shown on this process's stderr (`--progress`, `--quiet`).
-    pub fn progress(&self) -> Result<crate::engine::progress::Display, String> {
-        crate::engine::progress::Display::choose(self.progress, self.quiet)
+    pub fn progress(&self) -> Result<crate::engine::status::progress::Display, String> {
+        crate::engine::status::progress::Display::choose(self.progress, self.quiet)
     }
 
     pub fn max_time_jump(&self) -> Result<Option<u64>, String> {

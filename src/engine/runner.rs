@@ -4,7 +4,6 @@
 //! expects from every job (opening files with clear errors, one output in a cluster, Ctrl-C, the
 //! accounting line) happens here once.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,14 +13,15 @@ use timely::communication::Config as CommunicationConfig;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-use crate::engine::failure::{self, Failure};
+use crate::engine::input::records::Record;
+use crate::engine::input::side::SideOutputs;
+use crate::engine::input::source::{self, Origin, Pump, Source, TimePolicy};
 use crate::engine::options::{ClusterArgs, OutputArgs};
+use crate::engine::output::table::Table;
 use crate::engine::output::{self, Output};
-use crate::engine::progress;
-use crate::engine::records::Record;
-use crate::engine::side::SideOutputs;
-use crate::engine::source::{self, Origin, Pump, STOP, Source, TimePolicy};
-use crate::engine::table::Table;
+use crate::engine::status::failure::{self, Failure};
+use crate::engine::status::progress;
+use crate::engine::status::stop;
 
 /// What every worker of a run shares.
 struct Shared {
@@ -66,7 +66,7 @@ impl Context {
         input: usize,
         session: InputSession<u64, D, isize>,
         out_of_orderness: u64,
-        lateness: crate::engine::event_time::Lateness,
+        lateness: crate::engine::input::event_time::Lateness,
         keep: K,
         mut place: P,
     ) where
@@ -92,7 +92,7 @@ impl Context {
         input: usize,
         session: InputSession<u64, D, isize>,
         out_of_orderness: u64,
-        lateness: crate::engine::event_time::Lateness,
+        lateness: crate::engine::input::event_time::Lateness,
         keep: K,
         place: P,
     ) where
@@ -139,7 +139,7 @@ impl Context {
     /// window fire. Returns the first reader error, if any, or that an input accepted nothing.
     fn drive(&mut self, worker: &mut Worker, probe: &ProbeHandle<u64>) -> Result<(), Failure> {
         loop {
-            if STOP.load(Ordering::Relaxed) {
+            if stop::requested() {
                 self.feeds.iter_mut().for_each(|f| f.close());
             }
             // The input furthest behind goes first, so that no input runs far ahead of another.
@@ -154,7 +154,7 @@ impl Context {
             let moved = feed.pump(probe);
             if moved {
                 let watermark = self.feeds.iter().map(|f| f.frontier()).min();
-                crate::engine::progress::watermark(watermark.unwrap_or(u64::MAX));
+                crate::engine::status::progress::watermark(watermark.unwrap_or(u64::MAX));
             }
             worker.step_or_park(if moved {
                 Some(Duration::ZERO)
@@ -401,16 +401,16 @@ where
         started: Instant::now(),
     });
     if out.report_latency {
-        crate::engine::latency::enable();
+        crate::engine::status::latency::enable();
     }
     // Process 0 shows the progress of the inputs it reads (a cluster's others would draw over it).
     if first {
         let zone = out.zone()?;
         progress::start(display, move |ms| {
-            crate::engine::time_fmt::format_ms(ms, zone.offset_at(ms))
+            crate::engine::time::time_fmt::format_ms(ms, zone.offset_at(ms))
         });
     }
-    install_ctrl_c();
+    stop::install_ctrl_c();
     let workers = cluster.workers;
     let guards = timely::execute(config, move |worker| {
         let mut ctx = Context {
@@ -429,7 +429,7 @@ where
             progress::finish();
             ctx.shared.sides.finish();
             ctx.summarize();
-            if let Some(line) = crate::engine::latency::report() {
+            if let Some(line) = crate::engine::status::latency::report() {
                 eprintln!("uba: {line}");
             }
         }
@@ -456,13 +456,4 @@ where
         }
     }
     failure::commit_outputs()
-}
-
-/// The first Ctrl-C ends the inputs (windows fire, the summary is written); a second one exits.
-fn install_ctrl_c() {
-    let _ = ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
-        }
-    });
 }

@@ -11,9 +11,8 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{
-    Fail, Jitter, Scatter, Sink, Trait, Zipf, base_time, check_pool, check_rate, pick, rng,
-};
+use super::draw::{Jitter, Scatter, Trait, Zipf, base_time, check_pool, check_rate, pick, rng};
+use super::sink::{Fail, Sink};
 
 /// Ad clicks in the tutorial's `AdClickLog.csv` format.
 #[derive(clap::Args, Debug)]
@@ -45,10 +44,10 @@ pub struct AdClickGen {
     pub heavy_clickers: u64,
     /// Mean gap between a heavy clicker's clicks: 30 s makes about 2,880 a day, far above the
     /// blacklist's 100.
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = super::draw::parse_duration)]
     pub heavy_every: Duration,
     /// Moves each timestamp back by up to this much (uniformly), to exercise late clicks.
-    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::draw::parse_duration)]
     pub disorder: Duration,
 }
 

@@ -10,7 +10,8 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fail, Jitter, Sink, Zipf, base_time, check_pool, check_rate, pick, random_ip, rng};
+use super::draw::{Jitter, Zipf, base_time, check_pool, check_rate, pick, random_ip, rng};
+use super::sink::{Fail, Sink};
 
 /// Lines of a web server log in the tutorial's `apache.log` format.
 #[derive(clap::Args, Debug)]
@@ -37,7 +38,7 @@ pub struct ApacheLogGen {
     #[arg(long, default_value_t = 3000)]
     pub urls: u64,
     /// Moves each time back by up to this much (uniformly), to exercise out-of-orderness.
-    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::draw::parse_duration)]
     pub disorder: Duration,
     /// Writes each minute's lines in random order, as the sample does (up to 59 s out of order).
     #[arg(long)]

@@ -10,9 +10,8 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{
-    Fail, Jitter, Scatter, Sink, Trait, base_time, check_pool, check_rate, random_ip, rng,
-};
+use super::draw::{Jitter, Scatter, Trait, base_time, check_pool, check_rate, random_ip, rng};
+use super::sink::{Fail, Sink};
 
 /// Login events in the tutorial's `LoginLog.csv` format.
 #[derive(clap::Args, Debug)]
@@ -43,7 +42,7 @@ pub struct LoginGen {
     #[arg(long, default_value_t = 0.01)]
     pub attack_rate: f64,
     /// Moves each timestamp back by up to this much (uniformly), to exercise out-of-orderness.
-    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::draw::parse_duration)]
     pub disorder: Duration,
 }
 
@@ -160,7 +159,7 @@ impl Plan {
             i += 1;
             let user = self.user_ids.id(self.rng.random_range(0..self.args.users));
             if self.rng.random::<f64>() < self.args.attack_rate {
-                let net = super::random_ip(&mut self.rng) & 0xffff_0000;
+                let net = super::draw::random_ip(&mut self.rng) & 0xffff_0000;
                 let fails = self.rng.random_range(3..=8);
                 self.attack(out, t, user, net, fails)?;
             } else {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fail, Sink, check_pool, check_rate, pick, rng};
+use super::draw::{check_pool, check_rate, pick, rng};
+use super::sink::{Fail, Sink};
 
 /// App-marketing events `userId,behavior,channel,ts` with `ts` in epoch milliseconds.
 #[derive(clap::Args, Debug)]

@@ -11,7 +11,8 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fail, Jitter, Sink, base_time, check_rate, pick, rng};
+use super::draw::{Jitter, base_time, check_rate, pick, rng};
+use super::sink::{Fail, Sink};
 
 /// Order events in the tutorial's `OrderLog.csv` format, and optionally their receipts.
 #[derive(clap::Args, Debug)]
@@ -36,7 +37,7 @@ pub struct OrdersGen {
     #[arg(long, default_value_t = 1_558_430_842)]
     pub start: u64,
     /// Moves each order-file timestamp back by up to this much (uniformly); receipts stay in order.
-    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::draw::parse_duration)]
     pub disorder: Duration,
 }
 

@@ -2,6 +2,7 @@ use std::collections::{HashMap, HashSet};
 
 use clap::Parser;
 
+use super::draw::{Scatter, parse_duration};
 use super::*;
 
 #[derive(Parser)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fail, Jitter, Scatter, Sink, Trait, Zipf, base_time, check_pool, check_rate, rng};
+use super::draw::{Jitter, Scatter, Trait, Zipf, base_time, check_pool, check_rate, rng};
+use super::sink::{Fail, Sink};
 
 /// Rows of user behaviour in the tutorial's `UserBehavior.csv` format.
 #[derive(clap::Args, Debug)]
@@ -44,7 +45,7 @@ pub struct UserBehaviorGen {
     #[arg(long, default_value_t = 0.5)]
     pub user_zipf: f64,
     /// Moves each timestamp back by up to this much (uniformly), to exercise out-of-orderness.
-    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = super::draw::parse_duration)]
     pub disorder: Duration,
     /// Fraction of rows whose timestamp is bogus (half near 1970, half in 2037), as in the real
     /// file, which a job must survive.
@@ -192,7 +193,7 @@ impl Plan {
         for i in 0..self.rows {
             let slot = self.rng.random_range(0..SESSIONS);
             let mut s = sessions[slot];
-            let behavior = super::pick(&mut self.rng, &MIX);
+            let behavior = super::draw::pick(&mut self.rng, &MIX);
             let item = if behavior == "pv" || s.n_seen == 0 {
                 let item = self.item(s.cat);
                 s.seen[s.n_seen % 4] = item;

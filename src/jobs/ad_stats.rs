@@ -49,21 +49,21 @@ use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::{Filter, Map};
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
-use crate::engine::calendar::Days;
-use crate::engine::patterns::Seq;
-use crate::engine::quota::first_per_period;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
+use crate::engine::time::calendar::Days;
+use crate::engine::operators::patterns::Seq;
+use crate::engine::operators::quota::first_per_period;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::combined_sink::{self, Reports};
-use crate::engine::event_time::Lateness;
+use crate::engine::sink::combined::{self, Reports};
+use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::records::AdClickEvent;
+use crate::engine::input::records::AdClickEvent;
 use crate::engine::runner;
 use crate::engine::sink::{AppendReport, WindowReport};
-use crate::engine::topn::Ranked;
-use crate::engine::window_count::ranked_counts;
-use crate::engine::windows::{Window, Windows};
+use crate::engine::operators::topn::Ranked;
+use crate::engine::operators::window_count::ranked_counts;
+use crate::engine::time::windows::{Window, Windows};
 
 
 /// The input formats this job reads, for the hint when a file of another format is given.
@@ -241,7 +241,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let out_of_orderness = args.out_of_orderness;
 
     runner::execute(
-        &[crate::jobs::named_input(&args.input)],
+        &[crate::jobs::inputs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {
@@ -281,7 +281,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     },
                     events_section: "blacklist",
                 };
-                let probe = combined_sink::windows_and_events(
+                let probe = combined::windows_and_events(
                     counts,
                     warnings,
                     "AdStats/sink",

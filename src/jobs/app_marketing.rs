@@ -32,16 +32,16 @@ use differential_dataflow::ExchangeData;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
-use crate::engine::records::{MarketingBehavior, MarketingEvent};
+use crate::engine::input::event_time::Lateness;
+use crate::engine::input::records::{MarketingBehavior, MarketingEvent};
 use crate::engine::runner;
-use crate::engine::sink::WindowReport;
-use crate::engine::topn::Ranked;
-use crate::engine::window_count::count_and_rank;
-use crate::engine::windows::{Window, Windows};
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::operators::topn::Ranked;
+use crate::engine::operators::window_count::ranked_counts;
+use crate::engine::time::windows::{Window, Windows};
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<MarketingEvent as Record>::NAME];
@@ -207,15 +207,16 @@ where
     W: WindowReport<Value = Ranked<K>> + Clone + Send + Sync,
 {
     let out_of_orderness = args.out_of_orderness;
-    let inputs = [crate::jobs::named_input(&args.input)];
+    let inputs = [crate::jobs::inputs::named_input(&args.input)];
     runner::execute(&inputs, &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
         let report = report.clone();
         let (events, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (events, panes) = scope.new_collection::<(K, u64), isize>();
+            let counts = ranked_counts(panes, windows, None, name);
             (
                 events,
-                count_and_rank(panes, windows, None, name, report, output),
+                sink::windows(counts, &format!("{name}/sink"), windows, report, output),
             )
         });
         ctx.feed(

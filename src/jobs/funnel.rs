@@ -23,18 +23,18 @@ use std::collections::HashMap;
 use differential_dataflow::Hashable;
 use differential_dataflow::input::Input;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
-use crate::engine::calendar::{DAY_MS, Days};
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
+use crate::engine::time::calendar::{DAY_MS, Days};
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
+use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
-use crate::engine::time_fmt::{Zone, format_ms};
-use crate::engine::window_fold::{WindowFold, fold_per_window};
-use crate::engine::windows::{Window, Windows};
+use crate::engine::time::time_fmt::{Zone, format_ms};
+use crate::engine::operators::window_fold::{WindowFold, fold_per_window};
+use crate::engine::time::windows::{Window, Windows};
 
 
 /// The input formats this job reads, for the hint when a file of another format is given.
@@ -331,7 +331,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     let day_tz = args.day_tz.clone();
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
+    let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
     let (overall_only, out_of_orderness, lateness) = (
         args.overall_only,
         args.out_of_orderness,

@@ -19,16 +19,16 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
-use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::input::event_time::Lateness;
+use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
-use crate::engine::sink::WindowReport;
-use crate::engine::topn::Ranked;
-use crate::engine::window_count::count_and_rank;
-use crate::engine::windows::{Window, Windows};
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::operators::topn::Ranked;
+use crate::engine::operators::window_count::ranked_counts;
+use crate::engine::time::windows::{Window, Windows};
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
@@ -114,15 +114,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Err("--top must be at least 1".into());
     }
     let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
-    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
+    let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
         let (views, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (views, panes) = scope.new_collection::<(u64, u64), isize>();
+            let top = ranked_counts(panes, windows, Some(args.top), "HotItems");
             (
                 views,
-                count_and_rank(panes, windows, Some(args.top), "HotItems", Report, output),
+                sink::windows(top, "HotItems/sink", windows, Report, output),
             )
         });
         ctx.feed(

@@ -21,23 +21,23 @@
 //! ```
 //!
 //! URLs are counted on 64-bit ids; each window keeps a URL's name once, for ranking
-//! (`engine::hashed_keys`).
+//! (`engine::operators::hashed_keys`).
 
 use std::cmp::Reverse;
 
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
-use crate::engine::hashed_keys::{NamedPane, count_and_rank_named, name_id};
-use crate::engine::records::ApacheLogEvent;
+use crate::engine::input::event_time::Lateness;
+use crate::engine::operators::hashed_keys::{NamedPane, name_id, ranked_names};
+use crate::engine::input::records::ApacheLogEvent;
 use crate::engine::runner;
-use crate::engine::sink::WindowReport;
-use crate::engine::topn::Ranked;
-use crate::engine::windows::{Window, Windows};
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::operators::topn::Ranked;
+use crate::engine::time::windows::{Window, Windows};
 
 /// What `--exclude-static` drops: URLs whose path (before any `?query`) ends with one of these,
 /// in any letter case.
@@ -155,16 +155,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (args.top, args.out_of_orderness, args.exclude_static);
 
     runner::execute(
-        &[crate::jobs::named_input(&args.input)],
+        &[crate::jobs::inputs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {
             let output = ctx.output();
             let (requests, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (requests, panes) = scope.new_collection::<NamedPane, isize>();
+                let top = ranked_names(panes, windows, top, "HotPages");
                 (
                     requests,
-                    count_and_rank_named(panes, windows, top, "HotPages", Report, output),
+                    sink::windows(top, "HotPages/sink", windows, Report, output),
                 )
             });
             ctx.feed(

@@ -24,14 +24,14 @@ use std::collections::VecDeque;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
+use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Seq, Token};
-use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
-use crate::engine::records::{LoginEvent, LoginOutcome};
+use crate::engine::operators::patterns::{Seq, Token};
+use crate::engine::operators::process::{Emit, KeyedProcess, Next, keyed_process};
+use crate::engine::input::records::{LoginEvent, LoginOutcome};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
 
@@ -176,7 +176,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
 
     runner::execute(
-        &[crate::jobs::named_input(&args.input)],
+        &[crate::jobs::inputs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| {

@@ -5,10 +5,10 @@
 
 use differential_dataflow::input::Input;
 
-use crate::engine::failure::Failure;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs};
-use crate::engine::event_time::Lateness;
-use crate::engine::records::{self, Record};
+use crate::engine::input::event_time::Lateness;
+use crate::engine::input::records::{self, Record};
 use crate::engine::runner::{self, Context};
 
 /// The record formats `uba parse` reads.
@@ -44,7 +44,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let record = args.record;
     runner::execute(
-        &[crate::jobs::named_input(&args.input)],
+        &[crate::jobs::inputs::named_input(&args.input)],
         &args.cluster,
         &args.output,
         move |worker, ctx| match record {

@@ -19,16 +19,16 @@ use std::cmp::Reverse;
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
-use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::input::event_time::Lateness;
+use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
-use crate::engine::sink::WindowReport;
-use crate::engine::topn::Ranked;
-use crate::engine::window_count::count_and_rank;
-use crate::engine::windows::{Window, Windows};
+use crate::engine::sink::{self, WindowReport};
+use crate::engine::operators::topn::Ranked;
+use crate::engine::operators::window_count::ranked_counts;
+use crate::engine::time::windows::{Window, Windows};
 
 /// What `uba pv --help` adds after the flags.
 const HELP: &str = "\
@@ -105,15 +105,16 @@ impl WindowReport for Report {
 pub fn run(args: Args) -> Result<(), Failure> {
     Windows::validate(args.window, args.window)?;
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
+    let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
         let (views, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (views, panes) = scope.new_collection::<((), u64), isize>();
+            let counts = ranked_counts(panes, windows, None, "PageViews");
             (
                 views,
-                count_and_rank(panes, windows, None, "PageViews", Report, output),
+                sink::windows(counts, "PageViews/sink", windows, Report, output),
             )
         });
         ctx.feed(

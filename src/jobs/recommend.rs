@@ -44,19 +44,20 @@ use differential_dataflow::input::Input;
 use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::broadcast::per_key_with_table;
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::event_time::Lateness;
+use crate::engine::operators::broadcast::per_key_with_table;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::keyed::{KeyedReport, Mode, keyed};
+use crate::engine::sink::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::Output;
-use crate::engine::records::{Behavior, UserBehavior};
-use crate::engine::patterns::Seq;
-use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process_to_last_input};
+use crate::engine::input::records::{Behavior, UserBehavior};
+use crate::engine::operators::patterns::Seq;
+use crate::engine::operators::process::{Emit, KeyedProcess, Next, keyed_process_to_last_input};
 use crate::engine::runner;
 use crate::engine::sink;
-use crate::engine::temporal::{Horizon, InHorizon};
-use crate::engine::topn::{Ranked, top_n};
+use crate::engine::time::temporal::{Horizon, InHorizon};
+use crate::engine::operators::topn::{Ranked, top_n};
 
 /// Similarities are fixed point: this many units make 1.0.
 pub const SCALE: f64 = 1e9;
@@ -504,7 +505,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let mut only = args.users.clone();
     only.sort_unstable();
-    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
+    let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
     let neighbours = args.neighbours;
     let (k, max_user_items, evaluate, out_of_orderness) = (
         args.top,
@@ -615,7 +616,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             0,
             events,
             out_of_orderness,
-            horizon.lateness(),
+            Lateness::from(horizon),
             |_: &UserBehavior| true,
             |b, t| ((b.user_id, (b.ts, b.item_id, b.behavior)), t),
         );

@@ -27,14 +27,14 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
+use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::patterns::{Seq, Token, tally};
-use crate::engine::process::{Emit, KeyedProcess, Next, keyed_process};
-use crate::engine::records::{OrderEvent, OrderKind, ReceiptEvent};
+use crate::engine::operators::patterns::{Seq, Token, tally};
+use crate::engine::operators::process::{Emit, KeyedProcess, Next, keyed_process};
+use crate::engine::input::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::engine::runner;
 use crate::engine::sink::{self, AppendReport};
 

@@ -27,18 +27,19 @@
 use differential_dataflow::input::Input;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::event_time::Lateness;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::keyed::{KeyedReport, Mode, keyed};
+use crate::engine::sink::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::Output;
-use crate::engine::records::{Behavior, UserBehavior};
-use crate::engine::patterns::Seq;
-use crate::engine::process::{
+use crate::engine::input::records::{Behavior, UserBehavior};
+use crate::engine::operators::patterns::Seq;
+use crate::engine::operators::process::{
     Emit, KeyedProcess, Next, keyed_process, keyed_process_to_last_input,
 };
 use crate::engine::runner;
-use crate::engine::temporal::{Horizon, InHorizon};
+use crate::engine::time::temporal::{Horizon, InHorizon};
 
 /// How many categories a profile names.
 const TOP_CATEGORIES: usize = 3;
@@ -347,7 +348,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let mut only = args.users.clone();
     only.sort_unstable();
-    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
+    let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();
@@ -382,7 +383,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             0,
             events,
             args.out_of_orderness,
-            horizon.lateness(),
+            Lateness::from(horizon),
             |_: &UserBehavior| true,
             |b, t, origin| {
                 let event = Seq::at(b.ts, origin, (b.category_id, b.behavior));

@@ -23,15 +23,15 @@
 use differential_dataflow::input::Input;
 use serde::Serialize;
 
-use crate::engine::records::Record;
-use crate::engine::failure::Failure;
+use crate::engine::input::records::Record;
+use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
-use crate::engine::event_time::Lateness;
-use crate::engine::records::{Behavior, UserBehavior};
+use crate::engine::input::event_time::Lateness;
+use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
-use crate::engine::sketch::{self, SketchKind, mix64};
-use crate::engine::windows::{Window, Windows, expand_panes};
+use crate::engine::operators::sketch::{self, SketchKind, mix64};
+use crate::engine::time::windows::{Window, Windows, expand_panes};
 
 /// The tutorial's Redis bitmap: 2^29 bits (64 MiB when dense).
 pub const TUTORIAL_BLOOM_BITS: u64 = 1 << 29;
@@ -212,7 +212,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         kind.validate()?;
     }
     let windows = Windows::tumbling(args.window, args.allowed_lateness);
-    let input = crate::jobs::input_or_sample(&args.input, &args.cluster)?;
+    let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
     let (out_of_orderness, compare, method) = (args.out_of_orderness, args.compare, args.method);
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {

@@ -1,0 +1,487 @@
+//! The input records of every job, each next to the parser that reads it from one line.
+//!
+//! Parsers take a [`csv::ByteRecord`] (the line split into fields, without allocation per row) and
+//! either return the record or a [`Reject`] that says, in words a user can act on, why the line was
+//! not accepted. Times are converted to event time in milliseconds here, once, so that the rest of
+//! the engine never asks which unit an input used.
+
+use std::fmt;
+
+use csv::ByteRecord;
+use serde::{Deserialize, Serialize};
+
+/// Why a line was not accepted. Shown to the user with the file name and line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// An empty line (the reader skips nothing silently).
+    Empty,
+    /// The line does not have the number of fields its format has.
+    FieldCount { expected: usize, found: usize },
+    /// A field that must be a number is not one.
+    NotANumber { field: &'static str },
+    /// A field holds a value outside its fixed vocabulary (`pv|buy|cart|fav`, ...).
+    Unknown { field: &'static str, value: String },
+    /// A text field is not valid UTF-8.
+    BadUtf8 { field: &'static str },
+    /// A date that does not parse.
+    BadTime { detail: String },
+    /// A time that cannot be right for this input (see `event_time::TimeGuard`).
+    BogusTime { detail: String },
+    /// A line longer than `--max-line-bytes`: read past without being held in memory.
+    TooLong { limit: usize },
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reject::Empty => write!(f, "empty line"),
+            Reject::FieldCount { expected, found } => {
+                write!(
+                    f,
+                    "wrong number of fields (expected {expected}, found {found})"
+                )
+            }
+            Reject::NotANumber { field } => write!(f, "{field} is not a number"),
+            Reject::Unknown { field, value } => write!(f, "unknown {field} '{value}'"),
+            Reject::BadUtf8 { field } => write!(f, "{field} is not valid UTF-8"),
+            Reject::BadTime { detail } => write!(f, "bad time: {detail}"),
+            Reject::BogusTime { detail } => write!(f, "bogus timestamp: {detail}"),
+            Reject::TooLong { limit } => write!(f, "line too long (more than {limit} bytes)"),
+        }
+    }
+}
+
+/// The latest event time any input may have: 9999-12-31 23:59:59.999 UTC. Later times (a
+/// mistyped or corrupted timestamp) are rejected: windows, days, horizons and timeouts add
+/// lengths to event times, and must not overflow.
+pub const MAX_EVENT_TIME: u64 = 253_402_300_799_999;
+
+/// Rejects a time after [`MAX_EVENT_TIME`].
+pub fn within_range(ts: u64) -> Result<u64, Reject> {
+    if ts <= MAX_EVENT_TIME {
+        Ok(ts)
+    } else {
+        Err(Reject::BadTime {
+            detail: format!("{ts} ms is after the year 9999"),
+        })
+    }
+}
+
+/// A record that one line of an input file holds.
+pub trait Record: Sized + Send + 'static {
+    /// What a user calls a line of this format, for messages ("a UserBehavior row").
+    const NAME: &'static str;
+    /// Field separator of the input format.
+    const DELIMITER: u8 = b',';
+    /// Reads one line, already split into fields.
+    fn parse(fields: &ByteRecord) -> Result<Self, Reject>;
+    /// Event time in milliseconds since the epoch.
+    fn event_time(&self) -> u64;
+}
+
+fn expect_fields(fields: &ByteRecord, expected: usize) -> Result<(), Reject> {
+    let found = fields.len();
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Reject::FieldCount { expected, found })
+    }
+}
+
+/// Parses an unsigned decimal number; surrounding spaces are tolerated, nothing else is.
+pub fn number<N: std::str::FromStr>(bytes: &[u8], field: &'static str) -> Result<N, Reject> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or(Reject::NotANumber { field })
+}
+
+fn text<'a>(bytes: &'a [u8], field: &'static str) -> Result<&'a str, Reject> {
+    std::str::from_utf8(bytes).map_err(|_| Reject::BadUtf8 { field })
+}
+
+/// Epoch seconds to event-time milliseconds, rejecting values that overflow.
+fn seconds(bytes: &[u8]) -> Result<u64, Reject> {
+    let s: u64 = number(bytes, "timestamp")?;
+    s.checked_mul(1000)
+        .ok_or(Reject::NotANumber { field: "timestamp" })
+}
+
+fn unknown(field: &'static str, value: &[u8]) -> Reject {
+    Reject::Unknown {
+        field,
+        value: String::from_utf8_lossy(value).into_owned(),
+    }
+}
+
+/// What a user did with an item (`UserBehavior.csv`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Behavior {
+    Pv,
+    Buy,
+    Cart,
+    Fav,
+}
+
+impl Behavior {
+    fn parse(bytes: &[u8]) -> Result<Self, Reject> {
+        match bytes.trim_ascii() {
+            b"pv" => Ok(Behavior::Pv),
+            b"buy" => Ok(Behavior::Buy),
+            b"cart" => Ok(Behavior::Cart),
+            b"fav" => Ok(Behavior::Fav),
+            other => Err(unknown("behavior", other)),
+        }
+    }
+
+    /// The name used in the data files and in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Behavior::Pv => "pv",
+            Behavior::Buy => "buy",
+            Behavior::Cart => "cart",
+            Behavior::Fav => "fav",
+        }
+    }
+}
+
+/// One row of `UserBehavior.csv`: `userId,itemId,categoryId,behavior,ts` (ts in seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UserBehavior {
+    pub user_id: u64,
+    pub item_id: u64,
+    pub category_id: u32,
+    pub behavior: Behavior,
+    pub ts: u64,
+}
+
+impl Record for UserBehavior {
+    const NAME: &'static str = "UserBehavior row";
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 5)?;
+        Ok(UserBehavior {
+            user_id: number(&f[0], "userId")?,
+            item_id: number(&f[1], "itemId")?,
+            category_id: number(&f[2], "categoryId")?,
+            behavior: Behavior::parse(&f[3])?,
+            ts: seconds(&f[4])?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+/// One line of the web server log: `ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url`.
+///
+/// The time is read in the zone the line gives (`+0000` in the sample) and kept as an instant.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ApacheLogEvent {
+    pub ip: String,
+    pub method: String,
+    pub url: String,
+    pub ts: u64,
+}
+
+impl Record for ApacheLogEvent {
+    const NAME: &'static str = "web server log line";
+    const DELIMITER: u8 = b' ';
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 7)?;
+        // The identity and user fields (`-`) are not kept, but a line is text throughout.
+        text(&f[1], "identity")?;
+        text(&f[2], "user")?;
+        let date = text(&f[3], "date")?;
+        let zone = text(&f[4], "zone")?;
+        Ok(ApacheLogEvent {
+            ip: text(&f[0], "ip")?.to_owned(),
+            method: text(&f[5], "method")?.to_owned(),
+            url: text(&f[6], "url")?.to_owned(),
+            ts: parse_log_time(date, zone)?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+/// Outcome of a login attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LoginOutcome {
+    Success,
+    Fail,
+}
+
+/// One row of `LoginLog.csv`: `userId,ip,success|fail,ts`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LoginEvent {
+    pub user_id: u64,
+    pub ip: String,
+    pub outcome: LoginOutcome,
+    pub ts: u64,
+}
+
+impl Record for LoginEvent {
+    const NAME: &'static str = "LoginLog row";
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 4)?;
+        let outcome = match f[2].trim_ascii() {
+            b"success" => LoginOutcome::Success,
+            b"fail" => LoginOutcome::Fail,
+            other => return Err(unknown("event type", other)),
+        };
+        Ok(LoginEvent {
+            user_id: number(&f[0], "userId")?,
+            ip: text(&f[1], "ip")?.trim().to_owned(),
+            outcome,
+            ts: seconds(&f[3])?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+/// What happened to an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OrderKind {
+    Create,
+    Pay,
+}
+
+/// One row of `OrderLog.csv`: `orderId,create|pay,txId,ts` (txId empty for a create).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OrderEvent {
+    pub order_id: u64,
+    pub kind: OrderKind,
+    pub tx_id: String,
+    pub ts: u64,
+}
+
+impl Record for OrderEvent {
+    const NAME: &'static str = "OrderLog row";
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 4)?;
+        let kind = match f[1].trim_ascii() {
+            b"create" => OrderKind::Create,
+            b"pay" => OrderKind::Pay,
+            other => return Err(unknown("event type", other)),
+        };
+        Ok(OrderEvent {
+            order_id: number(&f[0], "orderId")?,
+            kind,
+            tx_id: text(&f[2], "txId")?.trim().to_owned(),
+            ts: seconds(&f[3])?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+/// One row of `ReceiptLog.csv`: `txId,payChannel,ts`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ReceiptEvent {
+    pub tx_id: String,
+    pub pay_channel: String,
+    pub ts: u64,
+}
+
+impl Record for ReceiptEvent {
+    const NAME: &'static str = "ReceiptLog row";
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 3)?;
+        Ok(ReceiptEvent {
+            tx_id: text(&f[0], "txId")?.trim().to_owned(),
+            pay_channel: text(&f[1], "payChannel")?.trim().to_owned(),
+            ts: seconds(&f[2])?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+/// One row of `AdClickLog.csv`: `userId,adId,province,city,ts`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AdClickEvent {
+    pub user_id: u64,
+    pub ad_id: u64,
+    pub province: String,
+    pub city: String,
+    pub ts: u64,
+}
+
+impl Record for AdClickEvent {
+    const NAME: &'static str = "AdClickLog row";
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 5)?;
+        Ok(AdClickEvent {
+            user_id: number(&f[0], "userId")?,
+            ad_id: number(&f[1], "adId")?,
+            province: text(&f[2], "province")?.trim().to_owned(),
+            city: text(&f[3], "city")?.trim().to_owned(),
+            ts: seconds(&f[4])?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+/// What a user did with an app in a marketing channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MarketingBehavior {
+    Click,
+    Download,
+    Install,
+    Uninstall,
+}
+
+/// One generated marketing event: `userId,behavior,channel,ts` (ts in milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MarketingEvent {
+    pub user_id: u64,
+    pub behavior: MarketingBehavior,
+    pub channel: String,
+    pub ts: u64,
+}
+
+impl Record for MarketingEvent {
+    const NAME: &'static str = "marketing event row";
+    fn parse(f: &ByteRecord) -> Result<Self, Reject> {
+        expect_fields(f, 4)?;
+        let behavior = match f[1].trim_ascii() {
+            b"CLICK" => MarketingBehavior::Click,
+            b"DOWNLOAD" => MarketingBehavior::Download,
+            b"INSTALL" => MarketingBehavior::Install,
+            b"UNINSTALL" => MarketingBehavior::Uninstall,
+            other => return Err(unknown("behavior", other)),
+        };
+        Ok(MarketingEvent {
+            user_id: number(&f[0], "userId")?,
+            behavior,
+            channel: text(&f[2], "channel")?.trim().to_owned(),
+            ts: number(&f[3], "timestamp")?,
+        })
+    }
+    fn event_time(&self) -> u64 {
+        self.ts
+    }
+}
+
+const LOG_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[day]/[month]/[year]:[hour]:[minute]:[second]");
+
+/// Reads `17/05/2015:10:05:03` in the zone `+0000` as epoch milliseconds.
+pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
+    let bad = |detail: String| Reject::BadTime { detail };
+    let local = time::PrimitiveDateTime::parse(date, LOG_DATE)
+        .map_err(|e| bad(format!("'{date}' is not dd/MM/yyyy:HH:mm:ss ({e})")))?;
+    // A log's zone is a sign and four digits (`+0000`, `-0500`), as Apache writes it.
+    let digits = zone.get(1..).unwrap_or("");
+    if !(zone.starts_with(['+', '-'])
+        && digits.len() == 4
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad(format!("'{zone}' is not a zone like +0000 or -0500")));
+    }
+    let offset = crate::engine::time::time_fmt::parse_zone(zone).map_err(bad)?;
+    let ms = local.assume_offset(offset).unix_timestamp() * 1000;
+    u64::try_from(ms).map_err(|_| bad(format!("'{date}' is before 1970")))
+}
+
+/// Which input format most of `lines` are (more than half), if any: for the hint when a job accepted nothing
+/// (the wrong file for the job). Returns the format's [`Record::NAME`].
+pub fn sniff(lines: &[Vec<u8>]) -> Option<&'static str> {
+    fn parses<R: Record>(line: &[u8]) -> bool {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .quoting(false)
+            .delimiter(R::DELIMITER)
+            .from_reader(line);
+        let mut record = ByteRecord::new();
+        matches!(reader.read_byte_record(&mut record), Ok(true)) && R::parse(&record).is_ok()
+    }
+    fn votes<R: Record>(lines: &[Vec<u8>]) -> (usize, &'static str) {
+        (lines.iter().filter(|l| parses::<R>(l)).count(), R::NAME)
+    }
+    [
+        votes::<UserBehavior>(lines),
+        votes::<ApacheLogEvent>(lines),
+        votes::<LoginEvent>(lines),
+        votes::<OrderEvent>(lines),
+        votes::<ReceiptEvent>(lines),
+        votes::<AdClickEvent>(lines),
+        votes::<MarketingEvent>(lines),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n * 2 > lines.len())
+    // The first of equal votes: the stricter formats come first (a UserBehavior row also
+    // parses as an AdClickLog row, whose province and city are free text).
+    .min_by_key(|(n, _)| std::cmp::Reverse(*n))
+    .map(|(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str, delimiter: u8) -> ByteRecord {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(line.as_bytes());
+        let mut record = ByteRecord::new();
+        reader.read_byte_record(&mut record).unwrap();
+        record
+    }
+
+    #[test]
+    fn user_behavior_reads_seconds_as_milliseconds() {
+        let r = UserBehavior::parse(&fields("543462,1715,1464116,pv,1511658000", b',')).unwrap();
+        assert_eq!(
+            (r.user_id, r.item_id, r.category_id),
+            (543462, 1715, 1464116)
+        );
+        assert_eq!((r.behavior, r.ts), (Behavior::Pv, 1_511_658_000_000));
+    }
+
+    #[test]
+    fn user_behavior_rejects_say_why() {
+        let bad = |l| {
+            UserBehavior::parse(&fields(l, b','))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            bad("1,2,3,pv"),
+            "wrong number of fields (expected 5, found 4)"
+        );
+        assert_eq!(bad("1,x,3,pv,5"), "itemId is not a number");
+        assert_eq!(bad("1,2,3,like,5"), "unknown behavior 'like'");
+    }
+
+    #[test]
+    fn apache_log_time_is_read_in_its_zone() {
+        let line = "83.149.9.216 - - 17/05/2015:10:05:03 +0000 GET /presentations/a.png";
+        let e = ApacheLogEvent::parse(&fields(line, b' ')).unwrap();
+        assert_eq!(e.ts, 1_431_857_103_000);
+        assert_eq!(
+            (e.method.as_str(), e.url.as_str()),
+            ("GET", "/presentations/a.png")
+        );
+        let shifted = "83.149.9.216 - - 17/05/2015:12:05:03 +0200 GET /a";
+        assert_eq!(
+            ApacheLogEvent::parse(&fields(shifted, b' ')).unwrap().ts,
+            e.ts
+        );
+    }
+
+    #[test]
+    fn order_create_has_an_empty_tx_id() {
+        let e = OrderEvent::parse(&fields("34729,create,,1558430842", b',')).unwrap();
+        assert_eq!((e.kind, e.tx_id.as_str()), (OrderKind::Create, ""));
+    }
+}

@@ -1,0 +1,741 @@
+//! Sources: one reader thread per input file turns its lines into timestamped updates.
+//!
+//! The reader thread does everything that must happen in input order (parsing, the bogus-time
+//! guard, the watermark, the lateness decision, the accounting, the rejects and late side outputs)
+//! and sends consolidated batches to the one worker that feeds the input into the dataflow. Only
+//! that worker (global worker 0) holds the input's session; every other worker closes its session at
+//! once, so it never holds the frontier back. Parsing thus overlaps with the dataflow's work, and
+//! every decision is a fact of the file, whatever `-w`, `-n` or the batch sizes.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+
+use csv::ByteRecord;
+use differential_dataflow::ExchangeData;
+use differential_dataflow::consolidation::consolidate_updates;
+use differential_dataflow::input::InputSession;
+use timely::dataflow::ProbeHandle;
+
+use crate::engine::input::event_time::{Arrival, EventClock, Lateness, TimeGuard};
+use crate::engine::input::records::{Record, Reject};
+use crate::engine::input::side::SideOutputs;
+
+/// The bytes read at a time. Larger blocks mean fewer, larger batches per timestamp.
+const BLOCK: usize = 1 << 20;
+
+/// The first rows whose median anchors the bogus-time guard: the start of the input, not a whole
+/// block (a small file spanning days, like `apache.log`, fits in one block and its median would be
+/// days after its first lines).
+const ANCHOR_ROWS: usize = 1000;
+
+/// An opened input: its name for messages, and its bytes.
+pub struct Source {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    /// Its size in bytes, when known (a file; not stdin or a pipe): the progress line's total.
+    pub size: Option<u64>,
+}
+
+/// Where a record came from: which file of its input, and which line. Orders like
+/// (file, line), which is how events with equal timestamps are ordered wherever order matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub file: u32,
+    pub line: u64,
+}
+
+impl Origin {
+    /// One number that orders like the origin (lines below 2^40 per file).
+    pub fn seq(self) -> u64 {
+        (u64::from(self.file) << 40) | self.line
+    }
+}
+
+/// How an input's times are judged.
+#[derive(Clone, Copy, Debug)]
+pub struct TimePolicy {
+    pub out_of_orderness: u64,
+    pub lateness: Lateness,
+    /// See [`TimeGuard`]; `None` turns the guard off.
+    pub max_time_jump: Option<u64>,
+    /// Read at most this many lines per second of wall-clock time (benchmarks).
+    pub replay_rate: Option<u64>,
+    /// A longer line is rejected as too long, and read past without being held.
+    pub max_line_bytes: usize,
+    /// Threads that parse each block of lines (the reader's own included), each a share of its
+    /// lines; what follows parsing (the watermark, lateness, accounting) stays one pass in line
+    /// order, so every decision is the same as with one.
+    pub parsers: usize,
+}
+
+/// Where every line of one input ended up: `read = accepted + rejected`,
+/// `accepted = used + filtered + late`; `corrections` are the used records that arrived behind
+/// the watermark and changed windows that were still alive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accounting {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub used: u64,
+    pub filtered: u64,
+    pub late: u64,
+    pub corrections: u64,
+}
+
+enum Message<D> {
+    Batch {
+        updates: Vec<(D, u64, isize)>,
+        frontier: u64,
+        accounting: Accounting,
+    },
+    Done {
+        accounting: Accounting,
+        error: Option<String>,
+        /// When lines were read and none was accepted: the format they look like, if any.
+        looks_like: Option<&'static str>,
+    },
+}
+
+/// How many rejected lines are kept to tell which format a wrong input is.
+const SAMPLES: usize = 20;
+
+/// Spawns the reader thread of one input. `keep` says which accepted records the job uses (the
+/// others still move the watermark); `place` turns a kept record and the time at which it enters
+/// (its own time, or the watermark for a correction) into an update and its time.
+pub fn spawn_reader<R, D, K, P>(
+    source: Source,
+    file: u32,
+    policy: TimePolicy,
+    sides: Arc<SideOutputs>,
+    keep: K,
+    place: P,
+) -> Reading<D>
+where
+    R: Record,
+    D: ExchangeData,
+    K: Fn(&R) -> bool + Send + 'static,
+    P: FnMut(R, u64, Origin) -> (D, u64) + Send + 'static,
+{
+    let (tx, rx) = sync_channel(4);
+    let name = source.name.clone();
+    std::thread::Builder::new()
+        .name(format!("uba-read {name}"))
+        .spawn(move || {
+            let mut reader = Reader {
+                file,
+                policy,
+                sides,
+                keep,
+                place,
+                tx: tx.clone(),
+                state: ReaderState::new(&policy, source.name),
+            };
+            let error = reader.run(source.reader).err();
+            crate::engine::status::latency::watermark(u64::MAX);
+            let counts = reader.state.counts;
+            let looks_like = (counts.read > 0 && counts.accepted == 0)
+                .then(|| crate::engine::input::records::sniff(&reader.state.samples))
+                .flatten();
+            let _ = tx.send(Message::Done {
+                accounting: counts,
+                error,
+                looks_like,
+            });
+        })
+        .expect("spawning a reader thread");
+    Reading {
+        name,
+        record: R::NAME,
+        looks_like: None,
+        rx,
+        frontier: 0,
+        accounting: Accounting::default(),
+        done: false,
+        error: None,
+    }
+}
+
+struct ReaderState {
+    name: String,
+    clock: EventClock,
+    guard: TimeGuard,
+    counts: Accounting,
+    next_line: u64,
+    /// The first rejected lines, to tell which format a wrong input is.
+    samples: Vec<Vec<u8>>,
+}
+
+impl ReaderState {
+    fn new(policy: &TimePolicy, name: String) -> Self {
+        ReaderState {
+            name,
+            clock: EventClock::new(policy.out_of_orderness),
+            guard: TimeGuard::new(policy.max_time_jump),
+            counts: Accounting::default(),
+            next_line: 1,
+            samples: Vec::new(),
+        }
+    }
+}
+
+struct Reader<K, P, D> {
+    /// The file's index among the files of its input.
+    file: u32,
+    policy: TimePolicy,
+    sides: Arc<SideOutputs>,
+    keep: K,
+    place: P,
+    tx: SyncSender<Message<D>>,
+    state: ReaderState,
+}
+
+impl<K, P, D> Reader<K, P, D> {
+    /// Reads blocks, hands every run of whole lines to `lines`, and sends one batch per block.
+    fn run<R>(&mut self, mut input: Box<dyn Read + Send>) -> Result<(), String>
+    where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool,
+        P: FnMut(R, u64, Origin) -> (D, u64),
+    {
+        // Paced replays read small blocks, so that batches follow the pace closely.
+        let block = if self.policy.replay_rate.is_some() {
+            BLOCK / 64
+        } else {
+            BLOCK
+        };
+        let mut buffer = vec![0u8; block];
+        let mut filled = 0;
+        let mut shown_lines = 0;
+        let started = std::time::Instant::now();
+        loop {
+            if crate::engine::status::stop::requested() {
+                return Ok(());
+            }
+            if filled == buffer.len() {
+                // The buffer holds one unfinished line (whole lines were handed on).
+                if filled > self.policy.max_line_bytes {
+                    filled = self.skip_long_line(&mut input, &mut buffer, filled)?;
+                    continue;
+                }
+                buffer.resize(buffer.len() * 2, 0); // a line longer than a block
+            }
+            let n = match input.read(&mut buffer[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("cannot read {}: {e}", self.state.name)),
+            };
+            let eof = n == 0;
+            filled += n;
+            crate::engine::status::progress::read(n as u64, 0);
+            let complete = if eof {
+                filled
+            } else {
+                match memchr::memrchr(b'\n', &buffer[..filled]) {
+                    Some(i) => i + 1,
+                    None if filled > self.policy.max_line_bytes => {
+                        filled = self.skip_long_line(&mut input, &mut buffer, filled)?;
+                        continue;
+                    }
+                    None => continue,
+                }
+            };
+            if complete > 0 {
+                let updates = self.lines::<R>(&buffer[..complete]);
+                crate::engine::status::progress::read(0, self.state.counts.read - shown_lines);
+                shown_lines = self.state.counts.read;
+                if let Some(rate) = self.policy.replay_rate {
+                    let due = std::time::Duration::from_secs_f64(
+                        self.state.counts.read as f64 / rate.max(1) as f64,
+                    );
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+                crate::engine::status::latency::watermark(self.state.clock.frontier());
+                let batch = Message::Batch {
+                    updates,
+                    frontier: self.state.clock.frontier(),
+                    accounting: self.state.counts,
+                };
+                if self.tx.send(batch).is_err() {
+                    return Ok(()); // the dataflow stopped listening (Ctrl-C)
+                }
+                buffer.copy_within(complete..filled, 0);
+                filled -= complete;
+            }
+            if eof {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Rejects the line that fills `buffer[..filled]` without a newline as too long, and reads
+    /// past its end without holding it. Returns how many bytes of the following lines are left
+    /// at the start of the buffer.
+    fn skip_long_line(
+        &mut self,
+        input: &mut Box<dyn Read + Send>,
+        buffer: &mut [u8],
+        filled: usize,
+    ) -> Result<usize, String> {
+        let line = self.state.next_line;
+        let reason = Reject::TooLong {
+            limit: self.policy.max_line_bytes,
+        };
+        self.state.counts.read += 1;
+        self.reject(line, &reason, &shortened(&buffer[..filled]));
+        self.state.next_line += 1;
+        loop {
+            let n = match input.read(buffer) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("cannot read {}: {e}", self.state.name)),
+            };
+            if n == 0 {
+                return Ok(0);
+            }
+            if let Some(end) = memchr::memchr(b'\n', &buffer[..n]) {
+                buffer.copy_within(end + 1..n, 0);
+                return Ok(n - end - 1);
+            }
+        }
+    }
+
+    /// Parses whole lines; returns their updates, consolidated.
+    fn lines<R>(&mut self, bytes: &[u8]) -> Vec<(D, u64, isize)>
+    where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool,
+        P: FnMut(R, u64, Origin) -> (D, u64),
+    {
+        if self.state.guard.needs_anchor() {
+            let times = records::<R>(bytes)
+                .filter_map(|(_, r)| r.ok())
+                .map(|r| r.event_time())
+                .filter(|ts| *ts <= crate::engine::input::records::MAX_EVENT_TIME)
+                .take(ANCHOR_ROWS)
+                .collect();
+            self.state.guard.anchor_at_median(times);
+        }
+        let mut updates = Vec::new();
+        let first_line = self.state.next_line;
+        let mut expected = 1;
+        // Only a run of lines longer than the limit can hold a line longer than it.
+        let check_lengths = bytes.len() > self.policy.max_line_bytes;
+        for (line, start, parsed) in parse_lines::<R>(bytes, self.policy.parsers) {
+            let line_text = || line_text(&bytes[start..]);
+            for blank in expected..line {
+                self.reject(first_line + blank - 1, &Reject::Empty, b"");
+            }
+            expected = line + 1;
+            let number = first_line + line - 1;
+            self.state.counts.read += 1;
+            let parsed = if check_lengths && line_text().len() > self.policy.max_line_bytes {
+                Err(Reject::TooLong {
+                    limit: self.policy.max_line_bytes,
+                })
+            } else {
+                parsed
+            };
+            let record = parsed
+                .and_then(|r| {
+                    crate::engine::input::records::within_range(r.event_time()).map(|_| r)
+                })
+                .and_then(|r| self.state.guard.check(r.event_time()).map(|_| r));
+            let record = match record {
+                Ok(record) => record,
+                Err(reason @ Reject::TooLong { .. }) => {
+                    self.reject(number, &reason, &shortened(line_text()));
+                    continue;
+                }
+                Err(reason) => {
+                    self.reject(number, &reason, line_text());
+                    continue;
+                }
+            };
+            self.state.counts.accepted += 1;
+            let ts = record.event_time();
+            self.state.clock.observe(ts);
+            if !(self.keep)(&record) {
+                self.state.counts.filtered += 1;
+                continue;
+            }
+            let frontier = self.state.clock.frontier();
+            let at = match self.policy.lateness.classify(ts, frontier) {
+                Arrival::OnTime => ts,
+                Arrival::Correction { at } => {
+                    self.state.counts.corrections += 1;
+                    at
+                }
+                Arrival::Late { behind } => {
+                    self.state.counts.late += 1;
+                    let reason = match self.policy.lateness {
+                        Lateness::Windowed(_) => {
+                            format!("{behind} ms behind the watermark; no window of it is alive")
+                        }
+                        Lateness::Strict => format!("{behind} ms behind the watermark"),
+                    };
+                    self.sides
+                        .late(&self.state.name, number, &reason, line_text());
+                    continue;
+                }
+            };
+            self.state.counts.used += 1;
+            let (data, time) = (self.place)(
+                record,
+                at,
+                Origin {
+                    file: self.file,
+                    line: number,
+                },
+            );
+            updates.push((data, time, 1));
+        }
+        let lines =
+            memchr::memchr_iter(b'\n', bytes).count() as u64 + u64::from(!bytes.ends_with(b"\n"));
+        for blank in expected..=lines {
+            self.reject(first_line + blank - 1, &Reject::Empty, b"");
+        }
+        self.state.next_line += lines;
+        consolidate_updates(&mut updates);
+        updates
+    }
+
+    fn reject(&mut self, line: u64, reason: &Reject, text: &[u8]) {
+        if matches!(reason, Reject::Empty) {
+            self.state.counts.read += 1;
+        }
+        self.state.counts.rejected += 1;
+        if self.state.samples.len() < SAMPLES && !text.is_empty() {
+            self.state
+                .samples
+                .push(text[..text.len().min(4096)].to_vec());
+        }
+        self.sides
+            .reject(&self.state.name, line, &reason.to_string(), text);
+    }
+}
+
+/// The start of a line too long to show whole in the rejects output.
+fn shortened(text: &[u8]) -> Vec<u8> {
+    let mut shown = text[..text.len().min(100)].to_vec();
+    shown.extend_from_slice(b"...");
+    shown
+}
+
+/// The records of a run of whole lines, in line order, each with its line number (1-based,
+/// within the run) and the byte offset of its line, parsed on `threads` threads: each takes a
+/// share of the lines, cut at line ends. Parsing is most of a reader's work (85% at -w 16), and
+/// a reader is one thread per file: with cheap jobs (pv, uv) it was the ceiling.
+fn parse_lines<R: Record>(bytes: &[u8], threads: usize) -> Vec<(u64, usize, Result<R, Reject>)> {
+    // Where each share starts (after a line end), and how many lines come before it.
+    let mut starts = vec![(0, 0)];
+    let mut lines_before = 0;
+    for k in 1..threads.max(1) {
+        let (from, _) = *starts.last().expect("a first share");
+        let target = (bytes.len() * k / threads).max(from);
+        let Some(end) = memchr::memchr(b'\n', &bytes[target..]) else {
+            break;
+        };
+        let start = target + end + 1;
+        if start >= bytes.len() {
+            break;
+        }
+        lines_before += memchr::memchr_iter(b'\n', &bytes[from..start]).count() as u64;
+        starts.push((start, lines_before));
+    }
+    // Each share ends where the next begins: parse only up to there.
+    let bounded = |k: usize| {
+        let (offset, before) = starts[k];
+        let end = starts.get(k + 1).map_or(bytes.len(), |s| s.0);
+        let mut records = records::<R>(&bytes[offset..end]);
+        let mut parsed = Vec::new();
+        while let Some((line, result)) = records.next() {
+            parsed.push((before + line, offset + records.start, result));
+        }
+        parsed
+    };
+    if starts.len() == 1 {
+        return bounded(0);
+    }
+    std::thread::scope(|scope| {
+        let others: Vec<_> = (1..starts.len())
+            .map(|k| scope.spawn(move || bounded(k)))
+            .collect();
+        let mut all = bounded(0);
+        for other in others {
+            all.extend(other.join().expect("a parser thread"));
+        }
+        all
+    })
+}
+
+/// The text of the line that starts `rest`, for the side outputs.
+fn line_text(rest: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end])
+}
+
+/// The records of a run of whole lines, with their line numbers (1-based, within the run).
+fn records<R: Record>(bytes: &[u8]) -> Records<'_, R> {
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .quoting(false) // no input format quotes; a stray quote must not swallow lines
+        // Only a newline ends a line: a stray carriage return inside a line must not split it
+        // (a CRLF line's `\r` is taken off its last field in `next`).
+        .terminator(csv::Terminator::Any(b'\n'))
+        .delimiter(R::DELIMITER)
+        .from_reader(bytes);
+    Records {
+        bytes,
+        reader,
+        record: ByteRecord::new(),
+        start: 0,
+        line: 1,
+        _record: std::marker::PhantomData,
+    }
+}
+
+struct Records<'a, R> {
+    bytes: &'a [u8],
+    reader: csv::Reader<&'a [u8]>,
+    record: ByteRecord,
+    /// Byte offset and line number (1-based) of the last record returned.
+    start: usize,
+    line: u64,
+    _record: std::marker::PhantomData<R>,
+}
+
+impl<R: Record> Records<'_, R> {
+    fn next(&mut self) -> Option<(u64, Result<R, Reject>)> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {
+                    if let Some(line) = self.take_record() {
+                        return Some(line);
+                    }
+                }
+                // Without quoting, reading bytes from memory cannot fail; stop rather than loop.
+                Ok(false) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// The record just read, with its line number; `None` for the blank line of a CRLF file
+    /// (a lone `\r`), which the caller reports as empty like any blank line.
+    fn take_record(&mut self) -> Option<(u64, Result<R, Reject>)> {
+        // The bytes of all fields end with the last field's: one comparison per line, and the
+        // second only when it may be the last field's.
+        let fields = self.record.len();
+        if self.record.as_slice().ends_with(b"\r") && self.record[fields - 1].ends_with(b"\r") {
+            let last = self.record[fields - 1].len() - 1;
+            if fields == 1 && last == 0 {
+                return None;
+            }
+            let kept = self.record[fields - 1][..last].to_vec();
+            self.record.truncate(fields - 1);
+            self.record.push_field(&kept);
+        }
+        let mut start = self
+            .record
+            .position()
+            .expect("csv records have positions")
+            .byte() as usize;
+        // csv puts the start of a record that follows blank lines at the first blank line.
+        while matches!(self.bytes.get(start), Some(b'\n' | b'\r')) {
+            start += 1;
+        }
+        // Line numbers are counted here: blank lines, which csv skips, must keep theirs.
+        self.line += memchr::memchr_iter(b'\n', &self.bytes[self.start..start]).count() as u64;
+        self.start = start;
+        Some((self.line, R::parse(&self.record)))
+    }
+}
+
+impl<R: Record> Iterator for Records<'_, R> {
+    type Item = (u64, Result<R, Reject>);
+    fn next(&mut self) -> Option<Self::Item> {
+        Records::next(self)
+    }
+}
+
+/// The worker's end of one reader thread.
+pub struct Reading<D> {
+    name: String,
+    /// The name of the record format this input is read as ([`Record::NAME`]).
+    record: &'static str,
+    /// See `Message::Done`.
+    looks_like: Option<&'static str>,
+    rx: Receiver<Message<D>>,
+    frontier: u64,
+    accounting: Accounting,
+    done: bool,
+    error: Option<String>,
+}
+
+/// The worker's end of one input: the readers of its files (usually one), feeding one session.
+///
+/// Each file has its own watermark; the session advances to the least of them, so that a file
+/// that is behind holds the input back, and a finished file no longer does.
+pub struct Feed<D: ExchangeData> {
+    readings: Vec<Reading<D>>,
+    session: Option<InputSession<u64, D, isize>>,
+    /// The session's time after the last batches: the dataflow may lag this many behind.
+    recent: VecDeque<u64>,
+}
+
+impl<D: ExchangeData> Feed<D> {
+    pub fn new(readings: Vec<Reading<D>>, session: InputSession<u64, D, isize>) -> Self {
+        Feed {
+            readings,
+            session: Some(session),
+            recent: VecDeque::new(),
+        }
+    }
+
+    fn session_time(&self) -> Option<u64> {
+        self.readings
+            .iter()
+            .filter(|r| !r.done)
+            .map(|r| r.frontier)
+            .min()
+    }
+}
+
+/// What a worker needs from an input, whatever its record type.
+pub trait Pump {
+    fn done(&self) -> bool;
+    /// The input's watermark: the least watermark of its unfinished files.
+    fn frontier(&self) -> u64;
+    /// Moves at most one batch into the dataflow, if the dataflow has caught up enough.
+    /// Returns whether anything happened.
+    fn pump(&mut self, probe: &ProbeHandle<u64>) -> bool;
+    /// Closes the input (end of input or Ctrl-C).
+    fn close(&mut self);
+    /// Each file's name and accounting.
+    fn accounting(&self) -> Vec<(String, Accounting)>;
+    /// The first file that had lines but accepted none: its name, the format it was read as,
+    /// and the format its lines look like.
+    fn nothing_accepted(&self) -> Option<(&str, &'static str, Option<&'static str>)>;
+    fn error(&self) -> Option<&str>;
+}
+
+impl<D: ExchangeData> Pump for Feed<D> {
+    fn done(&self) -> bool {
+        self.session.is_none()
+    }
+    fn frontier(&self) -> u64 {
+        self.session_time().unwrap_or(u64::MAX)
+    }
+    fn pump(&mut self, probe: &ProbeHandle<u64>) -> bool {
+        if self.done() || self.recent.len() >= 2 && probe.less_than(&self.recent[0]) {
+            return false;
+        }
+        // The file furthest behind goes first, so that none runs far ahead of the others.
+        let Some(reading) = self
+            .readings
+            .iter_mut()
+            .filter(|r| !r.done)
+            .min_by_key(|r| r.frontier)
+        else {
+            self.close();
+            return true;
+        };
+        match reading.rx.try_recv() {
+            Ok(Message::Batch {
+                updates,
+                frontier,
+                accounting,
+            }) => {
+                let session = self.session.as_mut().expect("an open feed has a session");
+                for (data, time, diff) in updates {
+                    session.update_at(data, time, diff);
+                }
+                reading.frontier = frontier;
+                reading.accounting = accounting;
+            }
+            Ok(Message::Done {
+                accounting,
+                error,
+                looks_like,
+            }) => {
+                reading.accounting = accounting;
+                reading.error = error;
+                reading.looks_like = looks_like;
+                reading.done = true;
+            }
+            Err(TryRecvError::Empty) => return false,
+            Err(TryRecvError::Disconnected) => {
+                reading.error = Some(format!(
+                    "the reader of {} stopped unexpectedly",
+                    reading.name
+                ));
+                reading.done = true;
+            }
+        }
+        match self.session_time() {
+            Some(time) => {
+                let session = self.session.as_mut().expect("an open feed has a session");
+                session.advance_to(time);
+                session.flush();
+                self.recent.push_back(time);
+                if self.recent.len() > 2 {
+                    self.recent.pop_front();
+                }
+            }
+            None => self.close(),
+        }
+        true
+    }
+    fn close(&mut self) {
+        self.session = None;
+    }
+    fn accounting(&self) -> Vec<(String, Accounting)> {
+        self.readings
+            .iter()
+            .map(|r| (r.name.clone(), r.accounting))
+            .collect()
+    }
+    fn error(&self) -> Option<&str> {
+        self.readings.iter().find_map(|r| r.error.as_deref())
+    }
+    fn nothing_accepted(&self) -> Option<(&str, &'static str, Option<&'static str>)> {
+        self.readings
+            .iter()
+            .find(|r| r.accounting.read > 0 && r.accounting.accepted == 0)
+            .map(|r| (r.name.as_str(), r.record, r.looks_like))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::input::records::UserBehavior;
+
+    /// Shares cut at line ends give the lines, numbers and offsets of one pass, whatever falls
+    /// at a cut: blank lines, CRLF and lone `\r` lines, bad rows, a last line without `\n`.
+    #[test]
+    fn parsing_in_shares_gives_what_one_pass_gives() {
+        let text = "1,2,3,pv,1511658000\n\n\r\n2,2,3,buy,1511658001\r\nnot a row\n\n\n3,4,5,cart,1511658002\n4,4,5,fav,x\r\n\n5,6,7,pv,1511658003";
+        let one: Vec<_> = parse_lines::<UserBehavior>(text.as_bytes(), 1)
+            .into_iter()
+            .map(|(line, start, r)| (line, start, format!("{r:?}")))
+            .collect();
+        assert_eq!(
+            one.iter().map(|(line, _, _)| *line).collect::<Vec<_>>(),
+            [1, 4, 5, 8, 9, 11]
+        );
+        for threads in 2..=12 {
+            let shared: Vec<_> = parse_lines::<UserBehavior>(text.as_bytes(), threads)
+                .into_iter()
+                .map(|(line, start, r)| (line, start, format!("{r:?}")))
+                .collect();
+            assert_eq!(shared, one, "{threads} threads");
+        }
+    }
+}

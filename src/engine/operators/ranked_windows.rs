@@ -1,0 +1,448 @@
+//! Windows with allowed lateness, counted and ranked in one operator: per live window a hash map
+//! from key to count, and the window's ranked rows.
+//!
+//! With allowed lateness a fired window takes corrections, so it cannot be kept in time
+//! ([`visible_while_open`](crate::engine::time::windows::visible_while_open)). Expanding each pane
+//! update into one update per window and counting and ranking those in arrangements ("windows as data") does per-window,
+//! per-time work in differential for every correction; here each window is a hash map instead,
+//! updated in place, with the same output: the collection of ranked rows `(window_end, (count,
+//! key))` that follows the windowed contract (`docs/event-time.md`, "Windows"), as
+//! `sketch::per_window` does for sketches:
+//!
+//! - pane updates are applied time by time, in time order, once the frontier has passed their
+//!   time, to each of their windows that is not purged yet;
+//! - a window fires at `end - 1` (or at the time of its first update, if that is later: a window
+//!   made only of late records): its ranked rows are inserted then;
+//! - at each later time at which updates change its ranked rows, the rows that changed are
+//!   retracted and their new versions inserted;
+//! - at its purge time `end + A` its rows are retracted and its state dropped.
+//!
+//! A window's updates are all applied by one worker (by its end), so no counts need merging. A pane
+//! update is sent once to each worker that owns one of its windows, not once per window.
+//!
+//! The ranking is count descending, then key ascending; with `top` only the first `top` rows are
+//! kept, maintained incrementally while counts only grow (a changed key is moved up, or enters and
+//! pushes out the last row), and re-ranked from the map when a count of a ranked key shrinks.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::rc::Rc;
+
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::{Capability, Operator};
+
+use crate::engine::operators::capability::{hold_earliest, hold_next};
+use crate::engine::operators::topn::Ranked;
+use crate::engine::time::windows::Windows;
+
+/// A pane update as [`rank_per_window`] reads it: which key it counts, by what it is looked up,
+/// and its pane.
+pub trait PaneUpdate: ExchangeData {
+    /// What a window's map is keyed by (for string keys, a 64-bit id of the string).
+    type Id: Hash + Eq + Clone + 'static;
+    /// What is ranked and written: ties are broken on it.
+    type Key: ExchangeData;
+    fn id(&self) -> &Self::Id;
+    fn pane(&self) -> u64;
+    /// The key, cloned once while some live window of the worker holds it.
+    fn key(&self) -> Self::Key;
+}
+
+/// `(key, pane)`: the key is its own id.
+impl<K: ExchangeData + Hash> PaneUpdate for (K, u64) {
+    type Id = K;
+    type Key = K;
+    fn id(&self) -> &K {
+        &self.0
+    }
+    fn pane(&self) -> u64 {
+        self.1
+    }
+    fn key(&self) -> K {
+        self.0.clone()
+    }
+}
+
+/// A window's map is looked up once per pane update, and its ids are small keys or already
+/// hashes: foldhash's fast hasher (the keyed processes' too), with a fixed seed so that a run's
+/// work never depends on a random one.
+type IdMap<I, V> = HashMap<I, V, foldhash::fast::FixedState>;
+
+/// A key as the windows hold it: one copy per worker, shared by all its windows (a URL is in 120
+/// windows of hot-pages; cloning it into each was a sixth of the job's time).
+type Name<K> = Rc<K>;
+
+/// A ranked row as the windows hold it.
+type Row<K> = (Reverse<isize>, Name<K>);
+
+/// The row as it leaves the operator.
+fn owned<K: Clone>((count, key): &Row<K>) -> Ranked<K> {
+    (*count, K::clone(key))
+}
+
+/// A key's count in one window.
+struct Entry<K> {
+    key: Name<K>,
+    count: isize,
+    /// The count of the row written for it (0: none); only without `top`.
+    shown: isize,
+    /// Whether it is in the window's `dirty` list; only without `top`.
+    dirty: bool,
+}
+
+/// Whether `(Reverse(count), key)` ranks ahead of `row`, without building it.
+fn ahead<K: Ord>(count: isize, key: &K, row: &Row<K>) -> bool {
+    count > row.0.0 || (count == row.0.0 && *key < *row.1)
+}
+
+/// One live window.
+struct Live<I, K> {
+    counts: IdMap<I, Entry<K>>,
+    /// Whether its rows have been written (it fired).
+    fired: bool,
+    /// With `top`: the ranked rows, kept current once the window has fired.
+    top: Vec<(Row<K>, I)>,
+    /// With `top`: the rows written last.
+    shown: Vec<Row<K>>,
+    /// Without `top`: the ids changed since the rows were written.
+    dirty: Vec<I>,
+    /// A ranked key's count shrank: re-rank from the map.
+    rerank: bool,
+}
+
+impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
+    fn new() -> Self {
+        Live {
+            counts: IdMap::default(),
+            fired: false,
+            top: Vec::new(),
+            shown: Vec::new(),
+            dirty: Vec::new(),
+            rerank: false,
+        }
+    }
+
+    /// Adds `diff` to the count of `update`'s key, and keeps the ranked rows (with `top`) or the
+    /// list of changed keys (without) current once the window has fired.
+    fn add<D: PaneUpdate<Id = I, Key = K>>(
+        &mut self,
+        update: &D,
+        diff: isize,
+        top: Option<usize>,
+        names: &mut IdMap<I, Name<K>>,
+    ) {
+        let id = update.id();
+        let entry = match self.counts.get_mut(id) {
+            Some(entry) => entry,
+            None => self.counts.entry(id.clone()).or_insert(Entry {
+                key: match names.get(id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = Rc::new(update.key());
+                        names.insert(id.clone(), name.clone());
+                        name
+                    }
+                },
+                count: 0,
+                shown: 0,
+                dirty: false,
+            }),
+        };
+        entry.count += diff;
+        let count = entry.count;
+        match top {
+            _ if !self.fired => {}
+            None => {
+                if !entry.dirty {
+                    entry.dirty = true;
+                    self.dirty.push(id.clone());
+                }
+                // Its row is retracted when the window writes its changes.
+                return;
+            }
+            Some(_) if self.rerank => {}
+            Some(n) => match self.top.iter().position(|(_, i)| i == id) {
+                // It shrank, or rose from below zero to nothing: another key may take its place.
+                Some(_) if diff < 0 || count == 0 => self.rerank = true,
+                Some(at) => {
+                    // Moves up past the rows it now ranks ahead of.
+                    let to = self.top[..at].partition_point(|(r, _)| !ahead(count, &*entry.key, r));
+                    self.top[at].0.0 = Reverse(count);
+                    self.top[to..=at].rotate_right(1);
+                }
+                // Outside the rows, rose from below zero to nothing: stays outside.
+                None if count == 0 => {}
+                None if diff > 0 => {
+                    if self.top.len() < n
+                        || self
+                            .top
+                            .last()
+                            .is_some_and(|(last, _)| ahead(count, &*entry.key, last))
+                    {
+                        let to = self
+                            .top
+                            .partition_point(|(r, _)| !ahead(count, &*entry.key, r));
+                        let row = (Reverse(count), entry.key.clone());
+                        self.top.insert(to, (row, id.clone()));
+                        self.top.truncate(n);
+                    }
+                }
+                // A key outside the rows shrinks: they stay, unless there are fewer than `top`
+                // (then it could be one of them, below zero).
+                None => self.rerank = self.top.len() < n,
+            },
+        }
+        if count == 0 {
+            self.counts.remove(id);
+        }
+    }
+
+    /// The first `n` rows, ranked from the map.
+    fn rank(&mut self, n: usize) {
+        self.top.clear();
+        for (id, entry) in &self.counts {
+            if self.top.len() < n
+                || self
+                    .top
+                    .last()
+                    .is_some_and(|(last, _)| ahead(entry.count, &*entry.key, last))
+            {
+                let to = self
+                    .top
+                    .partition_point(|(r, _)| !ahead(entry.count, &*entry.key, r));
+                let row = (Reverse(entry.count), entry.key.clone());
+                self.top.insert(to, (row, id.clone()));
+                self.top.truncate(n);
+            }
+        }
+        self.rerank = false;
+    }
+
+    /// Writes the changes of its rows since they were last written (all of them when it fires),
+    /// as `(row, diff)`.
+    fn write(&mut self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
+        let first = !self.fired;
+        self.fired = true;
+        match top {
+            Some(n) => {
+                if first || self.rerank {
+                    self.rank(n);
+                }
+                // Both are sorted: a merge. Rows that stay are moved, not cloned.
+                let old = std::mem::take(&mut self.shown);
+                let mut old = old.into_iter().peekable();
+                let mut new = self.top.iter().map(|(row, _)| row).peekable();
+                let mut shown = Vec::with_capacity(self.top.len());
+                loop {
+                    match (old.peek(), new.peek()) {
+                        (Some(o), Some(n)) if o == *n => {
+                            shown.push(old.next().expect("a row"));
+                            new.next();
+                        }
+                        (Some(o), Some(n)) if o < *n => {
+                            give(owned(&old.next().expect("a row")), -1)
+                        }
+                        (Some(_), None) => give(owned(&old.next().expect("a row")), -1),
+                        (_, Some(_)) => {
+                            let row = new.next().expect("a row");
+                            give(owned(row), 1);
+                            shown.push(row.clone());
+                        }
+                        (None, None) => break,
+                    }
+                }
+                self.shown = shown;
+            }
+            None if first => {
+                for entry in self.counts.values_mut() {
+                    if entry.count != 0 {
+                        give((Reverse(entry.count), K::clone(&entry.key)), 1);
+                    }
+                    entry.shown = entry.count;
+                    entry.dirty = false;
+                }
+                self.counts.retain(|_, entry| entry.count != 0);
+                self.dirty.clear();
+            }
+            None => {
+                for id in self.dirty.drain(..) {
+                    let Some(entry) = self.counts.get_mut(&id) else {
+                        continue;
+                    };
+                    entry.dirty = false;
+                    if entry.shown != entry.count {
+                        if entry.shown != 0 {
+                            give((Reverse(entry.shown), K::clone(&entry.key)), -1);
+                        }
+                        if entry.count != 0 {
+                            give((Reverse(entry.count), K::clone(&entry.key)), 1);
+                        }
+                        entry.shown = entry.count;
+                    }
+                    if entry.count == 0 {
+                        self.counts.remove(&id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Retracts the rows it has written and empties it, keeping its memory for another window.
+    fn purge(&mut self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
+        match top {
+            Some(_) => self.shown.drain(..).for_each(|row| give(owned(&row), -1)),
+            None => {
+                for (_, entry) in self.counts.drain() {
+                    if entry.shown != 0 {
+                        give((Reverse(entry.shown), K::clone(&entry.key)), -1);
+                    }
+                }
+            }
+        }
+        self.counts.clear();
+        self.top.clear();
+        self.dirty.clear();
+        self.fired = false;
+        self.rerank = false;
+    }
+}
+
+/// How many emptied windows [`rank_per_window`] keeps for reuse (a new window then starts with the
+/// capacity of an old one, instead of growing its map from nothing).
+const SPARE: usize = 4;
+
+/// Counts each key per window from pane updates and ranks the keys of each window (count
+/// descending, then key ascending), keeping the first `top` (all with `None`): the ranked rows
+/// `(window_end, (count, key))` as a collection that follows the windowed contract, the same
+/// collection that expanding the panes into windows, counting and ranking them would give, for
+/// any allowed lateness (0 included). With `top`, the rows follow insertions incrementally; a
+/// deletion of a ranked key re-ranks its window from its map.
+pub fn rank_per_window<'s, D: PaneUpdate>(
+    panes: VecCollection<'s, u64, D>,
+    windows: Windows,
+    top: Option<usize>,
+    name: &str,
+) -> VecCollection<'s, u64, (u64, Ranked<D::Key>)> {
+    let scope = panes.inner.scope();
+    let (me, peers) = (scope.index() as u64, scope.peers() as u64);
+    // The worker that owns the window ending at `end`: consecutive windows take turns.
+    let owner = move |end: u64| (end / windows.slide) % peers;
+    let per_pane = windows.size / windows.slide;
+    // Updates not yet applied, by time; the windows that still hold state, by end.
+    let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let mut live: BTreeMap<u64, Live<D::Id, D::Key>> = BTreeMap::new();
+    let mut spare: Vec<Live<D::Id, D::Key>> = Vec::new();
+    // Each key held by a live window, once; swept when it has doubled since the last sweep.
+    let mut names: IdMap<D::Id, Name<D::Key>> = IdMap::default();
+    let mut named = 0;
+    // The last time whose updates were applied: every live window that ends at or before
+    // `done + 1` has fired; those that end later have not.
+    let mut done: Option<u64> = None;
+    let mut held: Option<Capability<u64>> = None;
+    panes
+        .inner
+        .flat_map(move |(update, t, r): (D, u64, isize)| {
+            // Once to each worker that owns one of the pane's windows (the first `peers` of them
+            // are owned by distinct workers).
+            let first = update.pane() + 1;
+            let copies = per_pane.min(peers);
+            let mut update = Some(update);
+            (0..copies).map(move |i| {
+                let copy = if i + 1 == copies {
+                    update.take()
+                } else {
+                    update.clone()
+                };
+                let worker = owner((first + i) * windows.slide);
+                ((worker, copy.expect("an update")), t, r)
+            })
+        })
+        .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
+            Exchange::new(|((worker, _), _, _): &((u64, D), u64, isize)| *worker),
+            name,
+            move |_capability, _info| {
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
+                        for ((_, update), t, r) in data.drain(..) {
+                            pending.entry(t).or_default().push((update, r));
+                        }
+                    });
+                    let Some(cap) = held.as_mut() else { return };
+                    // Every change of this activation goes into one session at the held
+                    // capability, each with its own time.
+                    let mut session = output.session(&*cap);
+                    let mut next_time = None;
+                    let mut touched: Vec<u64> = Vec::new();
+                    loop {
+                        // The next time at which something happens: updates, a firing, a purge.
+                        let fired_below = done.map_or(0, |d| d + 2);
+                        let firing = live.range(fired_below..).next().map(|(end, _)| end - 1);
+                        let purge = live.keys().next().map(|&end| windows.purge_time(end));
+                        let Some(time) = [pending.keys().next().copied(), firing, purge]
+                            .into_iter()
+                            .flatten()
+                            .min()
+                        else {
+                            break;
+                        };
+                        if frontier.less_equal(&time) {
+                            next_time = Some(time);
+                            break;
+                        }
+                        let mut firing: Vec<u64> = Vec::new();
+                        for (update, r) in pending.remove(&time).unwrap_or_default() {
+                            let first = update.pane() + 1;
+                            for i in 0..per_pane {
+                                let end = (first + i) * windows.slide;
+                                if owner(end) != me || time >= windows.purge_time(end) {
+                                    continue; // another worker's, or purged: changes nothing
+                                }
+                                let window = live.entry(end).or_insert_with(|| {
+                                    if end < fired_below {
+                                        firing.push(end); // only late records: fires now
+                                    }
+                                    spare.pop().unwrap_or_else(Live::new)
+                                });
+                                window.add(&update, r, top, &mut names);
+                                if window.fired {
+                                    touched.push(end);
+                                }
+                            }
+                        }
+                        firing.extend(live.range(fired_below..=time + 1).map(|(end, _)| *end));
+                        touched.extend(firing);
+                        touched.sort_unstable();
+                        touched.dedup();
+                        for end in touched.drain(..) {
+                            let window = live.get_mut(&end).expect("a live window");
+                            window.write(top, |row, diff| session.give(((end, row), time, diff)));
+                        }
+                        while let Some(entry) = live.first_entry() {
+                            let end = *entry.key();
+                            if windows.purge_time(end) > time {
+                                break;
+                            }
+                            let mut window = entry.remove();
+                            window.purge(top, |row, diff| session.give(((end, row), time, diff)));
+                            if spare.len() < SPARE {
+                                spare.push(window);
+                            }
+                        }
+                        done = Some(time);
+                    }
+                    if names.len() >= named.max(1024) * 2 {
+                        names.retain(|_, name| Rc::strong_count(name) > 1);
+                        named = names.len();
+                    }
+                    drop(session);
+                    hold_next(&mut held, next_time);
+                }
+            },
+        )
+        .as_collection()
+}

@@ -1,0 +1,695 @@
+//! `--sink`: results kept in a database table that always holds the answer, and `--resume`.
+//!
+//! The sinks already write in time order, each completed time once; a table is one more place to
+//! write them. The changes of the times a sink completes at once (one input batch) go in one
+//! transaction together with the job's progress row (`uba_progress`: job, arguments, inputs, the
+//! last committed time), so a reader never sees half of a window, and a killed run leaves the
+//! table exactly as of its last commit.
+//!
+//! What the table holds mirrors the output's identity of a result (`docs/sinks.md`, "What a
+//! table holds"):
+//! - a *group* (a window's result, a user's profile) replaces all rows of its key: rows are
+//!   updated in place, a rank that disappears is deleted; key `(window_end, rank)` or `(user_id)`;
+//! - an *appended* row (a pattern's outcome, a blacklisting) is inserted with `seq`, its position
+//!   in the job's output (its line in the csv output): outcomes have no other identity (an order
+//!   may be paid twice).
+//!
+//! Resume is exactly-once without snapshots because the output is a deterministic function of the
+//! input files: `--resume` replays the inputs and writes nothing for the times already committed.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::engine::output::database::{self, Database};
+use crate::engine::output::table_row::{Column, SqlType, SqlValue, columns};
+
+/// The command line a job was started with: its name and arguments, set once by the command line
+/// before the job runs. The table's default name and the resume fingerprint come from it.
+static INVOCATION: OnceLock<(String, Vec<String>)> = OnceLock::new();
+
+/// Records the job's name and its arguments (everything after the name).
+pub fn set_invocation(job: &str, args: Vec<String>) {
+    let _ = INVOCATION.set((job.to_owned(), args));
+}
+
+fn invocation() -> (String, Vec<String>) {
+    INVOCATION
+        .get()
+        .cloned()
+        .unwrap_or_else(|| ("uba".into(), Vec::new()))
+}
+
+/// Flags that change where or how results are written, not what they are: a resume may change
+/// them (more workers, another output file).
+const NEUTRAL_WITH_VALUE: &[&str] = &[
+    "-w",
+    "--workers",
+    "-n",
+    "--processes",
+    "-p",
+    "--process",
+    "-h",
+    "--hostfile",
+    "--output",
+    "--late",
+    "--rejects",
+    "--format",
+    "--tz",
+    "--sink",
+    "--table",
+    "--replay-rate",
+    "--parsers",
+];
+const NEUTRAL: &[&str] = &[
+    "--resume",
+    "--report-latency",
+    "--progress",
+    "--quiet",
+    "--help",
+];
+
+/// The arguments that decide the results, as `flag value` pairs in sorted order: inputs are left
+/// out (their contents are fingerprinted instead), so are the [`NEUTRAL`] flags.
+fn result_arguments(args: &[String], inputs: &[String]) -> String {
+    let mut pairs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if inputs.contains(arg) || !arg.starts_with('-') || arg == "-" {
+            continue;
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_owned())),
+            None => (arg.as_str(), None),
+        };
+        if NEUTRAL.contains(&flag) {
+            continue;
+        }
+        let value = inline.or_else(|| {
+            let next = args.get(i)?;
+            if next.starts_with('-') && next.parse::<f64>().is_err() || inputs.contains(next) {
+                return None;
+            }
+            i += 1;
+            Some(next.clone())
+        });
+        if NEUTRAL_WITH_VALUE.contains(&flag) {
+            continue;
+        }
+        pairs.push(match value {
+            Some(v) => format!("{flag} {v}"),
+            None => flag.to_owned(),
+        });
+    }
+    pairs.sort();
+    pairs.join(" ")
+}
+
+/// What identifies an input's contents without reading all of it: its size and a hash of its
+/// first and last 64 KiB. Stdin cannot be replayed, so it has none.
+fn input_fingerprint(path: &str) -> Result<String, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    if path == "-" {
+        return Err(
+            "--resume needs inputs that can be read again: stdin cannot (write the stream to a file as well, and resume from the file)"
+                .into(),
+        );
+    }
+    // Reading a pipe here would take lines from the job's own reader.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(format!(
+            "--resume needs inputs that can be read again: '{path}' is not a regular file (write the stream to a file as well, and resume from the file)"
+        ));
+    }
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot read input '{path}': {e}"))?
+        .len();
+    const BLOCK: u64 = 64 << 10;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut block = Vec::new();
+    for start in [0, size.saturating_sub(BLOCK)] {
+        block.clear();
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| (&mut file).take(BLOCK).read_to_end(&mut block))
+            .map_err(|e| format!("cannot read input '{path}': {e}"))?;
+        for b in &block {
+            hash = (hash ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok(format!("{size} bytes, {hash:016x}"))
+}
+
+/// What a resumed run must share with the run it resumes.
+#[derive(Clone, Debug, PartialEq)]
+struct Fingerprint {
+    job: String,
+    arguments: String,
+    inputs: String,
+}
+
+/// A key of the rows that follow in a time: they are all the rows with this value.
+#[derive(Clone, Copy)]
+struct Group {
+    column: &'static str,
+    value: u64,
+    generation: u64,
+    /// Whether a group holds several rows, told apart by `rank` (added when the row has none).
+    ranked: bool,
+    next_rank: i64,
+}
+
+/// How many parameters one statement binds at most (SQLite allows 32,766, PostgreSQL 65,535).
+const CHUNK_PARAMS: usize = 8192;
+
+enum Op {
+    /// The rows of this group that follow (in the same time) replace the ones it had.
+    Replace {
+        table: String,
+        column: &'static str,
+        value: i64,
+        /// Which replacement of the run this is: the last one of a batch wins.
+        generation: u64,
+    },
+    Insert {
+        table: String,
+        key: Vec<&'static str>,
+        columns: Vec<Column>,
+        /// The group's `(column, value, generation)`; `None` for an appended row.
+        group: Option<(&'static str, i64, u64)>,
+    },
+}
+
+/// The results of one job in a database: its table(s) and its progress row.
+pub struct Table {
+    db: Box<dyn Database>,
+    /// `sqlite:results.db`: how messages name the database.
+    sink: String,
+    base: String,
+    section: Option<&'static str>,
+    fingerprint: Fingerprint,
+    /// Tables that exist: created by this run, or by the run it resumes. The progress row lists
+    /// them, so that a later fresh run drops them.
+    tables: Vec<String>,
+    generation: u64,
+    group: Option<Group>,
+    seq: HashMap<String, i64>,
+    ops: Vec<Op>,
+    /// The changes of the completed times not yet committed, and the last of those times.
+    batch: Vec<Op>,
+    batch_time: Option<u64>,
+    /// Times up to this one were committed by the run this one resumes.
+    resumed_through: Option<u64>,
+    committed: Option<u64>,
+    pub transactions: u64,
+    pub rows_written: u64,
+}
+
+const PROGRESS: &str = "uba_progress";
+
+impl Table {
+    /// Opens `sink` for the job's table (`table`, or the job's name), reading inputs `inputs`.
+    /// Without `resume` the job's previous tables are dropped; with it, the progress row must
+    /// match this run's job, arguments and inputs.
+    pub fn open(
+        sink: &str,
+        table: Option<&str>,
+        resume: bool,
+        inputs: &[String],
+    ) -> Result<Self, String> {
+        let (job, args) = invocation();
+        let base = table
+            .map(str::to_owned)
+            .unwrap_or_else(|| job.replace('-', "_"));
+        if base.is_empty() || !base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "--table '{base}' must be letters, digits and underscores"
+            ));
+        }
+        let fingerprint = Fingerprint {
+            job: job.clone(),
+            arguments: result_arguments(&args, inputs),
+            // Only a run that resumes needs inputs it can read again.
+            inputs: inputs
+                .iter()
+                .map(|p| match input_fingerprint(p) {
+                    Err(_) if !resume => Ok("not replayable".to_owned()),
+                    fingerprint => fingerprint,
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join("; "),
+        };
+        let mut db = database::open(sink)?;
+        let failed = |e: String| format!("cannot write to {sink}: {e}");
+        db.batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {PROGRESS} (
+                table_name TEXT PRIMARY KEY,
+                job TEXT NOT NULL,
+                arguments TEXT NOT NULL,
+                inputs TEXT NOT NULL,
+                tables TEXT NOT NULL,
+                committed_time {int} NOT NULL,
+                complete BOOLEAN NOT NULL
+            )",
+            int = db.type_name(SqlType::Integer)
+        ))
+        .map_err(failed)?;
+        let previous = db
+            .query_row(
+                &format!(
+                    "SELECT job, arguments, inputs, tables, CAST(committed_time AS TEXT) FROM {PROGRESS} WHERE table_name = $1"
+                ),
+                &[SqlValue::Text(base.clone())],
+            )
+            .map_err(failed)?;
+        let mut table = Table {
+            db,
+            sink: sink.to_owned(),
+            base: base.clone(),
+            section: None,
+            fingerprint,
+            tables: Vec::new(),
+            generation: 0,
+            group: None,
+            seq: HashMap::new(),
+            ops: Vec::new(),
+            batch: Vec::new(),
+            batch_time: None,
+            resumed_through: None,
+            committed: None,
+            transactions: 0,
+            rows_written: 0,
+        };
+        let previous = previous.map(|row| {
+            let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            (
+                Fingerprint {
+                    job: text(0),
+                    arguments: text(1),
+                    inputs: text(2),
+                },
+                text(3),
+                text(4).parse::<u64>().ok(),
+            )
+        });
+        match previous {
+            Some((recorded, tables, committed)) if resume => {
+                table.check_resumable(&recorded)?;
+                table.tables = tables
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect();
+                table.resumed_through = committed;
+                table.committed = committed;
+            }
+            previous => {
+                // A fresh run replaces the results of any earlier one, in one transaction.
+                let mut drop: Vec<String> = previous
+                    .map(|(_, tables, _)| {
+                        tables
+                            .split(',')
+                            .filter(|t| !t.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                drop.push(base.clone());
+                let mut sql = String::from("BEGIN;");
+                for t in drop {
+                    sql.push_str(&format!("DROP TABLE IF EXISTS \"{t}\";"));
+                }
+                sql.push_str(&format!(
+                    "DELETE FROM {PROGRESS} WHERE table_name = '{base}'; COMMIT;"
+                ));
+                table.db.batch(&sql).map_err(failed)?;
+            }
+        }
+        Ok(table)
+    }
+
+    fn check_resumable(&self, recorded: &Fingerprint) -> Result<(), String> {
+        let here = &self.fingerprint;
+        let what = if recorded.job != here.job {
+            format!("job `{}`, this is `{}`", recorded.job, here.job)
+        } else if recorded.arguments != here.arguments {
+            format!(
+                "arguments `{}`, these are `{}`",
+                recorded.arguments, here.arguments
+            )
+        } else if recorded.inputs != here.inputs {
+            format!("inputs of {}, these are {}", recorded.inputs, here.inputs)
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "cannot resume: table '{}' in {} was written by another run ({what}); run without --resume to start over",
+            self.base, self.sink
+        ))
+    }
+
+    /// The logical time through which the run this one resumes had committed its results.
+    pub fn resumed_through(&self) -> Option<u64> {
+        self.resumed_through
+    }
+
+    /// Rows written next go to the job's table with this suffix (`ad_stats_blacklist`), or to the
+    /// job's own table (`None`).
+    pub fn section(&mut self, section: Option<&'static str>) {
+        self.section = section;
+        self.group = None;
+    }
+
+    fn table_name(&self) -> String {
+        match self.section {
+            Some(s) => format!("{}_{s}", self.base),
+            None => self.base.clone(),
+        }
+    }
+
+    /// The rows that follow (until the next group or commit) are all the rows whose `column` is
+    /// `value`: the ones before are deleted. `ranked`: a group may hold several rows.
+    pub fn replace(&mut self, column: &'static str, value: u64, ranked: bool) {
+        self.generation += 1;
+        self.group = Some(Group {
+            column,
+            value,
+            generation: self.generation,
+            ranked,
+            next_rank: 1,
+        });
+        self.ops.push(Op::Replace {
+            table: self.table_name(),
+            column,
+            value: value as i64,
+            generation: self.generation,
+        });
+    }
+
+    /// Writes one row: into the current group, or appended.
+    pub fn row<S: serde::Serialize>(&mut self, row: &S) -> Result<(), String> {
+        let mut cols = columns(row)?;
+        let table = self.table_name();
+        let key = match &mut self.group {
+            Some(group) => {
+                if !cols.iter().any(|c| c.0 == group.column) {
+                    cols.insert(
+                        0,
+                        (
+                            group.column,
+                            SqlType::Integer,
+                            SqlValue::Integer(group.value as i64),
+                        ),
+                    );
+                }
+                if group.ranked {
+                    if !cols.iter().any(|c| c.0 == "rank") {
+                        let after = cols.iter().position(|c| c.0 == group.column).unwrap_or(0);
+                        cols.insert(
+                            after + 1,
+                            ("rank", SqlType::Integer, SqlValue::Integer(group.next_rank)),
+                        );
+                    }
+                    group.next_rank += 1;
+                    vec![group.column, "rank"]
+                } else {
+                    vec![group.column]
+                }
+            }
+            None => {
+                let seq = self.seq.entry(table.clone()).or_insert(0);
+                *seq += 1;
+                cols.insert(0, ("seq", SqlType::Integer, SqlValue::Integer(*seq)));
+                vec!["seq"]
+            }
+        };
+        let group = self.group.map(|g| (g.column, g.value as i64, g.generation));
+        self.ops.push(Op::Insert {
+            table,
+            key,
+            columns: cols,
+            group,
+        });
+        Ok(())
+    }
+
+    /// Ends logical time `time`: its changes join the batch of the next [`Table::commit`].
+    /// Changes of times the resumed run had committed are dropped.
+    pub fn time_done(&mut self, time: u64) {
+        self.group = None;
+        let ops = std::mem::take(&mut self.ops);
+        if self.resumed_through.is_some_and(|t| time <= t) || ops.is_empty() {
+            return;
+        }
+        self.batch.extend(ops);
+        self.batch_time = Some(time);
+    }
+
+    /// Writes the completed times since the last commit, and the progress row, in one
+    /// transaction: a reader sees all of a time's changes or none.
+    pub fn commit(&mut self) -> Result<(), String> {
+        let ops = std::mem::take(&mut self.batch);
+        let Some(time) = self.batch_time.take() else {
+            return Ok(());
+        };
+        // After Ctrl-C the pending windows fire as if the input had ended: that is not the answer
+        // a resumed run would give, so nothing more is committed.
+        if crate::engine::status::stop::requested() {
+            return Ok(());
+        }
+        let sink = self.sink.clone();
+        self.transaction(time, ops)
+            .map_err(|e| format!("cannot write to {sink}: {e}"))
+    }
+
+    fn transaction(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {
+        self.db.batch("BEGIN")?;
+        let result = self.apply(time, ops);
+        match result {
+            Ok(()) => {
+                self.db.batch("COMMIT")?;
+                self.transactions += 1;
+                self.committed = Some(time);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.db.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes a batch's net effect: a group replaced several times in the batch (a window
+    /// corrected at several times) is written once, as it stands at the end, since no reader
+    /// sees inside the transaction. Deletes and inserts go in multi-row statements: one round
+    /// trip for many rows, which is what a server over a socket needs.
+    fn apply(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {
+        let mut latest: HashMap<(String, &'static str, i64), u64> = HashMap::new();
+        for op in &ops {
+            if let Op::Replace {
+                table,
+                column,
+                value,
+                generation,
+            } = op
+            {
+                latest.insert((table.clone(), *column, *value), *generation);
+            }
+        }
+        // Deletes per (table, column), in first-seen order; rows per table, in order.
+        let mut deletes: Vec<((String, &'static str), Vec<i64>)> = Vec::new();
+        let mut inserts: Vec<(String, Vec<&'static str>, Vec<Vec<Column>>)> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Replace {
+                    table,
+                    column,
+                    value,
+                    generation,
+                } => {
+                    if latest[&(table.clone(), column, value)] != generation || !self.exists(&table)
+                    {
+                        continue;
+                    }
+                    match deletes
+                        .iter_mut()
+                        .find(|(k, _)| k.0 == table && k.1 == column)
+                    {
+                        Some((_, values)) => values.push(value),
+                        None => deletes.push(((table, column), vec![value])),
+                    }
+                }
+                Op::Insert {
+                    table,
+                    key,
+                    columns,
+                    group,
+                } => {
+                    if let Some((column, value, generation)) = group
+                        && latest[&(table.clone(), column, value)] != generation
+                    {
+                        continue;
+                    }
+                    match inserts.iter_mut().find(|(t, _, _)| *t == table) {
+                        Some((_, _, rows)) => rows.push(columns),
+                        None => inserts.push((table, key, vec![columns])),
+                    }
+                }
+            }
+        }
+        for ((table, column), values) in deletes {
+            for chunk in values.chunks(CHUNK_PARAMS) {
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let params: Vec<SqlValue> = chunk.iter().map(|v| SqlValue::Integer(*v)).collect();
+                self.db.execute(
+                    &format!(
+                        "DELETE FROM \"{table}\" WHERE \"{column}\" IN ({})",
+                        list.join(", ")
+                    ),
+                    &params,
+                )?;
+            }
+        }
+        for (table, key, rows) in inserts {
+            if !self.exists(&table) {
+                self.create(&table, &key, &rows[0])?;
+            }
+            let names: Vec<String> = rows[0].iter().map(|c| format!("\"{}\"", c.0)).collect();
+            let width = names.len();
+            for chunk in rows.chunks((CHUNK_PARAMS / width).max(1)) {
+                let tuples: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let cells: Vec<String> =
+                            (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect();
+                let params: Vec<SqlValue> = chunk
+                    .iter()
+                    .flat_map(|row| row.iter().map(|c| c.2.clone()))
+                    .collect();
+                self.db.execute(
+                    &format!(
+                        "INSERT INTO \"{table}\" ({}) VALUES {}",
+                        names.join(", "),
+                        tuples.join(", ")
+                    ),
+                    &params,
+                )?;
+                self.rows_written += chunk.len() as u64;
+            }
+        }
+        self.progress(time, false)
+    }
+
+    fn exists(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t == table)
+    }
+
+    fn create(&mut self, table: &str, key: &[&str], columns: &[Column]) -> Result<(), String> {
+        let defs: Vec<String> = columns
+            .iter()
+            .map(|(name, ty, _)| {
+                let not_null = if key.contains(name) { " NOT NULL" } else { "" };
+                format!("\"{name}\" {}{not_null}", self.db.type_name(*ty))
+            })
+            .collect();
+        let key: Vec<String> = key.iter().map(|k| format!("\"{k}\"")).collect();
+        self.db.batch(&format!(
+            "DROP TABLE IF EXISTS \"{table}\"; CREATE TABLE \"{table}\" ({}, PRIMARY KEY ({}))",
+            defs.join(", "),
+            key.join(", ")
+        ))?;
+        if !self.exists(table) {
+            self.tables.push(table.to_owned());
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self, time: u64, complete: bool) -> Result<(), String> {
+        let f = &self.fingerprint;
+        let params = [
+            SqlValue::Text(self.base.clone()),
+            SqlValue::Text(f.job.clone()),
+            SqlValue::Text(f.arguments.clone()),
+            SqlValue::Text(f.inputs.clone()),
+            SqlValue::Text(self.tables.join(",")),
+            SqlValue::Integer(time.min(i64::MAX as u64) as i64),
+            SqlValue::Boolean(complete),
+        ];
+        self.db.execute(
+            &format!(
+                "INSERT INTO {PROGRESS} (table_name, job, arguments, inputs, tables, committed_time, complete)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (table_name) DO UPDATE SET job = excluded.job, arguments = excluded.arguments,
+                   inputs = excluded.inputs, tables = excluded.tables,
+                   committed_time = excluded.committed_time, complete = excluded.complete"
+            ),
+            &params,
+        )?;
+        Ok(())
+    }
+
+    /// Marks the results complete (the inputs ended and everything was written).
+    pub fn finish(&mut self) -> Result<(), String> {
+        self.commit()?;
+        if crate::engine::status::stop::requested() {
+            return Ok(());
+        }
+        let time = self.committed.unwrap_or(0);
+        let sink = self.sink.clone();
+        (|| {
+            self.db.batch("BEGIN")?;
+            self.progress(time, true)?;
+            self.db.batch("COMMIT")
+        })()
+        .map_err(|e| format!("cannot write to {sink}: {e}"))
+    }
+
+    /// What the run wrote, for the summary on stderr.
+    pub fn summary(&self) -> String {
+        let resumed = match self.resumed_through {
+            Some(t) => format!(" (resumed after time {t})"),
+            None => String::new(),
+        };
+        format!(
+            "{}: {} rows written in {} transactions to {}{resumed}",
+            self.sink,
+            self.rows_written,
+            self.transactions,
+            if self.tables.is_empty() {
+                format!("table {} (no results)", self.base)
+            } else {
+                format!("table {}", self.tables.join(", "))
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::result_arguments;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_result_arguments_ignore_order_inputs_and_where_results_go() {
+        let inputs = args("data/a.csv");
+        let a = result_arguments(
+            &args("data/a.csv --window 1h -w 4 --top 5 --exclude-static --sink sqlite:x.db"),
+            &inputs,
+        );
+        let b = result_arguments(
+            &args("--top 5 --exclude-static data/a.csv --window 1h --format csv --resume"),
+            &inputs,
+        );
+        assert_eq!(a, "--exclude-static --top 5 --window 1h");
+        assert_eq!(a, b);
+        assert_ne!(a, result_arguments(&args("--top 3 --window 1h"), &inputs));
+    }
+}

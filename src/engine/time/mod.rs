@@ -1,0 +1,8 @@
+//! The vocabulary of event time: windows and their panes, intervals and horizons of event time
+//! as differential collections, calendar days, and how times are read and printed. It imports no
+//! other stage of the engine.
+
+pub mod calendar;
+pub mod temporal;
+pub mod time_fmt;
+pub mod windows;

@@ -1,7 +1,7 @@
-//! Every figure that `README.md` (and `docs/jobs.md`, `data/tutorial/README.md`) quotes about the
-//! sample files, computed from what the real binary prints and looked up in the document, so the
-//! documents cannot drift from what uba does. A failure names the sentence the document should
-//! hold: fix the document (or the code), never the figure here.
+//! Every figure that `README.md` and the pages of `docs/` (and `data/tutorial/README.md`) quote
+//! about the sample files, computed from what the real binary prints and looked up in the
+//! document, so the documents cannot drift from what uba does. A failure names the sentence the
+//! document should hold: fix the document (or the code), never the figure here.
 //!
 //! Measurements (events/s, seconds, MB) are not facts of the samples and are not checked.
 
@@ -236,7 +236,7 @@ fn human_ms(ms: u64) -> String {
     }
 }
 
-// ## The two commands
+// ## README.md: the two commands
 
 #[test]
 fn the_main_job_on_the_generated_sample() {
@@ -311,7 +311,7 @@ fn the_generated_samples_are_what_their_commands_write() {
         small[at + 1].parse::<u64>().unwrap() / 1000
     };
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "`uba run jobs/recommend.toml` runs it on `data/user-behavior-small.csv` ({}k generated rows, {}k users, {}k items;",
             rows / 1000,
@@ -328,7 +328,7 @@ fn the_generated_samples_are_what_their_commands_write() {
     );
 }
 
-// ## Jobs: hot-items
+// ## docs/examples.md: hot-items
 
 #[test]
 fn hot_items_first_window_of_the_tutorial_sample() {
@@ -357,7 +357,7 @@ fn hot_items_first_window_of_the_tutorial_sample() {
         "ties in item-id order"
     );
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "the first window (ending {end} in UTC+8) has items {} with {top} views each: Flink prints them in arbitrary order, we in item-id order.",
             and_list(&tied)
@@ -365,7 +365,7 @@ fn hot_items_first_window_of_the_tutorial_sample() {
     );
 }
 
-// ## Jobs: web traffic
+// ## docs/examples.md: web traffic (and docs/cli.md: output)
 
 #[test]
 fn hot_pages_lines_are_mostly_corrections() {
@@ -373,7 +373,7 @@ fn hot_pages_lines_are_mostly_corrections() {
     let a = accounting(&run(&["hot-pages", &log, "--format", "csv"]), &log);
     assert!(a.corrections * 2 > a.read, "most lines are corrections");
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "most lines arrive behind the 3 s watermark and become corrections (about {} of {} lines)",
             thousands(round_to(a.corrections, 1000)),
@@ -388,7 +388,7 @@ fn hot_pages_lines_are_mostly_corrections() {
     assert_eq!(minutes.len(), 1);
     let minute = minutes.first().unwrap();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "every timestamp of `apache.log` has minute `{minute}`, so each \"minute\" is really an hour of about {} lines",
             round_to(a.read / hours.len() as u64, 10)
@@ -409,7 +409,7 @@ fn hot_pages_settled_prints_one_block_per_window() {
     let blocks = settled.lines().filter(|l| l.starts_with("== ")).count() as u64;
     let read = accounting(&run(&["hot-pages", &log, "--format", "csv"]), &log).read;
     says(
-        "README.md",
+        "docs/cli.md",
         &format!(
             "(`uba hot-pages data/tutorial/apache.log` prints {} lines for {}, most of them corrections)",
             thousands(lines),
@@ -417,7 +417,7 @@ fn hot_pages_settled_prints_one_block_per_window() {
         ),
     );
     says(
-        "README.md",
+        "docs/cli.md",
         &format!(
             "`uba hot-pages data/tutorial/apache.log --settled` prints one block per window ({})",
             thousands(blocks)
@@ -425,7 +425,7 @@ fn hot_pages_settled_prints_one_block_per_window() {
     );
     let size = std::fs::metadata(&log).unwrap().len();
     says(
-        "README.md",
+        "docs/cli.md",
         &format!(
             "(`uba: progress: {:.2} KiB of {:.2} KiB read (100%), {} lines, ...`)",
             size as f64 / 1024.0,
@@ -453,7 +453,7 @@ fn hot_pages_tutorial_job_file() {
     let top = rows.iter().map(|r| num(r, "rank")).max().unwrap();
     assert_eq!(sizes.len(), 1);
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "`uba run jobs/hot-pages-tutorial.toml` reproduces the tutorial's {} / {} / top {top}",
             human_ms(*sizes.first().unwrap()),
@@ -468,18 +468,18 @@ fn pv_per_hour_of_the_tutorial_sample() {
     let out = run(&["pv", &sample, "--format", "csv"]);
     let counts: Vec<String> = records(&out).iter().map(|r| r["pv"].clone()).collect();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!("On the tutorial sample: {}.", counts.join(", ")),
     );
     // uv's memory figure is about the same file.
     let rows = accounting(&out, &sample).read;
     says(
-        "README.md",
+        "docs/examples.md",
         &format!("the {}k-row sample takes", round_to(rows, 1000) / 1000),
     );
 }
 
-// ## Jobs: marketing
+// ## docs/examples.md: marketing
 
 #[test]
 fn ad_stats_blacklists_one_pair_of_the_sample() {
@@ -496,7 +496,7 @@ fn ad_stats_blacklists_one_pair_of_the_sample() {
     let r = &rows[0];
     let (user, ad) = (num(r, "user_id"), num(r, "ad_id"));
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "user {user} / ad {ad} is blacklisted at its {} click (ts {})",
             ordinal(num(r, "clicks_so_far")),
@@ -519,7 +519,7 @@ fn ad_stats_blacklists_one_pair_of_the_sample() {
     let a = accounting(&out, "jobs/../data/tutorial/AdClickLog.csv");
     assert_eq!((a.late, a.corrections), (0, 2));
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "its last two rows, {} s and {} s out of order, join windows that have not fired and are dropped by the filter",
             behind[last],
@@ -542,7 +542,7 @@ fn ad_stats_blacklists_one_pair_of_the_sample() {
     );
 }
 
-// ## Jobs: risk control
+// ## docs/examples.md: risk control
 
 #[test]
 fn login_fail_on_the_sample() {
@@ -554,7 +554,7 @@ fn login_fail_on_the_sample() {
     ]));
     let users: BTreeSet<u64> = rows.iter().map(|r| num(r, "user_id")).collect();
     assert_eq!(users.len(), 1);
-    // The README names each match by the last three digits of its times in seconds.
+    // docs/examples.md names each match by the last three digits of its times in seconds.
     let matches: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -566,7 +566,7 @@ fn login_fail_on_the_sample() {
         })
         .collect();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "On the sample: user {}, {}.",
             users.first().unwrap(),
@@ -595,7 +595,7 @@ fn login_fail_on_the_sample() {
             .all(|r| num(r, "last_fail") - num(r, "first_fail") <= within_s * 1000)
     );
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "The tutorial's CEP variant ({} fails within {within_s} s): `uba run jobs/login-fail-tutorial.toml`",
             fails.first().unwrap()
@@ -633,7 +633,7 @@ fn order_timeout_on_the_sample() {
     assert_eq!(accounting(&out, &log).late, 0);
     assert_eq!(six["timeout"], six["paid_late"]);
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "Sample: with `--out-of-orderness 6s`, orders {} time out and later pay late, {} pays without a create, the other {} are paid.",
             and_list(&six["timeout"]),
@@ -670,7 +670,7 @@ fn order_timeout_on_the_sample() {
     timeouts.sort_unstable();
     assert_eq!(zero["timeout"], timeouts, "{order} times out too");
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "With the default 0 (the tutorial's ascending timestamps), the pay of {order} (line {line}) is {} s late and goes to the late output, so {order} times out too and {} orders are paid.",
             ms / 1000,
@@ -711,7 +711,7 @@ fn tx_match_on_the_sample() {
         .parse()
         .unwrap();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "with the tutorial's own bounds only {} pays match ({} unmatched pays, {} unmatched receipts; the {}-s-late pay of {} goes to the late output)",
             n["matched"],
@@ -735,7 +735,7 @@ fn tx_match_on_the_sample() {
     ]);
     let n = count(&out);
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "`uba tx-match OrderLog.csv ReceiptLog.csv --receipt-before 30m --out-of-orderness 6s` gives {} matched, {} unmatched pays, {} unmatched receipts.",
             n["matched"], n["unmatched_pay"], n["unmatched_receipt"]
@@ -745,7 +745,10 @@ fn tx_match_on_the_sample() {
     // ones the creates.
     let a = accounting(&out, &orders);
     assert_eq!(a.late, 0);
-    says("README.md", &format!("of the sample's {} pays", a.used));
+    says(
+        "docs/examples.md",
+        &format!("of the sample's {} pays", a.used),
+    );
     row_says(
         "docs/jobs.md",
         "OrderLog.csv",
@@ -762,12 +765,12 @@ fn tx_match_on_the_sample() {
         .count();
     assert!(early * 2 > matched.len(), "{early} of {}", matched.len());
     says(
-        "README.md",
+        "docs/examples.md",
         "In event time most sample receipts come **more than 3 s before** their pay",
     );
 }
 
-// ## Jobs: preference analytics
+// ## docs/examples.md: preference analytics
 
 #[test]
 fn recommend_evaluation_on_the_tutorial_sample() {
@@ -790,7 +793,7 @@ fn recommend_evaluation_on_the_tutorial_sample() {
     let first = *times("UserBehavior.csv").iter().min().unwrap();
     let hours = (t_secs - first) as f64 / 3600.0;
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "On the real sample (T = {t}) **item-cf does not beat popularity**: hit rate@{} {:.2}% vs {:.2}% (only {} of {} test users have any history in {hours} h of data)",
             cf["k"],

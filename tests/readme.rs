@@ -4,11 +4,13 @@
 //! document should hold: fix the document (or the code), never the figure here.
 //!
 //! Measurements (events/s, seconds, MB) are not facts of the samples and are not checked.
+//!
+//! And every relative link of the README and of `docs/`, `#anchor` included, leads somewhere.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::{scratch, tutorial};
@@ -947,4 +949,233 @@ fn login_and_order_logs_are_out_of_order() {
     let out = run(&["tx-match", &orders, &receipts]);
     assert_eq!(accounting(&out, &receipts).late, 0);
     row_says("docs/jobs.md", "ReceiptLog.csv", "in time order");
+}
+
+// ## Links between the documents
+
+/// The documents whose links are checked: the README and every page of `docs/`.
+fn documents() -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    [root().join("README.md")]
+        .into_iter()
+        .chain(pages)
+        .collect()
+}
+
+/// A fence line: three or more backquotes or tildes, indented by at most three spaces.
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    line.len() - t.len() <= 3 && (t.starts_with("```") || t.starts_with("~~~"))
+}
+
+/// The lines of a markdown document outside its fenced code blocks.
+fn outside_fences(text: &str) -> Vec<&str> {
+    let mut inside = false;
+    text.lines()
+        .filter(|l| {
+            if is_fence(l) {
+                inside = !inside;
+                return false;
+            }
+            !inside
+        })
+        .collect()
+}
+
+/// A paragraph without its code spans: a run of backquotes up to the next run of the same length
+/// (a run with no partner is text, as in CommonMark).
+fn without_code_spans(paragraph: &str) -> String {
+    let mut out = String::new();
+    let mut rest = paragraph;
+    while let Some(at) = rest.find('`') {
+        out.push_str(&rest[..at]);
+        let run = rest[at..].len() - rest[at..].trim_start_matches('`').len();
+        let after = &rest[at + run..];
+        let mut close = None;
+        let mut from = 0;
+        while let Some(i) = after[from..].find('`') {
+            let start = from + i;
+            let len = after[start..].len() - after[start..].trim_start_matches('`').len();
+            if len == run {
+                close = Some(start + len);
+                break;
+            }
+            from = start + len;
+        }
+        match close {
+            Some(end) => rest = &after[end..],
+            None => {
+                out.push_str(&rest[at..at + run]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The prose of a markdown document: its paragraphs outside fenced code, without code spans.
+fn prose(text: &str) -> Vec<String> {
+    outside_fences(text)
+        .split(|l| l.trim().is_empty())
+        .map(|p| without_code_spans(&p.join("\n")))
+        .collect()
+}
+
+/// The targets of a paragraph's links: inline ones, `[text](target)` (images too), and
+/// definitions, `[label]: target`.
+fn link_targets(paragraph: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    let mut rest = paragraph;
+    while let Some(at) = rest.find("](") {
+        let after = &rest[at + 2..];
+        let end = after.find(')').unwrap_or(after.len());
+        let target = after[..end].split_whitespace().next().unwrap_or("");
+        targets.push(target.trim_matches(['<', '>']).to_owned());
+        rest = &after[end..];
+    }
+    for line in paragraph.lines() {
+        let line = line.trim_start();
+        if let Some(label_end) = line.strip_prefix('[').and_then(|l| l.find("]:")) {
+            let target = line[label_end + 3..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            targets.push(target.trim_matches(['<', '>']).to_owned());
+        }
+    }
+    targets
+}
+
+/// `%E5%81%8F` as `偏`: a link's percent-encoded bytes, decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = text
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// GitHub's anchor for a heading: its text in lower case, without punctuation (letters, digits,
+/// `-`, `_` and spaces are kept; code spans and emphasis keep their text), spaces as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a document's headings (`#` to `######`, outside fenced code), a repeated one
+/// suffixed `-1`, `-2`, ... as GitHub does.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut anchors = BTreeSet::new();
+    for line in outside_fences(text) {
+        let hashes = line.len() - line.trim_start_matches('#').len();
+        let Some(heading) = line[hashes..].strip_prefix(' ') else {
+            continue;
+        };
+        if !(1..=6).contains(&hashes) {
+            continue;
+        }
+        let base = slug(heading.trim().trim_end_matches('#').trim_end());
+        let n = seen.entry(base.clone()).or_default();
+        anchors.insert(if *n == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        *n += 1;
+    }
+    anchors
+}
+
+#[test]
+fn headings_have_githubs_anchors() {
+    assert_eq!(slug("Scaling with `-w`"), "scaling-with--w");
+    assert_eq!(
+        slug("Preference analytics (偏好统计, which the tutorial never built)"),
+        "preference-analytics-偏好统计-which-the-tutorial-never-built"
+    );
+    assert_eq!(
+        slug("Web traffic: hot-pages, pv, uv"),
+        "web-traffic-hot-pages-pv-uv"
+    );
+    let repeated = anchors("# Output\n\n```\n# not a heading\n```\n## Output\n#nor this\n");
+    assert_eq!(
+        repeated,
+        BTreeSet::from(["output".to_owned(), "output-1".to_owned()])
+    );
+    assert_eq!(
+        link_targets(&without_code_spans(
+            "see [a](a.md#x \"title\") and `[b](b.md)`, ``[c](c.md) ` ``, [d]\n[d]: <d.md>"
+        )),
+        ["a.md#x", "d.md"]
+    );
+    assert_eq!(percent_decoded("x-%E5%81%8F%zz"), "x-偏%zz");
+}
+
+/// Every relative link of the README and of `docs/` names a file that exists, and every
+/// `#anchor` a heading of its target, so that a moved section cannot leave a dead link.
+#[test]
+fn every_link_between_the_documents_resolves() {
+    let mut dead = Vec::new();
+    let mut checked = 0;
+    for doc in documents() {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let name = doc.strip_prefix(root()).unwrap().display().to_string();
+        for target in prose(&text).iter().flat_map(|p| link_targets(p)) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let file = if path.is_empty() {
+                doc.clone()
+            } else {
+                doc.parent().unwrap().join(percent_decoded(path))
+            };
+            if !file.exists() {
+                dead.push(format!("{name}: ({target}): no file {}", file.display()));
+                continue;
+            }
+            if anchor.is_empty() {
+                continue;
+            }
+            let anchor = percent_decoded(anchor);
+            let headings = if file.is_file() && file.extension().is_some_and(|e| e == "md") {
+                anchors(&std::fs::read_to_string(&file).unwrap())
+            } else {
+                BTreeSet::new()
+            };
+            if !headings.contains(&anchor) {
+                dead.push(format!(
+                    "{name}: ({target}): no heading with the anchor #{anchor}; it has {headings:?}"
+                ));
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} relative links found");
+    assert!(dead.is_empty(), "dead links:\n{}", dead.join("\n"));
 }

@@ -1,7 +1,7 @@
 //! Faults and hostile input: a dead peer, a failed write, a huge line, random bytes, the wrong
 //! file, a stream faster than the job. Each ends with the documented exit code and one sentence,
-//! and never with an output file that looks complete when it is not (README, "When things go
-//! wrong").
+//! and never with an output file that looks complete when it is not (docs/cli.md, "When things
+//! go wrong").
 
 mod common;
 

@@ -192,7 +192,8 @@ fn sample_with_its_corrections_equals_the_replay_reference_on_any_cluster_shape(
     let expected = reference(&text, &DEFAULTS);
     let output = everywhere(&strs(&args(&input, &DEFAULTS, &[])));
     assert_eq!(output, expected.csv);
-    // The sample is shuffled inside each (hour-long, see README) block: most windows are corrected.
+    // The sample is shuffled inside each (hour-long, see docs/examples.md) block: most windows
+    // are corrected.
     assert!(output.matches(",true,").count() > 1000, "{output}");
     assert!(expected.late_lines.is_empty());
 }

@@ -1,14 +1,16 @@
-//! Every figure that `README.md` (and `docs/jobs.md`, `data/tutorial/README.md`) quotes about the
-//! sample files, computed from what the real binary prints and looked up in the document, so the
-//! documents cannot drift from what uba does. A failure names the sentence the document should
-//! hold: fix the document (or the code), never the figure here.
+//! Every figure that `README.md` and the pages of `docs/` (and `data/tutorial/README.md`) quote
+//! about the sample files, computed from what the real binary prints and looked up in the
+//! document, so the documents cannot drift from what uba does. A failure names the sentence the
+//! document should hold: fix the document (or the code), never the figure here.
 //!
 //! Measurements (events/s, seconds, MB) are not facts of the samples and are not checked.
+//!
+//! And every relative link of the README and of `docs/`, `#anchor` included, leads somewhere.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::{scratch, tutorial};
@@ -236,7 +238,7 @@ fn human_ms(ms: u64) -> String {
     }
 }
 
-// ## The two commands
+// ## README.md: the two commands
 
 #[test]
 fn the_main_job_on_the_generated_sample() {
@@ -311,7 +313,7 @@ fn the_generated_samples_are_what_their_commands_write() {
         small[at + 1].parse::<u64>().unwrap() / 1000
     };
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "`uba run jobs/recommend.toml` runs it on `data/user-behavior-small.csv` ({}k generated rows, {}k users, {}k items;",
             rows / 1000,
@@ -328,7 +330,7 @@ fn the_generated_samples_are_what_their_commands_write() {
     );
 }
 
-// ## Jobs: hot-items
+// ## docs/examples.md: hot-items
 
 #[test]
 fn hot_items_first_window_of_the_tutorial_sample() {
@@ -357,7 +359,7 @@ fn hot_items_first_window_of_the_tutorial_sample() {
         "ties in item-id order"
     );
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "the first window (ending {end} in UTC+8) has items {} with {top} views each: Flink prints them in arbitrary order, we in item-id order.",
             and_list(&tied)
@@ -365,7 +367,7 @@ fn hot_items_first_window_of_the_tutorial_sample() {
     );
 }
 
-// ## Jobs: web traffic
+// ## docs/examples.md: web traffic (and docs/cli.md: output)
 
 #[test]
 fn hot_pages_lines_are_mostly_corrections() {
@@ -373,7 +375,7 @@ fn hot_pages_lines_are_mostly_corrections() {
     let a = accounting(&run(&["hot-pages", &log, "--format", "csv"]), &log);
     assert!(a.corrections * 2 > a.read, "most lines are corrections");
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "most lines arrive behind the 3 s watermark and become corrections (about {} of {} lines)",
             thousands(round_to(a.corrections, 1000)),
@@ -388,7 +390,7 @@ fn hot_pages_lines_are_mostly_corrections() {
     assert_eq!(minutes.len(), 1);
     let minute = minutes.first().unwrap();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "every timestamp of `apache.log` has minute `{minute}`, so each \"minute\" is really an hour of about {} lines",
             round_to(a.read / hours.len() as u64, 10)
@@ -409,7 +411,7 @@ fn hot_pages_settled_prints_one_block_per_window() {
     let blocks = settled.lines().filter(|l| l.starts_with("== ")).count() as u64;
     let read = accounting(&run(&["hot-pages", &log, "--format", "csv"]), &log).read;
     says(
-        "README.md",
+        "docs/cli.md",
         &format!(
             "(`uba hot-pages data/tutorial/apache.log` prints {} lines for {}, most of them corrections)",
             thousands(lines),
@@ -417,7 +419,7 @@ fn hot_pages_settled_prints_one_block_per_window() {
         ),
     );
     says(
-        "README.md",
+        "docs/cli.md",
         &format!(
             "`uba hot-pages data/tutorial/apache.log --settled` prints one block per window ({})",
             thousands(blocks)
@@ -425,7 +427,7 @@ fn hot_pages_settled_prints_one_block_per_window() {
     );
     let size = std::fs::metadata(&log).unwrap().len();
     says(
-        "README.md",
+        "docs/cli.md",
         &format!(
             "(`uba: progress: {:.2} KiB of {:.2} KiB read (100%), {} lines, ...`)",
             size as f64 / 1024.0,
@@ -453,7 +455,7 @@ fn hot_pages_tutorial_job_file() {
     let top = rows.iter().map(|r| num(r, "rank")).max().unwrap();
     assert_eq!(sizes.len(), 1);
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "`uba run jobs/hot-pages-tutorial.toml` reproduces the tutorial's {} / {} / top {top}",
             human_ms(*sizes.first().unwrap()),
@@ -468,18 +470,18 @@ fn pv_per_hour_of_the_tutorial_sample() {
     let out = run(&["pv", &sample, "--format", "csv"]);
     let counts: Vec<String> = records(&out).iter().map(|r| r["pv"].clone()).collect();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!("On the tutorial sample: {}.", counts.join(", ")),
     );
     // uv's memory figure is about the same file.
     let rows = accounting(&out, &sample).read;
     says(
-        "README.md",
+        "docs/examples.md",
         &format!("the {}k-row sample takes", round_to(rows, 1000) / 1000),
     );
 }
 
-// ## Jobs: marketing
+// ## docs/examples.md: marketing
 
 #[test]
 fn ad_stats_blacklists_one_pair_of_the_sample() {
@@ -496,7 +498,7 @@ fn ad_stats_blacklists_one_pair_of_the_sample() {
     let r = &rows[0];
     let (user, ad) = (num(r, "user_id"), num(r, "ad_id"));
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "user {user} / ad {ad} is blacklisted at its {} click (ts {})",
             ordinal(num(r, "clicks_so_far")),
@@ -519,7 +521,7 @@ fn ad_stats_blacklists_one_pair_of_the_sample() {
     let a = accounting(&out, "jobs/../data/tutorial/AdClickLog.csv");
     assert_eq!((a.late, a.corrections), (0, 2));
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "its last two rows, {} s and {} s out of order, join windows that have not fired and are dropped by the filter",
             behind[last],
@@ -542,7 +544,7 @@ fn ad_stats_blacklists_one_pair_of_the_sample() {
     );
 }
 
-// ## Jobs: risk control
+// ## docs/examples.md: risk control
 
 #[test]
 fn login_fail_on_the_sample() {
@@ -554,7 +556,7 @@ fn login_fail_on_the_sample() {
     ]));
     let users: BTreeSet<u64> = rows.iter().map(|r| num(r, "user_id")).collect();
     assert_eq!(users.len(), 1);
-    // The README names each match by the last three digits of its times in seconds.
+    // docs/examples.md names each match by the last three digits of its times in seconds.
     let matches: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -566,7 +568,7 @@ fn login_fail_on_the_sample() {
         })
         .collect();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "On the sample: user {}, {}.",
             users.first().unwrap(),
@@ -595,7 +597,7 @@ fn login_fail_on_the_sample() {
             .all(|r| num(r, "last_fail") - num(r, "first_fail") <= within_s * 1000)
     );
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "The tutorial's CEP variant ({} fails within {within_s} s): `uba run jobs/login-fail-tutorial.toml`",
             fails.first().unwrap()
@@ -633,7 +635,7 @@ fn order_timeout_on_the_sample() {
     assert_eq!(accounting(&out, &log).late, 0);
     assert_eq!(six["timeout"], six["paid_late"]);
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "Sample: with `--out-of-orderness 6s`, orders {} time out and later pay late, {} pays without a create, the other {} are paid.",
             and_list(&six["timeout"]),
@@ -670,7 +672,7 @@ fn order_timeout_on_the_sample() {
     timeouts.sort_unstable();
     assert_eq!(zero["timeout"], timeouts, "{order} times out too");
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "With the default 0 (the tutorial's ascending timestamps), the pay of {order} (line {line}) is {} s late and goes to the late output, so {order} times out too and {} orders are paid.",
             ms / 1000,
@@ -711,7 +713,7 @@ fn tx_match_on_the_sample() {
         .parse()
         .unwrap();
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "with the tutorial's own bounds only {} pays match ({} unmatched pays, {} unmatched receipts; the {}-s-late pay of {} goes to the late output)",
             n["matched"],
@@ -735,7 +737,7 @@ fn tx_match_on_the_sample() {
     ]);
     let n = count(&out);
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "`uba tx-match OrderLog.csv ReceiptLog.csv --receipt-before 30m --out-of-orderness 6s` gives {} matched, {} unmatched pays, {} unmatched receipts.",
             n["matched"], n["unmatched_pay"], n["unmatched_receipt"]
@@ -745,7 +747,10 @@ fn tx_match_on_the_sample() {
     // ones the creates.
     let a = accounting(&out, &orders);
     assert_eq!(a.late, 0);
-    says("README.md", &format!("of the sample's {} pays", a.used));
+    says(
+        "docs/examples.md",
+        &format!("of the sample's {} pays", a.used),
+    );
     row_says(
         "docs/jobs.md",
         "OrderLog.csv",
@@ -762,12 +767,12 @@ fn tx_match_on_the_sample() {
         .count();
     assert!(early * 2 > matched.len(), "{early} of {}", matched.len());
     says(
-        "README.md",
+        "docs/examples.md",
         "In event time most sample receipts come **more than 3 s before** their pay",
     );
 }
 
-// ## Jobs: preference analytics
+// ## docs/examples.md: preference analytics
 
 #[test]
 fn recommend_evaluation_on_the_tutorial_sample() {
@@ -790,7 +795,7 @@ fn recommend_evaluation_on_the_tutorial_sample() {
     let first = *times("UserBehavior.csv").iter().min().unwrap();
     let hours = (t_secs - first) as f64 / 3600.0;
     says(
-        "README.md",
+        "docs/examples.md",
         &format!(
             "On the real sample (T = {t}) **item-cf does not beat popularity**: hit rate@{} {:.2}% vs {:.2}% (only {} of {} test users have any history in {hours} h of data)",
             cf["k"],
@@ -944,4 +949,233 @@ fn login_and_order_logs_are_out_of_order() {
     let out = run(&["tx-match", &orders, &receipts]);
     assert_eq!(accounting(&out, &receipts).late, 0);
     row_says("docs/jobs.md", "ReceiptLog.csv", "in time order");
+}
+
+// ## Links between the documents
+
+/// The documents whose links are checked: the README and every page of `docs/`.
+fn documents() -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    [root().join("README.md")]
+        .into_iter()
+        .chain(pages)
+        .collect()
+}
+
+/// A fence line: three or more backquotes or tildes, indented by at most three spaces.
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    line.len() - t.len() <= 3 && (t.starts_with("```") || t.starts_with("~~~"))
+}
+
+/// The lines of a markdown document outside its fenced code blocks.
+fn outside_fences(text: &str) -> Vec<&str> {
+    let mut inside = false;
+    text.lines()
+        .filter(|l| {
+            if is_fence(l) {
+                inside = !inside;
+                return false;
+            }
+            !inside
+        })
+        .collect()
+}
+
+/// A paragraph without its code spans: a run of backquotes up to the next run of the same length
+/// (a run with no partner is text, as in CommonMark).
+fn without_code_spans(paragraph: &str) -> String {
+    let mut out = String::new();
+    let mut rest = paragraph;
+    while let Some(at) = rest.find('`') {
+        out.push_str(&rest[..at]);
+        let run = rest[at..].len() - rest[at..].trim_start_matches('`').len();
+        let after = &rest[at + run..];
+        let mut close = None;
+        let mut from = 0;
+        while let Some(i) = after[from..].find('`') {
+            let start = from + i;
+            let len = after[start..].len() - after[start..].trim_start_matches('`').len();
+            if len == run {
+                close = Some(start + len);
+                break;
+            }
+            from = start + len;
+        }
+        match close {
+            Some(end) => rest = &after[end..],
+            None => {
+                out.push_str(&rest[at..at + run]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The prose of a markdown document: its paragraphs outside fenced code, without code spans.
+fn prose(text: &str) -> Vec<String> {
+    outside_fences(text)
+        .split(|l| l.trim().is_empty())
+        .map(|p| without_code_spans(&p.join("\n")))
+        .collect()
+}
+
+/// The targets of a paragraph's links: inline ones, `[text](target)` (images too), and
+/// definitions, `[label]: target`.
+fn link_targets(paragraph: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    let mut rest = paragraph;
+    while let Some(at) = rest.find("](") {
+        let after = &rest[at + 2..];
+        let end = after.find(')').unwrap_or(after.len());
+        let target = after[..end].split_whitespace().next().unwrap_or("");
+        targets.push(target.trim_matches(['<', '>']).to_owned());
+        rest = &after[end..];
+    }
+    for line in paragraph.lines() {
+        let line = line.trim_start();
+        if let Some(label_end) = line.strip_prefix('[').and_then(|l| l.find("]:")) {
+            let target = line[label_end + 3..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            targets.push(target.trim_matches(['<', '>']).to_owned());
+        }
+    }
+    targets
+}
+
+/// `%E5%81%8F` as `偏`: a link's percent-encoded bytes, decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = text
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// GitHub's anchor for a heading: its text in lower case, without punctuation (letters, digits,
+/// `-`, `_` and spaces are kept; code spans and emphasis keep their text), spaces as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a document's headings (`#` to `######`, outside fenced code), a repeated one
+/// suffixed `-1`, `-2`, ... as GitHub does.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut anchors = BTreeSet::new();
+    for line in outside_fences(text) {
+        let hashes = line.len() - line.trim_start_matches('#').len();
+        let Some(heading) = line[hashes..].strip_prefix(' ') else {
+            continue;
+        };
+        if !(1..=6).contains(&hashes) {
+            continue;
+        }
+        let base = slug(heading.trim().trim_end_matches('#').trim_end());
+        let n = seen.entry(base.clone()).or_default();
+        anchors.insert(if *n == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        *n += 1;
+    }
+    anchors
+}
+
+#[test]
+fn headings_have_githubs_anchors() {
+    assert_eq!(slug("Scaling with `-w`"), "scaling-with--w");
+    assert_eq!(
+        slug("Preference analytics (偏好统计, which the tutorial never built)"),
+        "preference-analytics-偏好统计-which-the-tutorial-never-built"
+    );
+    assert_eq!(
+        slug("Web traffic: hot-pages, pv, uv"),
+        "web-traffic-hot-pages-pv-uv"
+    );
+    let repeated = anchors("# Output\n\n```\n# not a heading\n```\n## Output\n#nor this\n");
+    assert_eq!(
+        repeated,
+        BTreeSet::from(["output".to_owned(), "output-1".to_owned()])
+    );
+    assert_eq!(
+        link_targets(&without_code_spans(
+            "see [a](a.md#x \"title\") and `[b](b.md)`, ``[c](c.md) ` ``, [d]\n[d]: <d.md>"
+        )),
+        ["a.md#x", "d.md"]
+    );
+    assert_eq!(percent_decoded("x-%E5%81%8F%zz"), "x-偏%zz");
+}
+
+/// Every relative link of the README and of `docs/` names a file that exists, and every
+/// `#anchor` a heading of its target, so that a moved section cannot leave a dead link.
+#[test]
+fn every_link_between_the_documents_resolves() {
+    let mut dead = Vec::new();
+    let mut checked = 0;
+    for doc in documents() {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let name = doc.strip_prefix(root()).unwrap().display().to_string();
+        for target in prose(&text).iter().flat_map(|p| link_targets(p)) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let file = if path.is_empty() {
+                doc.clone()
+            } else {
+                doc.parent().unwrap().join(percent_decoded(path))
+            };
+            if !file.exists() {
+                dead.push(format!("{name}: ({target}): no file {}", file.display()));
+                continue;
+            }
+            if anchor.is_empty() {
+                continue;
+            }
+            let anchor = percent_decoded(anchor);
+            let headings = if file.is_file() && file.extension().is_some_and(|e| e == "md") {
+                anchors(&std::fs::read_to_string(&file).unwrap())
+            } else {
+                BTreeSet::new()
+            };
+            if !headings.contains(&anchor) {
+                dead.push(format!(
+                    "{name}: ({target}): no heading with the anchor #{anchor}; it has {headings:?}"
+                ));
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} relative links found");
+    assert!(dead.is_empty(), "dead links:\n{}", dead.join("\n"));
 }

@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 use reference::windowed::{Windows, emissions};
 use reference::{LAST_TIME, csv, late_lines};
@@ -495,25 +494,16 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         ..DEFAULTS
     };
     let args = args(&input, &p, &[]);
-    let started = Instant::now();
-    let cases = mutate::cases(300);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let expected = reference(&s.text, &p);
-        assert_output(&c.stdout, &expected.csv, &case);
-        assert_eq!(
-            s.late,
-            s.in_file(&expected.late_lines),
-            "{case}: late lines"
-        );
-    }
-    eprintln!(
-        "ad-stats: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        300,
+        |l| parse(l).is_some(),
+        |text| {
+            let expected = reference(text, &p);
+            (expected.csv, expected.late_lines)
+        },
     );
 }
 

@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, run_case};
+use common::mutate;
 use common::*;
 use reference::late_lines;
 use reference::windowed::{Contents, Windows, emissions};
@@ -368,15 +367,12 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         lateness: 600_000,
         overall_only: false,
     };
-    let started = Instant::now();
-    let cases = mutate::cases(400);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let p = if seed % 2 == 0 { &DEFAULTS } else { &short };
-        let c = run_case(&case, &args(&input, p, &[]), &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let (expected, expected_late) = reference(&s.text, p);
+        (args(&input, p, &[]), p)
+    };
+    mutate::each_case(&[(&input, &base)], 400, setup, |c, p| {
+        let (expected, expected_late) = reference(&c.source().text, p);
         let output = if c.stdout.is_empty() {
             Vec::new()
         } else {
@@ -384,14 +380,11 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         };
         assert_eq!(
             output, expected,
-            "{case}: the output differs from the reference"
+            "{}: the output differs from the reference",
+            c.name
         );
-        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
-    }
-    eprintln!(
-        "funnel: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        c.assert_late(&[&expected_late]);
+    });
 }
 
 #[test]

@@ -5,9 +5,8 @@ mod common;
 mod reference;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
+use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::patterns::{csv, replay};
 use reference::{late_lines, secs};
@@ -228,23 +227,15 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("login-fail-mutated");
     let base = std::fs::read(tutorial("LoginLog.csv")).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
-    let started = Instant::now();
-    let cases = mutate::cases(700);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let (fails, within, within_ms) = [(2, "2s", 2000), (3, "5s", 5000)][seed as usize % 2];
-        let args = run_args(&input, fails, within, "3s");
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let expected = reference(&s.text, fails, within_ms, 3000);
-        assert_output(&c.stdout, &rows_or_nothing(expected.csv), &case);
-        assert_eq!(s.late, s.in_file(&expected.late), "{case}: late lines");
-    }
-    eprintln!(
-        "login-fail: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        (run_args(&input, fails, within, "3s"), (fails, within_ms))
+    };
+    mutate::each_case(&[(&input, &base)], 700, setup, |c, &(fails, within_ms)| {
+        let expected = reference(&c.source().text, fails, within_ms, 3000);
+        c.assert_output(&rows_or_nothing(expected.csv));
+        c.assert_late(&[&expected.late]);
+    });
 }
 
 #[test]

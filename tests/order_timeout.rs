@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
+use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::patterns::{csv, replay};
 use reference::{late_lines, secs};
@@ -347,32 +346,29 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("order-timeout-mutated");
     let base = std::fs::read(tutorial("OrderLog.csv")).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
-    let started = Instant::now();
-    let cases = mutate::cases(600);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
-        let (args, timeout, retention, ooo) = if seed % 2 == 0 {
-            (run_args(&input, "6s", &[]), 15 * MINUTE, 24 * HOUR, 6000)
+    let setup = |seed| {
+        if seed % 2 == 0 {
+            (run_args(&input, "6s", &[]), (15 * MINUTE, 24 * HOUR, 6000))
         } else {
             let extra = ["--timeout", "2m", "--retention", "20m"];
-            (run_args(&input, "0", &extra), 2 * MINUTE, 20 * MINUTE, 0)
-        };
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let expected = reference(&s.text, timeout, retention, ooo);
-        assert_output(&c.stdout, &rows_or_nothing(expected.csv), &case);
-        assert_eq!(s.late, s.in_file(&expected.late), "{case}: late lines");
-        let further = c
-            .stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("uba: order-timeout: "))
-            .map_or(0, |l| l.split(' ').next().unwrap().parse().unwrap());
-        assert_eq!(further, expected.further, "{case}: further events");
-    }
-    eprintln!(
-        "order-timeout: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+            (run_args(&input, "0", &extra), (2 * MINUTE, 20 * MINUTE, 0))
+        }
+    };
+    mutate::each_case(
+        &[(&input, &base)],
+        600,
+        setup,
+        |c, &(timeout, retention, ooo)| {
+            let expected = reference(&c.source().text, timeout, retention, ooo);
+            c.assert_output(&rows_or_nothing(expected.csv));
+            c.assert_late(&[&expected.late]);
+            let further = c
+                .stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("uba: order-timeout: "))
+                .map_or(0, |l| l.split(' ').next().unwrap().parse().unwrap());
+            assert_eq!(further, expected.further, "{}: further events", c.name);
+        },
     );
 }
 

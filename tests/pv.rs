@@ -5,9 +5,7 @@
 mod common;
 mod reference;
 
-use std::time::Instant;
-
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 use reference::windowed::{Windows, emissions};
 use reference::{LAST_TIME, csv};
@@ -151,17 +149,12 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         .chain(["--out-of-orderness", "5m", "--allowed-lateness", "10m"])
         .map(String::from)
         .collect();
-    let started = Instant::now();
-    let cases = mutate::cases(1000);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let (expected, late) = reference(&s.text, window, out_of_orderness, lateness);
-        assert_output(&c.stdout, &expected, &case);
-        assert_eq!(s.late, s.in_file(&late), "{case}: late lines");
-    }
-    eprintln!("pv: {cases} mutated inputs in {:.1?}", started.elapsed());
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        1000,
+        |l| parse(l).is_some(),
+        |text| reference(text, window, out_of_orderness, lateness),
+    );
 }

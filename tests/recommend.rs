@@ -4,9 +4,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 
 const HEADER: &str = "user_id,rank,item_id,score,update,emitted_at";
@@ -414,11 +413,7 @@ fn mutated_input_is_accounted_and_equals_brute_force() {
     ]);
     let base = std::fs::read(&base).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
-    let started = Instant::now();
-    let cases = mutate::cases(200);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let (horizon, k, m) = [(DAY, 10, 50), (1_200_000, 3, 3)][seed as usize % 2];
         let args: Vec<String> = [
             "recommend",
@@ -434,9 +429,11 @@ fn mutated_input_is_accounted_and_equals_brute_force() {
         ]
         .map(String::from)
         .to_vec();
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        assert_output(&c.stdout, &snapshot(&s.text, horizon, k, m, &[]), &case);
+        (args, (horizon, k, m))
+    };
+    mutate::each_case(&[(&input, &base)], 200, setup, |c, &(horizon, k, m)| {
+        let s = c.source();
+        c.assert_output(&snapshot(&s.text, horizon, k, m, &[]));
         // Late: no longer in its horizon when it arrives (the watermark is the latest time).
         let mut latest = 0;
         let expected_late: Vec<usize> = (1..)
@@ -447,12 +444,8 @@ fn mutated_input_is_accounted_and_equals_brute_force() {
             })
             .map(|(line, _)| line)
             .collect();
-        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
-    }
-    eprintln!(
-        "recommend: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        c.assert_late(&[&expected_late]);
+    });
 }
 
 #[test]

@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
+use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::late_lines;
 
@@ -336,22 +335,15 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         out_of_orderness: 120_000,
         weights: [1, 5, 2, 10],
     };
-    let started = Instant::now();
-    let cases = mutate::cases(400);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let p = if seed % 2 == 0 { &DEFAULTS } else { &short };
-        let c = run_case(&case, &args(&input, p, &[]), &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let (expected, expected_late) = changes(&s.text, p);
-        assert_output(&c.stdout, &rows_or_nothing(expected), &case);
-        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
-    }
-    eprintln!(
-        "user-profile: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        (args(&input, p, &[]), p)
+    };
+    mutate::each_case(&[(&input, &base)], 400, setup, |c, p| {
+        let (expected, expected_late) = changes(&c.source().text, p);
+        c.assert_output(&rows_or_nothing(expected));
+        c.assert_late(&[&expected_late]);
+    });
 }
 
 #[test]

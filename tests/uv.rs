@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 use reference::LAST_TIME;
 use reference::windowed::{Windows, emissions};
@@ -307,17 +306,15 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         .chain(["--out-of-orderness", "5m", "--allowed-lateness", "10m"])
         .map(String::from)
         .collect();
-    let started = Instant::now();
-    let cases = mutate::cases(800);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let (expected, late) = reference(&s.text, window, out_of_orderness, lateness);
-        assert_output(&c.stdout, &exact_csv(&expected, window), &case);
-        assert_eq!(s.late, s.in_file(&late), "{case}: late lines");
-    }
-    eprintln!("uv: {cases} mutated inputs in {:.1?}", started.elapsed());
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        800,
+        |l| parse(l).is_some(),
+        |text| {
+            let (expected, late) = reference(text, window, out_of_orderness, lateness);
+            (exact_csv(&expected, window), late)
+        },
+    );
 }

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use common::mutate;
 use common::*;
 use reference::late_lines;
+use reference::user_behavior::parse;
 use reference::windowed::{Contents, Windows, emissions};
 
 const HOUR: u64 = 3_600_000;
 const DAY: i64 = 86_400_000;
-const STEPS: [&str; 4] = ["pv", "fav", "cart", "buy"];
 /// Columns holding rates (floats): compared as numbers.
 const RATES: [usize; 4] = [12, 13, 14, 16];
 
@@ -56,20 +56,8 @@ fn ratio(a: u64, b: u64) -> String {
 fn reference(text: &str, p: &Params) -> (Vec<String>, Vec<usize>) {
     let w = Windows::tumbling(p.window, p.lateness);
     let (events, late) = w.replay(text, p.out_of_orderness, |line| {
-        // Surrounding spaces in a field are tolerated (docs/jobs.md, "Inputs").
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != 5 {
-            return None;
-        }
-        let (Ok(user), Ok(category), Ok(secs)) = (
-            f[0].parse::<u64>(),
-            f[2].parse::<u32>(),
-            f[4].parse::<u64>(),
-        ) else {
-            return None;
-        };
-        let step = STEPS.iter().position(|s| *s == f[3])?;
-        Some((secs * 1000, Some((user, category, step))))
+        let b = parse(line)?;
+        Some((b.ts, Some((b.user, b.category, b.step()))))
     });
     // window end -> (time, (is day, category or None, user, step))
     let mut contents: Contents<(bool, Option<u32>, u64, usize)> = Contents::new();

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use common::mutate::{self, STALL, run_case};
 use common::*;
+use reference::user_behavior::parse;
 use reference::windowed::{Windows, emissions};
-use reference::{LAST_TIME, csv, late_lines};
+use reference::{csv, late_lines};
 
 const HEADER: &str = "window_start,window_end,rank,item_id,count,update,emitted_at";
 
@@ -36,35 +37,13 @@ struct Expected {
     late_lines: Vec<usize>,
 }
 
-/// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. Returns (user, item,
-/// behaviour, ts in ms); None for a line the job must reject.
-fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    if f.len() != 5 {
-        return None;
-    }
-    let user = f[0].parse().ok()?;
-    let item = f[1].parse().ok()?;
-    let _category: u32 = f[2].parse().ok()?;
-    let behavior = ["pv", "buy", "cart", "fav"]
-        .into_iter()
-        .find(|b| *b == f[3])?;
-    let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
-    if ts > LAST_TIME {
-        return None;
-    }
-    Some((user, item, behavior, ts))
-}
-
 /// The shared windowed replay, with a window's result: its `top` items by views, ties to the
 /// smaller item id.
 fn reference(text: &str, p: &Params) -> Expected {
     let w = Windows::sliding(p.window, p.slide, p.lateness);
     let (views, late_lines) = w.replay(text, p.out_of_orderness, |line| {
-        let (_, item, behavior, ts) = parse(line)?;
-        Some((ts, (behavior == "pv").then_some(item)))
+        let b = parse(line)?;
+        Some((b.ts, (b.behavior == "pv").then_some(b.item)))
     });
     let emissions = emissions(&w.contents(views), |_, items| {
         let mut counts: HashMap<u64, usize> = HashMap::new();

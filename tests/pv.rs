@@ -7,32 +7,11 @@ mod reference;
 
 use common::mutate;
 use common::*;
+use reference::csv;
+use reference::user_behavior::parse;
 use reference::windowed::{Windows, emissions};
-use reference::{LAST_TIME, csv};
 
 const HOUR: u64 = 3_600_000;
-
-/// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. Returns (user, item,
-/// behaviour, ts in ms); None for a line the job must reject.
-fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    if f.len() != 5 {
-        return None;
-    }
-    let user = f[0].parse().ok()?;
-    let item = f[1].parse().ok()?;
-    let _category: u32 = f[2].parse().ok()?;
-    let behavior = ["pv", "buy", "cart", "fav"]
-        .into_iter()
-        .find(|b| *b == f[3])?;
-    let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
-    if ts > LAST_TIME {
-        return None;
-    }
-    Some((user, item, behavior, ts))
-}
 
 /// The shared windowed replay, with a window's result: how many `pv` rows it holds. Returns the
 /// csv output and the line numbers of the late rows.
@@ -44,8 +23,8 @@ fn reference(
 ) -> (String, Vec<usize>) {
     let w = Windows::tumbling(window, lateness);
     let (views, late) = w.replay(text, out_of_orderness, |line| {
-        let (_, _, behavior, ts) = parse(line)?;
-        Some((ts, (behavior == "pv").then_some(())))
+        let b = parse(line)?;
+        Some((b.ts, (b.behavior == "pv").then_some(())))
     });
     let emissions = emissions(&w.contents(views), |_, views| views.len());
     let lines = emissions.iter().map(|e| {

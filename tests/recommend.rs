@@ -2,36 +2,23 @@
 //! whole input, written from the rule in `uba recommend --help`, sharing no code with the engine.
 
 mod common;
+mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::mutate;
 use common::*;
+use reference::user_behavior::{self, UserBehavior as Ev};
 
 const HEADER: &str = "user_id,rank,item_id,score,update,emitted_at";
 const DAY: u64 = 86_400_000;
 /// The default `--neighbours`.
 const NEIGHBOURS: usize = 20;
 
-struct Ev {
-    user: u64,
-    item: u64,
-    behavior: String,
-    ts: u64,
-}
-
-fn parse(text: &str) -> Vec<Ev> {
+/// The events of a text the job accepted every line of.
+fn parse(text: &str) -> Vec<Ev<'_>> {
     text.lines()
-        .map(|l| {
-            // Surrounding spaces in a field are tolerated (docs/jobs.md, "Inputs").
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            Ev {
-                user: f[0].parse().unwrap(),
-                item: f[1].parse().unwrap(),
-                behavior: f[3].to_owned(),
-                ts: f[4].parse::<u64>().unwrap() * 1000,
-            }
-        })
+        .map(|l| user_behavior::parse(l).unwrap_or_else(|| panic!("a line to reject: {l:?}")))
         .collect()
 }
 

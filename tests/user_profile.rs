@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::late_lines;
+use reference::user_behavior::parse;
 
 const HEADER: &str = "user_id,segment,pv,fav,cart,buy,category_1,score_1,category_2,score_2,category_3,score_3,last_active,update,emitted_at";
-const STEPS: [&str; 4] = ["pv", "fav", "cart", "buy"];
 
 struct Params {
     horizon: u64,
@@ -44,20 +44,8 @@ fn replay(text: &str, p: &Params) -> (Vec<Event>, Vec<usize>) {
         p.out_of_orderness,
         |ts| ts + p.horizon,
         |line| {
-            // Surrounding spaces in a field are tolerated (docs/jobs.md, "Inputs").
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            if f.len() != 5 {
-                return None;
-            }
-            let (Ok(user), Ok(category), Ok(secs)) = (
-                f[0].parse::<u64>(),
-                f[2].parse::<u32>(),
-                f[4].parse::<u64>(),
-            ) else {
-                return None;
-            };
-            let step = STEPS.iter().position(|s| *s == f[3])?;
-            Some((secs * 1000, Some((user, category, step))))
+            let b = parse(line)?;
+            Some((b.ts, Some((b.user, b.category, b.step()))))
         },
     );
     let events = events

@@ -9,32 +9,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use common::mutate;
 use common::*;
-use reference::LAST_TIME;
+use reference::user_behavior::parse;
 use reference::windowed::{Windows, emissions};
 
 const HOUR: u64 = 3_600_000;
-
-/// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. Returns (user, item,
-/// behaviour, ts in ms); None for a line the job must reject.
-fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    if f.len() != 5 {
-        return None;
-    }
-    let user = f[0].parse().ok()?;
-    let item = f[1].parse().ok()?;
-    let _category: u32 = f[2].parse().ok()?;
-    let behavior = ["pv", "buy", "cart", "fav"]
-        .into_iter()
-        .find(|b| *b == f[3])?;
-    let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
-    if ts > LAST_TIME {
-        return None;
-    }
-    Some((user, item, behavior, ts))
-}
 
 /// The shared windowed replay, with a window's result: its distinct users. Returns every emission
 /// of the exact distinct count `(emitted_at, window_end) -> (uv, update)` and the late line
@@ -47,8 +25,8 @@ fn reference(
 ) -> (BTreeMap<(u64, u64), (usize, bool)>, Vec<usize>) {
     let w = Windows::tumbling(window, lateness);
     let (visits, late) = w.replay(text, out_of_orderness, |line| {
-        let (user, _, behavior, ts) = parse(line)?;
-        Some((ts, (behavior == "pv").then_some(user)))
+        let b = parse(line)?;
+        Some((b.ts, (b.behavior == "pv").then_some(b.user)))
     });
     let emissions = emissions(&w.contents(visits), |_, users| {
         users.iter().collect::<HashSet<_>>().len()

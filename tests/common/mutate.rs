@@ -24,6 +24,11 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
     }
 
+    /// A generator that starts from `state` itself (where [`Rng::new`] scrambles its seed first).
+    pub fn from_state(state: u64) -> Self {
+        Rng(state)
+    }
+
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

@@ -112,7 +112,8 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
+/// A TCP port of 127.0.0.1 free when asked (someone may take it before it is bound).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

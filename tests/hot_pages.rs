@@ -411,23 +411,13 @@ fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
     // used), and a 2-line file is "3 lines read". Line 1 has the wrong number of fields.
-    let dir = scratch("hot-pages-regression-carriage-return");
-    let input = write(
-        &dir.join("in"),
+    assert_inner_carriage_return_rejects_line_1(
+        "hot-pages-regression-carriage-return",
+        "hot-pages",
         "1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a\r\
          1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /b\n\
          1.1.1.1 - - 17/05/2015:10:05:04 +0000 GET /c\n",
     );
-    let (out, rejected) = run_with_rejects(&dir, &["hot-pages", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{err}"
-    );
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(rejected[0][1], "1");
 }
 
 /// Runs hot-pages on `lines`, returning the line numbers it rejected.

@@ -84,6 +84,26 @@ pub fn run_with_rejects(dir: &Path, args: &[&str]) -> (Output, Vec<Vec<String>>)
     (out, rows)
 }
 
+/// Runs `uba JOB FILE --format csv` on a 2-line `text` whose line 1 holds a `\r` that does not end
+/// it (what mutation seed 143 found in every job), and asserts that line 1 is read as one line and
+/// rejected whole, line 2 accepted: 2 lines read, 1 accepted and used, 1 rejected, the one row of
+/// `--rejects` line 1's. Returns the output.
+pub fn assert_inner_carriage_return_rejects_line_1(name: &str, job: &str, text: &str) -> Output {
+    let dir = scratch(name);
+    let input = write(&dir.join("in"), text);
+    let (out, rejected) = run_with_rejects(&dir, &[job, &input, "--format", "csv"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
+        ),
+        "{job}: {err}"
+    );
+    let lines: Vec<&str> = rejected.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(lines, ["1"], "{job}: the rejected lines");
+    out
+}
+
 /// Runs `uba ARGS` with `input` on stdin.
 pub fn uba_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))

@@ -248,23 +248,10 @@ fn generated_clicks_across_midnight_equal_the_reference() {
     // Heavy clickers from 23:00 to 02:30 in UTC+8: each passes 100 on both days, with disorder
     // that makes late clicks, corrections and updates. 1 min windows keep the run short.
     let dir = scratch("ad-stats-generated");
-    let input = dir.join("clicks.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "ad-clicks",
-        "--rows",
-        "15000",
-        "--seed",
-        "9",
-        "--start",
-        "1511708400",
-        "--heavy-every",
-        "10s",
-        "--disorder",
-        "120s",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("clicks.csv"),
+        "ad-clicks --rows 15000 --seed 9 --start 1511708400 --heavy-every 10s --disorder 120s",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let p = Params {
         window: 60_000,

@@ -134,20 +134,10 @@ fn args(input: &str, p: &Params) -> Vec<String> {
 }
 
 fn generate(dir: &std::path::Path, rows: &str, rate: &str) -> String {
-    let input = dir.join("events.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "marketing",
-        "--rows",
-        rows,
-        "--rate",
-        rate,
-        "--seed",
-        "4",
-        "--out",
-        &input,
-    ]);
-    input
+    gen_file(
+        &dir.join("events.csv"),
+        &format!("marketing --rows {rows} --rate {rate} --seed 4"),
+    )
 }
 
 /// Moves each timestamp back by 0..=`max_ms` (a fixed pseudo-random sequence): the generator

@@ -223,29 +223,10 @@ fn tutorial_sample_equals_the_reference_on_any_cluster_shape() {
 #[test]
 fn generated_input_with_disorder_lateness_and_a_day_boundary_equals_the_reference() {
     let dir = scratch("funnel-generated");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "5",
-        "--items",
-        "2000",
-        "--users",
-        "3000",
-        "--categories",
-        "40",
-        "--rate",
-        "2",
-        "--disorder",
-        "20m",
-        "--start",
-        "1511618400",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 5 --items 2000 --users 3000 --categories 40 --rate 2 --disorder 20m --start 1511618400",
+    );
     for p in [
         Params {
             window: 1_800_000,

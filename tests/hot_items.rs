@@ -119,25 +119,10 @@ fn tutorial_sample_golden_first_window() {
 #[test]
 fn disorder_and_lateness_give_the_reference_corrections_and_late_records() {
     let dir = scratch("hot-items-late");
-    let input = dir.join("disordered.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "40000",
-        "--seed",
-        "7",
-        "--items",
-        "300",
-        "--categories",
-        "30",
-        "--rate",
-        "20",
-        "--disorder",
-        "1h",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("disordered.csv"),
+        "user-behavior --rows 40000 --seed 7 --items 300 --categories 30 --rate 20 --disorder 1h",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     // With allowed lateness, fired windows take corrections; without, late rows only join the
     // windows that have not fired yet (the two are computed differently by the engine).
@@ -197,21 +182,10 @@ fn zero_lateness_still_lets_late_records_into_unfired_windows() {
 #[test]
 fn generated_input_equals_the_reference() {
     let dir = scratch("hot-items-generated");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "60000",
-        "--seed",
-        "3",
-        "--items",
-        "5000",
-        "--categories",
-        "100",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 60000 --seed 3 --items 5000 --categories 100",
+    );
     let expected = reference(&std::fs::read_to_string(&input).unwrap(), &TUTORIAL);
     assert_eq!(
         everywhere(&strs(&args(&input, &TUTORIAL, &[]))),

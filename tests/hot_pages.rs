@@ -279,26 +279,10 @@ fn exclude_static_and_the_tutorial_job_file_equal_the_reference() {
 #[test]
 fn generated_disorder_gives_the_reference_corrections_and_late_lines() {
     let dir = scratch("hot-pages-late");
-    let input = dir.join("gen.log").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "apache-log",
-        "--rows",
-        "20000",
-        "--seed",
-        "5",
-        "--rate",
-        "20",
-        "--urls",
-        "300",
-        "--disorder",
-        "90s",
-        "--shuffle-minute",
-        "--zone",
-        "+0530",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.log"),
+        "apache-log --rows 20000 --seed 5 --rate 20 --urls 300 --disorder 90s --shuffle-minute --zone +0530",
+    );
     let p = Params {
         window: 30_000,
         slide: 5_000,

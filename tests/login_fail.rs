@@ -130,25 +130,10 @@ fn tutorial_job_file_finds_three_fails_within_five_seconds() {
 #[test]
 fn disordered_generated_logins_equal_the_reference_with_the_late_lines() {
     let dir = scratch("login-fail-generated");
-    let input = dir.join("logins.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "login",
-        "--rows",
-        "30000",
-        "--seed",
-        "5",
-        "--users",
-        "300",
-        "--rate",
-        "5",
-        "--attack-rate",
-        "0.05",
-        "--disorder",
-        "4s",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("logins.csv"),
+        "login --rows 30000 --seed 5 --users 300 --rate 5 --attack-rate 0.05 --disorder 4s",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     for (fails, within, within_ms) in [(2, "2s", 2000), (3, "5s", 5000)] {
         let expected = reference(&text, fails, within_ms, 3000);

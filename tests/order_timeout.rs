@@ -225,21 +225,10 @@ fn only_filters_outcomes_and_json_labels_every_record() {
 #[test]
 fn disordered_generated_orders_equal_the_reference() {
     let dir = scratch("order-timeout-generated");
-    let input = dir.join("orders.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "orders",
-        "--rows",
-        "30000",
-        "--seed",
-        "9",
-        "--rate",
-        "2",
-        "--disorder",
-        "20s",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("orders.csv"),
+        "orders --rows 30000 --seed 9 --rate 2 --disorder 20s",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let late = dir.join("late.csv").to_string_lossy().into_owned();
     let expected = reference(&text, 15 * MINUTE, 24 * HOUR, 10_000);

@@ -58,21 +58,10 @@ fn sample_equals_the_reference_on_any_cluster_shape() {
 #[test]
 fn disorder_gives_the_reference_corrections_and_late_rows() {
     let dir = scratch("pv-late");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "9",
-        "--rate",
-        "5",
-        "--disorder",
-        "40m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 9 --rate 5 --disorder 40m",
+    );
     let (expected, late_lines) = reference(
         &std::fs::read_to_string(&input).unwrap(),
         1_800_000,

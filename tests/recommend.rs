@@ -132,25 +132,12 @@ fn snapshot(text: &str, horizon: u64, k: usize, m: usize, only: &[u64]) -> Strin
 
 fn generated(name: &str, rows: &str, seed: &str) -> (String, String) {
     let dir = scratch(name);
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        rows,
-        "--seed",
-        seed,
-        "--items",
-        "400",
-        "--users",
-        "150",
-        "--categories",
-        "20",
-        "--rate",
-        "1",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        &format!(
+            "user-behavior --rows {rows} --seed {seed} --items 400 --users 150 --categories 20 --rate 1"
+        ),
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     (input, text)
 }
@@ -379,25 +366,10 @@ fn bad_flags_are_one_sentence_and_the_job_file_runs() {
 #[test]
 fn mutated_input_is_accounted_and_equals_brute_force() {
     let dir = scratch("recommend-mutated");
-    let base = dir.join("base.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "80",
-        "--seed",
-        "3",
-        "--items",
-        "30",
-        "--users",
-        "12",
-        "--categories",
-        "4",
-        "--rate",
-        "1",
-        "--out",
-        &base,
-    ]);
+    let base = gen_file(
+        &dir.join("base.csv"),
+        "user-behavior --rows 80 --seed 3 --items 30 --users 12 --categories 4 --rate 1",
+    );
     let base = std::fs::read(&base).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
     let setup = |seed| {

@@ -228,27 +228,10 @@ fn tutorial_sample_snapshot_and_chosen_users() {
 #[test]
 fn generated_input_with_a_short_horizon_disorder_and_late_events_equals_the_reference() {
     let dir = scratch("user-profile-generated");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "20000",
-        "--seed",
-        "11",
-        "--items",
-        "500",
-        "--users",
-        "300",
-        "--categories",
-        "20",
-        "--rate",
-        "4",
-        "--disorder",
-        "45m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 20000 --seed 11 --items 500 --users 300 --categories 20 --rate 4 --disorder 45m",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let p = Params {
         horizon: 1_800_000,

@@ -84,23 +84,10 @@ fn sample_exact_equals_the_reference_on_any_cluster_shape() {
 #[test]
 fn disorder_gives_the_reference_corrections_and_late_rows() {
     let dir = scratch("uv-late");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "4",
-        "--rate",
-        "5",
-        "--users",
-        "3000",
-        "--disorder",
-        "40m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 4 --rate 5 --users 3000 --disorder 40m",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let (expected, late_lines) = reference(&text, 1_800_000, 300_000, 600_000);
     assert!(expected.values().any(|v| v.1) && !late_lines.is_empty());

@@ -84,6 +84,15 @@ pub fn run_with_rejects(dir: &Path, args: &[&str]) -> (Output, Vec<Vec<String>>)
     (out, rows)
 }
 
+/// Runs `uba gen WORDS --out PATH`, `WORDS` split at spaces (the kind of data, then its flags),
+/// asserting success; returns PATH.
+pub fn gen_file(path: &Path, words: &str) -> String {
+    let out = path.to_string_lossy().into_owned();
+    let words: Vec<&str> = words.split(' ').collect();
+    ok(&[&["gen"], &words[..], &["--out", &out]].concat());
+    out
+}
+
 /// Runs `uba JOB FILE --format csv` on a 2-line `text` whose line 1 holds a `\r` that does not end
 /// it (what mutation seed 143 found in every job), and asserts that line 1 is read as one line and
 /// rejected whole, line 2 accepted: 2 lines read, 1 accepted and used, 1 rejected, the one row of

@@ -366,19 +366,15 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
 
 #[test]
 fn bad_rows_are_rejected_with_their_line_numbers() {
-    let dir = scratch("app-marketing-bad");
     let text = "1,CLICK,wechat,1511658000000\n2,LIKE,wechat,1511658000001\n3,CLICK,wechat\n4,CLICK,wechat,soon\n\n5,INSTALL,weibo,1511658000002";
-    let input = write(&dir.join("bad.csv"), text);
-    let (out, rejected_rows) =
-        run_with_rejects(&dir, &["app-marketing", &input, "--format", "csv"]);
-    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5"]);
-    assert!(
-        stderr(&out).contains(
-            "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected"
-        ),
-        "{}",
-        stderr(&out)
+    let accounting =
+        "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected";
+    assert_rejected(
+        "app-marketing-bad",
+        "app-marketing",
+        text,
+        &["2", "3", "4", "5"],
+        Some(accounting),
     );
 }
 

@@ -195,7 +195,6 @@ fn generated_input_equals_the_reference() {
 
 #[test]
 fn bad_rows_are_rejected_with_their_line_numbers_and_good_rows_counted() {
-    let dir = scratch("hot-items-bad");
     let text = [
         "1,100,1,pv,1511658000",   // 1 good
         "1,100,1,pv",              // 2 wrong field count
@@ -210,29 +209,22 @@ fn bad_rows_are_rejected_with_their_line_numbers_and_good_rows_counted() {
     .join("\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(b"\n4,\xff\xfe,1,pv,1511658005\n5,100,1,pv,1511658006"); // 10 bad UTF-8, 11 good, no final newline
-    let input = dir.join("bad.csv");
-    std::fs::write(&input, &bytes).unwrap();
-    let input = input.to_string_lossy().into_owned();
-    let (out, rejected_rows) = run_with_rejects(&dir, &["hot-items", &input, "--format", "csv"]);
-    let rejected: Vec<(String, String)> = rejected_rows
-        .iter()
-        .map(|r| (r[1].clone(), r[2].clone()))
-        .collect();
-    let lines: Vec<&str> = rejected.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5", "6", "9", "10"]);
-    assert!(rejected[0].1.contains("wrong number of fields"));
-    assert!(rejected[1].1.contains("itemId is not a number"));
-    assert!(rejected[2].1.contains("unknown behavior 'like'"));
-    assert!(rejected[3].1.contains("empty line"));
-    assert!(rejected[4].1.contains("bogus timestamp"));
-    assert!(rejected[6].1.contains("itemId is not a number"));
-    let summary = stderr(&out);
-    assert!(
-        summary.contains(
-            "11 lines read: 4 accepted (3 used, 1 filtered, 0 late; 0 corrections), 7 rejected"
-        ),
-        "{summary}"
+    let lines = ["2", "3", "4", "5", "6", "9", "10"];
+    let accounting =
+        "11 lines read: 4 accepted (3 used, 1 filtered, 0 late; 0 corrections), 7 rejected";
+    let (out, rejected) = assert_rejected(
+        "hot-items-bad",
+        "hot-items",
+        bytes,
+        &lines,
+        Some(accounting),
     );
+    assert!(rejected[0][2].contains("wrong number of fields"));
+    assert!(rejected[1][2].contains("itemId is not a number"));
+    assert!(rejected[2][2].contains("unknown behavior 'like'"));
+    assert!(rejected[3][2].contains("empty line"));
+    assert!(rejected[4][2].contains("bogus timestamp"));
+    assert!(rejected[6][2].contains("itemId is not a number"));
     // The three good pv rows all count: item 100 has 3 views in its first window.
     let output = String::from_utf8(out.stdout).unwrap();
     assert!(

@@ -93,24 +93,42 @@ pub fn gen_file(path: &Path, words: &str) -> String {
     out
 }
 
-/// Runs `uba JOB FILE --format csv` on a 2-line `text` whose line 1 holds a `\r` that does not end
-/// it (what mutation seed 143 found in every job), and asserts that line 1 is read as one line and
-/// rejected whole, line 2 accepted: 2 lines read, 1 accepted and used, 1 rejected, the one row of
-/// `--rejects` line 1's. Returns the output.
-pub fn assert_inner_carriage_return_rejects_line_1(name: &str, job: &str, text: &str) -> Output {
+/// Writes `text` to a file of scratch directory `name`, runs `uba JOB FILE --format csv` with
+/// `--rejects` (asserting success), and asserts the numbers of the lines it rejected, in order,
+/// and, where given, a part of its accounting line (`N lines read: ...`). Returns the output and
+/// the rows of the rejects file (source, line, reason, text).
+pub fn assert_rejected(
+    name: &str,
+    job: &str,
+    text: impl AsRef<[u8]>,
+    lines: &[&str],
+    accounting: Option<&str>,
+) -> (Output, Vec<Vec<String>>) {
     let dir = scratch(name);
-    let input = write(&dir.join("in"), text);
-    let (out, rejected) = run_with_rejects(&dir, &[job, &input, "--format", "csv"]);
+    let input = dir.join("in");
+    std::fs::write(&input, text).unwrap();
+    let input = input.to_string_lossy().into_owned();
+    let (out, rows) = run_with_rejects(&dir, &[job, &input, "--format", "csv"]);
     let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{job}: {err}"
+    let rejected: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        rejected, lines,
+        "{job}: the rejected lines: {rows:?}\n{err}"
     );
-    let lines: Vec<&str> = rejected.iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(lines, ["1"], "{job}: the rejected lines");
-    out
+    if let Some(accounting) = accounting {
+        assert!(err.contains(accounting), "{job}: {err}");
+    }
+    (out, rows)
+}
+
+/// Asserts that `uba JOB FILE --format csv` on a 2-line `text` whose line 1 holds a `\r` that
+/// does not end it (what mutation seed 143 found in every job) reads line 1 as one line and
+/// rejects it whole, line 2 accepted: 2 lines read, 1 accepted and used, 1 rejected, the one row
+/// of `--rejects` line 1's. Returns the output.
+pub fn assert_inner_carriage_return_rejects_line_1(name: &str, job: &str, text: &str) -> Output {
+    let accounting =
+        "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected";
+    assert_rejected(name, job, text, &["1"], Some(accounting)).0
 }
 
 /// Runs `uba ARGS` with `input` on stdin.

@@ -35,6 +35,13 @@ const DEFAULTS: Params = Params {
     lateness: 0,
 };
 
+/// A limit of 2 clicks a day, in one-minute windows.
+const LIMIT_2: Params = Params {
+    max_clicks: 2,
+    window: 60_000,
+    ..DEFAULTS
+};
+
 /// `yyyy-mm-dd` of a day number since 1970-01-01 (Howard Hinnant's civil_from_days).
 fn date(days: i64) -> String {
     let z = days + 719_468;
@@ -305,11 +312,7 @@ fn the_limit_resets_at_midnight_of_the_day_zone() {
         .map(|d| format!("7,8,hubei,wuhan,{}\n", midnight + d))
         .collect();
     let input = write(&dir.join("in.csv"), &rows);
-    let tight = Params {
-        max_clicks: 2,
-        window: 60_000,
-        ..DEFAULTS
-    };
+    let tight = LIMIT_2;
     let out = ok(&strs(&args(&input, &tight, &["--only", "blacklist"])));
     assert_eq!(
         out.lines().skip(1).collect::<Vec<_>>(),
@@ -394,11 +397,7 @@ fn a_late_click_counts_toward_the_limit_when_it_is_inserted() {
         .map(|d| format!("1,2,hubei,wuhan,{}\n", base + d))
         .collect();
     let input = write(&dir.join("in.csv"), &rows);
-    let p = Params {
-        max_clicks: 2,
-        window: 60_000,
-        ..DEFAULTS
-    };
+    let p = LIMIT_2;
     let out = everywhere(&strs(&args(&input, &p, &[])));
     assert_eq!(out, reference(&rows, &p).csv);
     assert!(

@@ -36,6 +36,15 @@ const DEFAULTS: Params = Params {
     total: false,
 };
 
+/// 5-minute windows sliding by 5 s, with disorder and lateness: what the disorder tests run.
+const WITH_LATENESS: Params = Params {
+    window: 300_000,
+    slide: 5_000,
+    out_of_orderness: 10_000,
+    lateness: 30_000,
+    total: false,
+};
+
 /// What the reference expects: the csv, how many rows were UNINSTALL, and the line numbers of
 /// the late ones.
 struct Expected {
@@ -200,13 +209,7 @@ fn disordered_events_give_the_reference_corrections_and_late_records() {
     let input = generate(&dir, "20000", "10");
     let text = disorder(&std::fs::read_to_string(&input).unwrap(), 400_000);
     let input = write(&dir.join("disordered.csv"), &text);
-    let p = Params {
-        window: 300_000,
-        slide: 5_000,
-        out_of_orderness: 10_000,
-        lateness: 30_000,
-        total: false,
-    };
+    let p = WITH_LATENESS;
     let expected = reference(&text, &p);
     assert!(expected.csv.contains(",true,"), "corrections must update");
     assert!(!expected.late_lines.is_empty());
@@ -416,13 +419,7 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("app-marketing-mutated");
     let base = mutate::first_lines(&generate(&dir, "200", "10"), 200);
     let input = dir.join("input").to_string_lossy().into_owned();
-    let p = Params {
-        window: 300_000,
-        slide: 5_000,
-        out_of_orderness: 10_000,
-        lateness: 30_000,
-        total: false,
-    };
+    let p = WITH_LATENESS;
     let args = args(&input, &p);
     mutate::each_case_parsed(
         &input,

@@ -15,6 +15,16 @@ const DAY: u64 = 86_400_000;
 /// The default `--neighbours`.
 const NEIGHBOURS: usize = 20;
 
+/// `recommend INPUT --format csv` with `--horizon` (ms), `--top` and `--max-user-items`.
+fn args(input: &str, horizon: u64, k: usize, m: usize) -> Vec<String> {
+    let flags = format!("--format csv --horizon {horizon}ms --top {k} --max-user-items {m}");
+    ["recommend", input]
+        .into_iter()
+        .chain(flags.split(' '))
+        .map(String::from)
+        .collect()
+}
+
 /// The events of a text the job accepted every line of.
 fn parse(text: &str) -> Vec<Ev<'_>> {
     text.lines()
@@ -164,18 +174,7 @@ fn lists_equal_brute_force_on_generated_data_with_a_short_horizon_and_small_m() 
         (DAY, 10, 50),
         (1_200_000, 3, 1),
     ] {
-        let output = everywhere(&[
-            "recommend",
-            &input,
-            "--format",
-            "csv",
-            "--horizon",
-            &format!("{horizon}ms"),
-            "--top",
-            &k.to_string(),
-            "--max-user-items",
-            &m.to_string(),
-        ]);
+        let output = everywhere(&strs(&args(&input, horizon, k, m)));
         assert_eq!(
             output,
             snapshot(&text, horizon, k, m, &[]),
@@ -374,21 +373,7 @@ fn mutated_input_is_accounted_and_equals_brute_force() {
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
     let setup = |seed| {
         let (horizon, k, m) = [(DAY, 10, 50), (1_200_000, 3, 3)][seed as usize % 2];
-        let args: Vec<String> = [
-            "recommend",
-            &input,
-            "--format",
-            "csv",
-            "--horizon",
-            &format!("{horizon}ms"),
-            "--top",
-            &k.to_string(),
-            "--max-user-items",
-            &m.to_string(),
-        ]
-        .map(String::from)
-        .to_vec();
-        (args, (horizon, k, m))
+        (args(&input, horizon, k, m), (horizon, k, m))
     };
     mutate::each_case(&[(&input, &base)], 200, setup, |c, &(horizon, k, m)| {
         let s = c.source();

@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 use reference::windowed::{Windows, emissions};
 use reference::{LAST_TIME, csv, late_lines};
@@ -34,6 +33,13 @@ const DEFAULTS: Params = Params {
     day_tz: "+08:00",
     out_of_orderness: 0,
     lateness: 0,
+};
+
+/// A limit of 2 clicks a day, in one-minute windows.
+const LIMIT_2: Params = Params {
+    max_clicks: 2,
+    window: 60_000,
+    ..DEFAULTS
 };
 
 /// `yyyy-mm-dd` of a day number since 1970-01-01 (Howard Hinnant's civil_from_days).
@@ -249,23 +255,10 @@ fn generated_clicks_across_midnight_equal_the_reference() {
     // Heavy clickers from 23:00 to 02:30 in UTC+8: each passes 100 on both days, with disorder
     // that makes late clicks, corrections and updates. 1 min windows keep the run short.
     let dir = scratch("ad-stats-generated");
-    let input = dir.join("clicks.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "ad-clicks",
-        "--rows",
-        "15000",
-        "--seed",
-        "9",
-        "--start",
-        "1511708400",
-        "--heavy-every",
-        "10s",
-        "--disorder",
-        "120s",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("clicks.csv"),
+        "ad-clicks --rows 15000 --seed 9 --start 1511708400 --heavy-every 10s --disorder 120s",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let p = Params {
         window: 60_000,
@@ -319,11 +312,7 @@ fn the_limit_resets_at_midnight_of_the_day_zone() {
         .map(|d| format!("7,8,hubei,wuhan,{}\n", midnight + d))
         .collect();
     let input = write(&dir.join("in.csv"), &rows);
-    let tight = Params {
-        max_clicks: 2,
-        window: 60_000,
-        ..DEFAULTS
-    };
+    let tight = LIMIT_2;
     let out = ok(&strs(&args(&input, &tight, &["--only", "blacklist"])));
     assert_eq!(
         out.lines().skip(1).collect::<Vec<_>>(),
@@ -408,11 +397,7 @@ fn a_late_click_counts_toward_the_limit_when_it_is_inserted() {
         .map(|d| format!("1,2,hubei,wuhan,{}\n", base + d))
         .collect();
     let input = write(&dir.join("in.csv"), &rows);
-    let p = Params {
-        max_clicks: 2,
-        window: 60_000,
-        ..DEFAULTS
-    };
+    let p = LIMIT_2;
     let out = everywhere(&strs(&args(&input, &p, &[])));
     assert_eq!(out, reference(&rows, &p).csv);
     assert!(
@@ -427,18 +412,15 @@ fn a_late_click_counts_toward_the_limit_when_it_is_inserted() {
 
 #[test]
 fn bad_rows_are_rejected_with_their_line_numbers() {
-    let dir = scratch("ad-stats-bad");
     let text = "1,2,beijing,beijing,1511658000\n1,2,beijing\nx,2,beijing,beijing,1511658001\n\n1,2,beijing,beijing,soon\n1,2,beijing,beijing,1511658002";
-    let input = write(&dir.join("bad.csv"), text);
-    let (out, rejected_rows) = run_with_rejects(&dir, &["ad-stats", &input, "--format", "csv"]);
-    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5"]);
-    assert!(
-        stderr(&out).contains(
-            "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected"
-        ),
-        "{}",
-        stderr(&out)
+    let accounting =
+        "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected";
+    let (out, _) = assert_rejected(
+        "ad-stats-bad",
+        "ad-stats",
+        text,
+        &["2", "3", "4", "5"],
+        Some(accounting),
     );
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.contains(",beijing,2,false,"), "{csv}");
@@ -495,25 +477,16 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         ..DEFAULTS
     };
     let args = args(&input, &p, &[]);
-    let started = Instant::now();
-    let cases = mutate::cases(300);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let expected = reference(&s.text, &p);
-        assert_output(&c.stdout, &expected.csv, &case);
-        assert_eq!(
-            s.late,
-            s.in_file(&expected.late_lines),
-            "{case}: late lines"
-        );
-    }
-    eprintln!(
-        "ad-stats: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        300,
+        |l| parse(l).is_some(),
+        |text| {
+            let expected = reference(text, &p);
+            (expected.csv, expected.late_lines)
+        },
     );
 }
 
@@ -522,22 +495,12 @@ fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
     // used), and a 2-line file is "3 lines read". Line 1 has the wrong number of fields.
-    let dir = scratch("ad-stats-regression-carriage-return");
-    let input = write(
-        &dir.join("in"),
+    assert_inner_carriage_return_rejects_line_1(
+        "ad-stats-regression-carriage-return",
+        "ad-stats",
         "1,2,beijing,beijing,1511658000\r1,2,beijing,beijing,1511658001\n\
          1,2,beijing,beijing,1511658002\n",
     );
-    let (out, rejected) = run_with_rejects(&dir, &["ad-stats", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{err}"
-    );
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(rejected[0][1], "1");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 use reference::windowed::{Windows, emissions};
 use reference::{LAST_TIME, csv};
@@ -33,6 +33,15 @@ const DEFAULTS: Params = Params {
     slide: 5_000,
     out_of_orderness: 0,
     lateness: 0,
+    total: false,
+};
+
+/// 5-minute windows sliding by 5 s, with disorder and lateness: what the disorder tests run.
+const WITH_LATENESS: Params = Params {
+    window: 300_000,
+    slide: 5_000,
+    out_of_orderness: 10_000,
+    lateness: 30_000,
     total: false,
 };
 
@@ -134,20 +143,10 @@ fn args(input: &str, p: &Params) -> Vec<String> {
 }
 
 fn generate(dir: &std::path::Path, rows: &str, rate: &str) -> String {
-    let input = dir.join("events.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "marketing",
-        "--rows",
-        rows,
-        "--rate",
-        rate,
-        "--seed",
-        "4",
-        "--out",
-        &input,
-    ]);
-    input
+    gen_file(
+        &dir.join("events.csv"),
+        &format!("marketing --rows {rows} --rate {rate} --seed 4"),
+    )
 }
 
 /// Moves each timestamp back by 0..=`max_ms` (a fixed pseudo-random sequence): the generator
@@ -210,13 +209,7 @@ fn disordered_events_give_the_reference_corrections_and_late_records() {
     let input = generate(&dir, "20000", "10");
     let text = disorder(&std::fs::read_to_string(&input).unwrap(), 400_000);
     let input = write(&dir.join("disordered.csv"), &text);
-    let p = Params {
-        window: 300_000,
-        slide: 5_000,
-        out_of_orderness: 10_000,
-        lateness: 30_000,
-        total: false,
-    };
+    let p = WITH_LATENESS;
     let expected = reference(&text, &p);
     assert!(expected.csv.contains(",true,"), "corrections must update");
     assert!(!expected.late_lines.is_empty());
@@ -376,19 +369,15 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
 
 #[test]
 fn bad_rows_are_rejected_with_their_line_numbers() {
-    let dir = scratch("app-marketing-bad");
     let text = "1,CLICK,wechat,1511658000000\n2,LIKE,wechat,1511658000001\n3,CLICK,wechat\n4,CLICK,wechat,soon\n\n5,INSTALL,weibo,1511658000002";
-    let input = write(&dir.join("bad.csv"), text);
-    let (out, rejected_rows) =
-        run_with_rejects(&dir, &["app-marketing", &input, "--format", "csv"]);
-    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5"]);
-    assert!(
-        stderr(&out).contains(
-            "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected"
-        ),
-        "{}",
-        stderr(&out)
+    let accounting =
+        "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected";
+    assert_rejected(
+        "app-marketing-bad",
+        "app-marketing",
+        text,
+        &["2", "3", "4", "5"],
+        Some(accounting),
     );
 }
 
@@ -430,33 +419,18 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("app-marketing-mutated");
     let base = mutate::first_lines(&generate(&dir, "200", "10"), 200);
     let input = dir.join("input").to_string_lossy().into_owned();
-    let p = Params {
-        window: 300_000,
-        slide: 5_000,
-        out_of_orderness: 10_000,
-        lateness: 30_000,
-        total: false,
-    };
+    let p = WITH_LATENESS;
     let args = args(&input, &p);
-    let started = Instant::now();
-    let cases = mutate::cases(400);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let expected = reference(&s.text, &p);
-        assert_output(&c.stdout, &expected.csv, &case);
-        assert_eq!(
-            s.late,
-            s.in_file(&expected.late_lines),
-            "{case}: late lines"
-        );
-    }
-    eprintln!(
-        "app-marketing: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        400,
+        |l| parse(l).is_some(),
+        |text| {
+            let expected = reference(text, &p);
+            (expected.csv, expected.late_lines)
+        },
     );
 }
 
@@ -465,22 +439,12 @@ fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
     // used), and a 2-line file is "3 lines read". Line 1 has the wrong number of fields.
-    let dir = scratch("app-marketing-regression-carriage-return");
-    let input = write(
-        &dir.join("in"),
+    assert_inner_carriage_return_rejects_line_1(
+        "app-marketing-regression-carriage-return",
+        "app-marketing",
         "1,CLICK,wechat,1511658000000\r2,CLICK,wechat,1511658000001\n\
          3,CLICK,wechat,1511658000002\n",
     );
-    let (out, rejected) = run_with_rejects(&dir, &["app-marketing", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{err}"
-    );
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(rejected[0][1], "1");
 }
 
 #[test]

@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,14 +15,6 @@ use common::*;
 
 const PEER_LOST: i32 = 3;
 const NOTHING_ACCEPTED: i32 = 4;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Waits for `child` at most `limit`; kills it and fails if it is still running then.
 fn wait_for(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {

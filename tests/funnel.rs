@@ -6,16 +6,15 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, run_case};
+use common::mutate;
 use common::*;
 use reference::late_lines;
+use reference::user_behavior::parse;
 use reference::windowed::{Contents, Windows, emissions};
 
 const HOUR: u64 = 3_600_000;
 const DAY: i64 = 86_400_000;
-const STEPS: [&str; 4] = ["pv", "fav", "cart", "buy"];
 /// Columns holding rates (floats): compared as numbers.
 const RATES: [usize; 4] = [12, 13, 14, 16];
 
@@ -57,20 +56,8 @@ fn ratio(a: u64, b: u64) -> String {
 fn reference(text: &str, p: &Params) -> (Vec<String>, Vec<usize>) {
     let w = Windows::tumbling(p.window, p.lateness);
     let (events, late) = w.replay(text, p.out_of_orderness, |line| {
-        // Surrounding spaces in a field are tolerated (docs/jobs.md, "Inputs").
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != 5 {
-            return None;
-        }
-        let (Ok(user), Ok(category), Ok(secs)) = (
-            f[0].parse::<u64>(),
-            f[2].parse::<u32>(),
-            f[4].parse::<u64>(),
-        ) else {
-            return None;
-        };
-        let step = STEPS.iter().position(|s| *s == f[3])?;
-        Some((secs * 1000, Some((user, category, step))))
+        let b = parse(line)?;
+        Some((b.ts, Some((b.user, b.category, b.step()))))
     });
     // window end -> (time, (is day, category or None, user, step))
     let mut contents: Contents<(bool, Option<u32>, u64, usize)> = Contents::new();
@@ -236,29 +223,10 @@ fn tutorial_sample_equals_the_reference_on_any_cluster_shape() {
 #[test]
 fn generated_input_with_disorder_lateness_and_a_day_boundary_equals_the_reference() {
     let dir = scratch("funnel-generated");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "5",
-        "--items",
-        "2000",
-        "--users",
-        "3000",
-        "--categories",
-        "40",
-        "--rate",
-        "2",
-        "--disorder",
-        "20m",
-        "--start",
-        "1511618400",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 5 --items 2000 --users 3000 --categories 40 --rate 2 --disorder 20m --start 1511618400",
+    );
     for p in [
         Params {
             window: 1_800_000,
@@ -368,15 +336,12 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         lateness: 600_000,
         overall_only: false,
     };
-    let started = Instant::now();
-    let cases = mutate::cases(400);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let p = if seed % 2 == 0 { &DEFAULTS } else { &short };
-        let c = run_case(&case, &args(&input, p, &[]), &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let (expected, expected_late) = reference(&s.text, p);
+        (args(&input, p, &[]), p)
+    };
+    mutate::each_case(&[(&input, &base)], 400, setup, |c, p| {
+        let (expected, expected_late) = reference(&c.source().text, p);
         let output = if c.stdout.is_empty() {
             Vec::new()
         } else {
@@ -384,14 +349,11 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         };
         assert_eq!(
             output, expected,
-            "{case}: the output differs from the reference"
+            "{}: the output differs from the reference",
+            c.name
         );
-        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
-    }
-    eprintln!(
-        "funnel: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        c.assert_late(&[&expected_late]);
+    });
 }
 
 #[test]

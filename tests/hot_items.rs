@@ -6,12 +6,12 @@ mod common;
 mod reference;
 
 use std::collections::HashMap;
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate::{self, STALL, run_case};
 use common::*;
+use reference::user_behavior::parse;
 use reference::windowed::{Windows, emissions};
-use reference::{LAST_TIME, csv, late_lines};
+use reference::{csv, late_lines};
 
 const HEADER: &str = "window_start,window_end,rank,item_id,count,update,emitted_at";
 
@@ -37,35 +37,13 @@ struct Expected {
     late_lines: Vec<usize>,
 }
 
-/// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. Returns (user, item,
-/// behaviour, ts in ms); None for a line the job must reject.
-fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    if f.len() != 5 {
-        return None;
-    }
-    let user = f[0].parse().ok()?;
-    let item = f[1].parse().ok()?;
-    let _category: u32 = f[2].parse().ok()?;
-    let behavior = ["pv", "buy", "cart", "fav"]
-        .into_iter()
-        .find(|b| *b == f[3])?;
-    let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
-    if ts > LAST_TIME {
-        return None;
-    }
-    Some((user, item, behavior, ts))
-}
-
 /// The shared windowed replay, with a window's result: its `top` items by views, ties to the
 /// smaller item id.
 fn reference(text: &str, p: &Params) -> Expected {
     let w = Windows::sliding(p.window, p.slide, p.lateness);
     let (views, late_lines) = w.replay(text, p.out_of_orderness, |line| {
-        let (_, item, behavior, ts) = parse(line)?;
-        Some((ts, (behavior == "pv").then_some(item)))
+        let b = parse(line)?;
+        Some((b.ts, (b.behavior == "pv").then_some(b.item)))
     });
     let emissions = emissions(&w.contents(views), |_, items| {
         let mut counts: HashMap<u64, usize> = HashMap::new();
@@ -141,25 +119,10 @@ fn tutorial_sample_golden_first_window() {
 #[test]
 fn disorder_and_lateness_give_the_reference_corrections_and_late_records() {
     let dir = scratch("hot-items-late");
-    let input = dir.join("disordered.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "40000",
-        "--seed",
-        "7",
-        "--items",
-        "300",
-        "--categories",
-        "30",
-        "--rate",
-        "20",
-        "--disorder",
-        "1h",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("disordered.csv"),
+        "user-behavior --rows 40000 --seed 7 --items 300 --categories 30 --rate 20 --disorder 1h",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     // With allowed lateness, fired windows take corrections; without, late rows only join the
     // windows that have not fired yet (the two are computed differently by the engine).
@@ -219,21 +182,10 @@ fn zero_lateness_still_lets_late_records_into_unfired_windows() {
 #[test]
 fn generated_input_equals_the_reference() {
     let dir = scratch("hot-items-generated");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "60000",
-        "--seed",
-        "3",
-        "--items",
-        "5000",
-        "--categories",
-        "100",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 60000 --seed 3 --items 5000 --categories 100",
+    );
     let expected = reference(&std::fs::read_to_string(&input).unwrap(), &TUTORIAL);
     assert_eq!(
         everywhere(&strs(&args(&input, &TUTORIAL, &[]))),
@@ -243,7 +195,6 @@ fn generated_input_equals_the_reference() {
 
 #[test]
 fn bad_rows_are_rejected_with_their_line_numbers_and_good_rows_counted() {
-    let dir = scratch("hot-items-bad");
     let text = [
         "1,100,1,pv,1511658000",   // 1 good
         "1,100,1,pv",              // 2 wrong field count
@@ -258,29 +209,22 @@ fn bad_rows_are_rejected_with_their_line_numbers_and_good_rows_counted() {
     .join("\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(b"\n4,\xff\xfe,1,pv,1511658005\n5,100,1,pv,1511658006"); // 10 bad UTF-8, 11 good, no final newline
-    let input = dir.join("bad.csv");
-    std::fs::write(&input, &bytes).unwrap();
-    let input = input.to_string_lossy().into_owned();
-    let (out, rejected_rows) = run_with_rejects(&dir, &["hot-items", &input, "--format", "csv"]);
-    let rejected: Vec<(String, String)> = rejected_rows
-        .iter()
-        .map(|r| (r[1].clone(), r[2].clone()))
-        .collect();
-    let lines: Vec<&str> = rejected.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5", "6", "9", "10"]);
-    assert!(rejected[0].1.contains("wrong number of fields"));
-    assert!(rejected[1].1.contains("itemId is not a number"));
-    assert!(rejected[2].1.contains("unknown behavior 'like'"));
-    assert!(rejected[3].1.contains("empty line"));
-    assert!(rejected[4].1.contains("bogus timestamp"));
-    assert!(rejected[6].1.contains("itemId is not a number"));
-    let summary = stderr(&out);
-    assert!(
-        summary.contains(
-            "11 lines read: 4 accepted (3 used, 1 filtered, 0 late; 0 corrections), 7 rejected"
-        ),
-        "{summary}"
+    let lines = ["2", "3", "4", "5", "6", "9", "10"];
+    let accounting =
+        "11 lines read: 4 accepted (3 used, 1 filtered, 0 late; 0 corrections), 7 rejected";
+    let (out, rejected) = assert_rejected(
+        "hot-items-bad",
+        "hot-items",
+        bytes,
+        &lines,
+        Some(accounting),
     );
+    assert!(rejected[0][2].contains("wrong number of fields"));
+    assert!(rejected[1][2].contains("itemId is not a number"));
+    assert!(rejected[2][2].contains("unknown behavior 'like'"));
+    assert!(rejected[3][2].contains("empty line"));
+    assert!(rejected[4][2].contains("bogus timestamp"));
+    assert!(rejected[6][2].contains("itemId is not a number"));
     // The three good pv rows all count: item 100 has 3 views in its first window.
     let output = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -366,25 +310,17 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         out_of_orderness: 60_000,
         lateness: 600_000,
     };
-    let started = Instant::now();
-    let cases = mutate::cases(700);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args(&input, &p, &[]), &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let expected = reference(&s.text, &p);
-        assert_output(&c.stdout, &expected.csv, &case);
-        assert_eq!(
-            s.late,
-            s.in_file(&expected.late_lines),
-            "{case}: late lines"
-        );
-    }
-    eprintln!(
-        "hot-items: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+    let args = args(&input, &p, &[]);
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        700,
+        |l| parse(l).is_some(),
+        |text| {
+            let expected = reference(text, &p);
+            (expected.csv, expected.late_lines)
+        },
     );
 }
 
@@ -411,19 +347,9 @@ fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
     // used), and a 2-line file is "3 lines read". Line 1 has the wrong number of fields.
-    let dir = scratch("hot-items-regression-carriage-return");
-    let input = write(
-        &dir.join("in"),
+    assert_inner_carriage_return_rejects_line_1(
+        "hot-items-regression-carriage-return",
+        "hot-items",
         "1,1,1,pv,1511658000\r2,2,2,pv,1511658001\n3,3,3,pv,1511658002\n",
     );
-    let (out, rejected) = run_with_rejects(&dir, &["hot-items", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{err}"
-    );
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(rejected[0][1], "1");
 }

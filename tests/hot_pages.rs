@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
 use reference::windowed::{Windows, emissions};
 use reference::{LAST_TIME, csv, late_lines};
@@ -281,26 +280,10 @@ fn exclude_static_and_the_tutorial_job_file_equal_the_reference() {
 #[test]
 fn generated_disorder_gives_the_reference_corrections_and_late_lines() {
     let dir = scratch("hot-pages-late");
-    let input = dir.join("gen.log").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "apache-log",
-        "--rows",
-        "20000",
-        "--seed",
-        "5",
-        "--rate",
-        "20",
-        "--urls",
-        "300",
-        "--disorder",
-        "90s",
-        "--shuffle-minute",
-        "--zone",
-        "+0530",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.log"),
+        "apache-log --rows 20000 --seed 5 --rate 20 --urls 300 --disorder 90s --shuffle-minute --zone +0530",
+    );
     let p = Params {
         window: 30_000,
         slide: 5_000,
@@ -341,7 +324,6 @@ fn ties_are_broken_by_the_url_string() {
 
 #[test]
 fn bad_lines_are_rejected_with_their_line_numbers() {
-    let dir = scratch("hot-pages-bad");
     let mut bytes = [
         "1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a", // 1 good
         "1.1.1.1 - - 32/05/2015:10:05:03 +0000 GET /a", // 2 bad date
@@ -353,27 +335,20 @@ fn bad_lines_are_rejected_with_their_line_numbers() {
     .join("\n")
     .into_bytes();
     bytes.extend_from_slice(b"\n1.1.1.1 - - 17/05/2015:10:05:05 +0000 GET /\xff\n"); // 7 bad UTF-8
-    let input = dir.join("bad.log");
-    std::fs::write(&input, &bytes).unwrap();
-    let input = input.to_string_lossy().into_owned();
-    let (out, rejected_rows) = run_with_rejects(&dir, &["hot-pages", &input, "--format", "csv"]);
-    let rejected: Vec<(String, String)> = rejected_rows
-        .iter()
-        .map(|r| (r[1].clone(), r[2].clone()))
-        .collect();
-    let lines: Vec<&str> = rejected.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(lines, ["2", "3", "5", "7"], "{rejected:?}");
-    assert!(rejected[0].1.contains("bad time"));
-    assert!(rejected[1].1.contains("wrong number of fields"));
-    assert!(rejected[2].1.contains("bad time"));
-    assert!(rejected[3].1.contains("not valid UTF-8"));
-    assert!(
-        stderr(&out).contains(
-            "7 lines read: 3 accepted (2 used, 1 filtered, 0 late; 0 corrections), 4 rejected"
-        ),
-        "{}",
-        stderr(&out)
+    let accounting =
+        "7 lines read: 3 accepted (2 used, 1 filtered, 0 late; 0 corrections), 4 rejected";
+    let lines = ["2", "3", "5", "7"];
+    let (out, rejected) = assert_rejected(
+        "hot-pages-bad",
+        "hot-pages",
+        bytes,
+        &lines,
+        Some(accounting),
     );
+    assert!(rejected[0][2].contains("bad time"));
+    assert!(rejected[1][2].contains("wrong number of fields"));
+    assert!(rejected[2][2].contains("bad time"));
+    assert!(rejected[3][2].contains("not valid UTF-8"));
     let output = String::from_utf8(out.stdout).unwrap();
     assert!(output.contains(",/ünï,1,false,"), "{output}");
 }
@@ -395,25 +370,16 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let base = mutate::first_lines(&tutorial("apache.log"), 200);
     let input = dir.join("input").to_string_lossy().into_owned();
     let args = args(&input, &DEFAULTS, &[]);
-    let started = Instant::now();
-    let cases = mutate::cases(400);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let expected = reference(&s.text, &DEFAULTS);
-        assert_output(&c.stdout, &expected.csv, &case);
-        assert_eq!(
-            s.late,
-            s.in_file(&expected.late_lines),
-            "{case}: late lines"
-        );
-    }
-    eprintln!(
-        "hot-pages: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        400,
+        |l| parse(l).is_some(),
+        |text| {
+            let expected = reference(text, &DEFAULTS);
+            (expected.csv, expected.late_lines)
+        },
     );
 }
 
@@ -422,55 +388,40 @@ fn regression_a_carriage_return_inside_a_line_is_not_a_line_break() {
     // Found by the mutated-input test (seed 143). Line 1 holds a `\r` that does not end it: the
     // reader ends a record there, so line 1 is read as two records (here both valid, so both are
     // used), and a 2-line file is "3 lines read". Line 1 has the wrong number of fields.
-    let dir = scratch("hot-pages-regression-carriage-return");
-    let input = write(
-        &dir.join("in"),
+    assert_inner_carriage_return_rejects_line_1(
+        "hot-pages-regression-carriage-return",
+        "hot-pages",
         "1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a\r\
          1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /b\n\
          1.1.1.1 - - 17/05/2015:10:05:04 +0000 GET /c\n",
     );
-    let (out, rejected) = run_with_rejects(&dir, &["hot-pages", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{err}"
-    );
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(rejected[0][1], "1");
 }
 
-/// Runs hot-pages on `lines`, returning the line numbers it rejected.
-fn rejected_lines(name: &str, lines: &[&[u8]]) -> Vec<String> {
-    let dir = scratch(name);
-    let input = dir.join("in.log");
-    std::fs::write(&input, lines.join(&b'\n')).unwrap();
-    let input = input.to_string_lossy().into_owned();
-    let (_, rejected) = run_with_rejects(&dir, &["hot-pages", &input, "--format", "csv"]);
-    rejected.iter().map(|r| r[1].clone()).collect()
+/// Runs hot-pages on `lines`, asserting that it rejects the lines numbered `rejected`.
+fn assert_rejects(name: &str, lines: &[&[u8]], rejected: &[&str]) {
+    assert_rejected(name, "hot-pages", lines.join(&b'\n'), rejected, None);
 }
 
 #[test]
 fn regression_a_web_log_line_without_a_zone_is_rejected() {
     // Found by the mutated-input test (seeds 23: an empty zone, 1144: a tab): "the time in the
     // zone the line gives", but these lines give none.
-    let rejected = rejected_lines(
+    assert_rejects(
         "hot-pages-regression-no-zone",
         &[
             b"1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a",
             b"1.1.1.1 - - 17/05/2015:10:05:03  GET /a",
             b"1.1.1.1 - - 17/05/2015:10:05:03 \t GET /a",
         ],
+        &["2", "3"],
     );
-    assert_eq!(rejected, ["2", "3"]);
 }
 
 #[test]
 fn regression_a_web_log_zone_is_a_sign_and_four_digits() {
     // Found by the mutated-input test (seeds 91, 240, 378, 1245, 1784). docs/jobs.md gives the
     // zone as `+zzzz`; these are read as `--tz` values are (`+5` is +05:00, `+000` is +00:00).
-    let rejected = rejected_lines(
+    assert_rejects(
         "hot-pages-regression-zone-form",
         &[
             b"1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a",
@@ -480,8 +431,8 @@ fn regression_a_web_log_zone_is_a_sign_and_four_digits() {
             b"1.1.1.1 - - 17/05/2015:10:05:03 +000 GET /a",
             b"1.1.1.1 - - 17/05/2015:10:05:03 +0000\t GET /a",
         ],
+        &["2", "3", "4", "5", "6"],
     );
-    assert_eq!(rejected, ["2", "3", "4", "5", "6"]);
 }
 
 #[test]
@@ -489,13 +440,13 @@ fn regression_invalid_utf8_anywhere_in_a_web_log_line_is_rejected() {
     // Found by the mutated-input test (seeds 26, 53). The job never reads these two fields, but a
     // line with text that is not valid UTF-8 is rejected (docs/event-time.md), as it is in the
     // other five fields.
-    let rejected = rejected_lines(
+    assert_rejects(
         "hot-pages-regression-utf8",
         &[
             b"1.1.1.1 - - 17/05/2015:10:05:03 +0000 GET /a",
             b"1.1.1.1 \xff - 17/05/2015:10:05:03 +0000 GET /a",
             b"1.1.1.1 - -\xc3\x28 17/05/2015:10:05:03 +0000 GET /a",
         ],
+        &["2", "3"],
     );
-    assert_eq!(rejected, ["2", "3"]);
 }

@@ -5,9 +5,8 @@ mod common;
 mod reference;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
+use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::patterns::{csv, replay};
 use reference::{late_lines, secs};
@@ -131,25 +130,10 @@ fn tutorial_job_file_finds_three_fails_within_five_seconds() {
 #[test]
 fn disordered_generated_logins_equal_the_reference_with_the_late_lines() {
     let dir = scratch("login-fail-generated");
-    let input = dir.join("logins.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "login",
-        "--rows",
-        "30000",
-        "--seed",
-        "5",
-        "--users",
-        "300",
-        "--rate",
-        "5",
-        "--attack-rate",
-        "0.05",
-        "--disorder",
-        "4s",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("logins.csv"),
+        "login --rows 30000 --seed 5 --users 300 --rate 5 --attack-rate 0.05 --disorder 4s",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     for (fails, within, within_ms) in [(2, "2s", 2000), (3, "5s", 5000)] {
         let expected = reference(&text, fails, within_ms, 3000);
@@ -193,18 +177,15 @@ fn equal_times_are_taken_in_line_order() {
 
 #[test]
 fn bad_lines_are_rejected_with_their_line_numbers() {
-    let dir = scratch("login-fail-bad");
     let text = "1,1.1.1.1,fail,100\n1,1.1.1.1,maybe,101\nx,1.1.1.1,fail,101\n\n1,1.1.1.1,fail\n1,1.1.1.1,fail,102";
-    let input = write(&dir.join("bad.csv"), text);
-    let (out, rejected_rows) = run_with_rejects(&dir, &["login-fail", &input, "--format", "csv"]);
-    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5"]);
-    assert!(
-        stderr(&out).contains(
-            "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected"
-        ),
-        "{}",
-        stderr(&out)
+    let accounting =
+        "6 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 4 rejected";
+    let (out, _) = assert_rejected(
+        "login-fail-bad",
+        "login-fail",
+        text,
+        &["2", "3", "4", "5"],
+        Some(accounting),
     );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
@@ -228,23 +209,15 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("login-fail-mutated");
     let base = std::fs::read(tutorial("LoginLog.csv")).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
-    let started = Instant::now();
-    let cases = mutate::cases(700);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let (fails, within, within_ms) = [(2, "2s", 2000), (3, "5s", 5000)][seed as usize % 2];
-        let args = run_args(&input, fails, within, "3s");
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let expected = reference(&s.text, fails, within_ms, 3000);
-        assert_output(&c.stdout, &rows_or_nothing(expected.csv), &case);
-        assert_eq!(s.late, s.in_file(&expected.late), "{case}: late lines");
-    }
-    eprintln!(
-        "login-fail: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        (run_args(&input, fails, within, "3s"), (fails, within_ms))
+    };
+    mutate::each_case(&[(&input, &base)], 700, setup, |c, &(fails, within_ms)| {
+        let expected = reference(&c.source().text, fails, within_ms, 3000);
+        c.assert_output(&rows_or_nothing(expected.csv));
+        c.assert_late(&[&expected.late]);
+    });
 }
 
 #[test]
@@ -252,21 +225,11 @@ fn regression_a_carriage_return_inside_a_line_is_one_line() {
     // Mutation seed 143. Line 1's time is `100\rx`, not a number: the line is rejected. The
     // reader splits it at the `\r` instead, accepts `1,1.1.1.1,fail,100` and rejects `x`, both
     // as line 1, and reads 3 lines.
-    let dir = scratch("login-fail-inner-cr");
-    let input = write(
-        &dir.join("cr.csv"),
+    let out = assert_inner_carriage_return_rejects_line_1(
+        "login-fail-inner-cr",
+        "login-fail",
         "1,1.1.1.1,fail,100\rx\n1,1.1.1.1,fail,101\n",
     );
-    let (out, rejected) = run_with_rejects(&dir, &["login-fail", &input, "--format", "csv"]);
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected"
-        ),
-        "{err}"
-    );
-    let lines: Vec<&str> = rejected.iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(lines, ["1"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
 }
 

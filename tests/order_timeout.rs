@@ -6,9 +6,8 @@ mod common;
 mod reference;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
+use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::patterns::{csv, replay};
 use reference::{late_lines, secs};
@@ -226,21 +225,10 @@ fn only_filters_outcomes_and_json_labels_every_record() {
 #[test]
 fn disordered_generated_orders_equal_the_reference() {
     let dir = scratch("order-timeout-generated");
-    let input = dir.join("orders.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "orders",
-        "--rows",
-        "30000",
-        "--seed",
-        "9",
-        "--rate",
-        "2",
-        "--disorder",
-        "20s",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("orders.csv"),
+        "orders --rows 30000 --seed 9 --rate 2 --disorder 20s",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let late = dir.join("late.csv").to_string_lossy().into_owned();
     let expected = reference(&text, 15 * MINUTE, 24 * HOUR, 10_000);
@@ -325,13 +313,9 @@ fn keys_spanning_the_retention_and_further_events() {
 
 #[test]
 fn bad_lines_are_rejected_with_their_line_numbers() {
-    let dir = scratch("order-timeout-bad");
     let text = "1,create,,100\n1,refund,x,101\n1,pay,x\n\nz,pay,x,102\n1,pay,tx1,103";
-    let input = write(&dir.join("bad.csv"), text);
-    let (out, rejected_rows) =
-        run_with_rejects(&dir, &["order-timeout", &input, "--format", "csv"]);
-    let lines: Vec<String> = rejected_rows.iter().map(|r| r[1].clone()).collect();
-    assert_eq!(lines, ["2", "3", "4", "5"]);
+    let lines = ["2", "3", "4", "5"];
+    let (out, _) = assert_rejected("order-timeout-bad", "order-timeout", text, &lines, None);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         format!("{HEADER}\n1,paid,100000,103000,tx1,,103000\n")
@@ -347,32 +331,29 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
     let dir = scratch("order-timeout-mutated");
     let base = std::fs::read(tutorial("OrderLog.csv")).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
-    let started = Instant::now();
-    let cases = mutate::cases(600);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
-        let (args, timeout, retention, ooo) = if seed % 2 == 0 {
-            (run_args(&input, "6s", &[]), 15 * MINUTE, 24 * HOUR, 6000)
+    let setup = |seed| {
+        if seed % 2 == 0 {
+            (run_args(&input, "6s", &[]), (15 * MINUTE, 24 * HOUR, 6000))
         } else {
             let extra = ["--timeout", "2m", "--retention", "20m"];
-            (run_args(&input, "0", &extra), 2 * MINUTE, 20 * MINUTE, 0)
-        };
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let expected = reference(&s.text, timeout, retention, ooo);
-        assert_output(&c.stdout, &rows_or_nothing(expected.csv), &case);
-        assert_eq!(s.late, s.in_file(&expected.late), "{case}: late lines");
-        let further = c
-            .stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("uba: order-timeout: "))
-            .map_or(0, |l| l.split(' ').next().unwrap().parse().unwrap());
-        assert_eq!(further, expected.further, "{case}: further events");
-    }
-    eprintln!(
-        "order-timeout: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
+            (run_args(&input, "0", &extra), (2 * MINUTE, 20 * MINUTE, 0))
+        }
+    };
+    mutate::each_case(
+        &[(&input, &base)],
+        600,
+        setup,
+        |c, &(timeout, retention, ooo)| {
+            let expected = reference(&c.source().text, timeout, retention, ooo);
+            c.assert_output(&rows_or_nothing(expected.csv));
+            c.assert_late(&[&expected.late]);
+            let further = c
+                .stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("uba: order-timeout: "))
+                .map_or(0, |l| l.split(' ').next().unwrap().parse().unwrap());
+            assert_eq!(further, expected.further, "{}: further events", c.name);
+        },
     );
 }
 

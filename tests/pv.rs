@@ -5,36 +5,13 @@
 mod common;
 mod reference;
 
-use std::time::Instant;
-
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
+use reference::csv;
+use reference::user_behavior::parse;
 use reference::windowed::{Windows, emissions};
-use reference::{LAST_TIME, csv};
 
 const HOUR: u64 = 3_600_000;
-
-/// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. Returns (user, item,
-/// behaviour, ts in ms); None for a line the job must reject.
-fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    if f.len() != 5 {
-        return None;
-    }
-    let user = f[0].parse().ok()?;
-    let item = f[1].parse().ok()?;
-    let _category: u32 = f[2].parse().ok()?;
-    let behavior = ["pv", "buy", "cart", "fav"]
-        .into_iter()
-        .find(|b| *b == f[3])?;
-    let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
-    if ts > LAST_TIME {
-        return None;
-    }
-    Some((user, item, behavior, ts))
-}
 
 /// The shared windowed replay, with a window's result: how many `pv` rows it holds. Returns the
 /// csv output and the line numbers of the late rows.
@@ -46,8 +23,8 @@ fn reference(
 ) -> (String, Vec<usize>) {
     let w = Windows::tumbling(window, lateness);
     let (views, late) = w.replay(text, out_of_orderness, |line| {
-        let (_, _, behavior, ts) = parse(line)?;
-        Some((ts, (behavior == "pv").then_some(())))
+        let b = parse(line)?;
+        Some((b.ts, (b.behavior == "pv").then_some(())))
     });
     let emissions = emissions(&w.contents(views), |_, views| views.len());
     let lines = emissions.iter().map(|e| {
@@ -81,21 +58,10 @@ fn sample_equals_the_reference_on_any_cluster_shape() {
 #[test]
 fn disorder_gives_the_reference_corrections_and_late_rows() {
     let dir = scratch("pv-late");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "9",
-        "--rate",
-        "5",
-        "--disorder",
-        "40m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 9 --rate 5 --disorder 40m",
+    );
     let (expected, late_lines) = reference(
         &std::fs::read_to_string(&input).unwrap(),
         1_800_000,
@@ -151,17 +117,12 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         .chain(["--out-of-orderness", "5m", "--allowed-lateness", "10m"])
         .map(String::from)
         .collect();
-    let started = Instant::now();
-    let cases = mutate::cases(1000);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let (expected, late) = reference(&s.text, window, out_of_orderness, lateness);
-        assert_output(&c.stdout, &expected, &case);
-        assert_eq!(s.late, s.in_file(&late), "{case}: late lines");
-    }
-    eprintln!("pv: {cases} mutated inputs in {:.1?}", started.elapsed());
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        1000,
+        |l| parse(l).is_some(),
+        |text| reference(text, window, out_of_orderness, lateness),
+    );
 }

@@ -3,10 +3,13 @@
 //! the ranked counts of the updates of its panes at times `<= T`, and nothing else. Random pane
 //! updates (on time, early, late, some deletions), for top N and for all keys, on 1 to 3 workers.
 
+mod common;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use common::mutate::Rng;
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::input::Input;
 use timely::dataflow::operators::Inspect;
@@ -15,38 +18,36 @@ use uba::engine::time::windows::Windows;
 
 type Row = (u64, (Reverse<isize>, u64));
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % below
-    }
-}
-
 /// `((key, pane), time, diff)`, sorted by time.
 fn updates(seed: u64, n: usize, deletions: bool) -> Vec<((u64, u64), u64, isize)> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_state(seed);
+    let mut next = |below| rng.below(below) as u64;
     let mut out: Vec<_> = (0..n)
         .map(|_| {
-            let pane = rng.next(30);
+            let pane = next(30);
             // From the pane's start to well after its last window's purge.
-            let t = pane * 10 + rng.next(90);
-            let key = rng.next(8);
-            let diff = if deletions && rng.next(6) == 0 {
+            let t = pane * 10 + next(90);
+            let key = next(8);
+            let diff = if deletions && next(6) == 0 {
                 -1
             } else {
-                1 + rng.next(3) as isize
+                1 + next(3) as isize
             };
             ((key, pane), t, diff)
         })
         .collect();
     out.sort_by_key(|u| u.1);
     out
+}
+
+/// The ends of the windows that hold pane `pane` (of `slide` ms, from `pane * slide`), earliest
+/// first: the `size / slide` windows ending at `(pane + 1) * slide + i * slide`. Written here from
+/// the contract, as `src/engine/windows.rs` means it (`Windows::ends_of_pane`), not called.
+fn ends_of_pane(windows: Windows, pane: u64) -> Vec<u64> {
+    let first = (pane + 1) * windows.slide;
+    (0..windows.size / windows.slide)
+        .map(|i| first + i * windows.slide)
+        .collect()
 }
 
 /// The collection the contract prescribes at time `at`.
@@ -61,8 +62,10 @@ fn expected(
         if t > at {
             continue;
         }
-        for end in windows.ends_of_pane(pane) {
-            if end - 1 <= at && at < windows.purge_time(end) {
+        for end in ends_of_pane(windows, pane) {
+            // A window is in the output from its last instant until its allowed lateness has
+            // passed (from `end + lateness` on, as `Windows::purge_time`, a change is its purge).
+            if end - 1 <= at && at < end + windows.lateness {
                 *counts.entry(end).or_default().entry(key).or_default() += diff;
             }
         }

@@ -2,37 +2,33 @@
 //! whole input, written from the rule in `uba recommend --help`, sharing no code with the engine.
 
 mod common;
+mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
+use reference::user_behavior::{self, UserBehavior as Ev};
 
 const HEADER: &str = "user_id,rank,item_id,score,update,emitted_at";
 const DAY: u64 = 86_400_000;
 /// The default `--neighbours`.
 const NEIGHBOURS: usize = 20;
 
-struct Ev {
-    user: u64,
-    item: u64,
-    behavior: String,
-    ts: u64,
+/// `recommend INPUT --format csv` with `--horizon` (ms), `--top` and `--max-user-items`.
+fn args(input: &str, horizon: u64, k: usize, m: usize) -> Vec<String> {
+    let flags = format!("--format csv --horizon {horizon}ms --top {k} --max-user-items {m}");
+    ["recommend", input]
+        .into_iter()
+        .chain(flags.split(' '))
+        .map(String::from)
+        .collect()
 }
 
-fn parse(text: &str) -> Vec<Ev> {
+/// The events of a text the job accepted every line of.
+fn parse(text: &str) -> Vec<Ev<'_>> {
     text.lines()
-        .map(|l| {
-            // Surrounding spaces in a field are tolerated (docs/jobs.md, "Inputs").
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            Ev {
-                user: f[0].parse().unwrap(),
-                item: f[1].parse().unwrap(),
-                behavior: f[3].to_owned(),
-                ts: f[4].parse::<u64>().unwrap() * 1000,
-            }
-        })
+        .map(|l| user_behavior::parse(l).unwrap_or_else(|| panic!("a line to reject: {l:?}")))
         .collect()
 }
 
@@ -146,25 +142,12 @@ fn snapshot(text: &str, horizon: u64, k: usize, m: usize, only: &[u64]) -> Strin
 
 fn generated(name: &str, rows: &str, seed: &str) -> (String, String) {
     let dir = scratch(name);
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        rows,
-        "--seed",
-        seed,
-        "--items",
-        "400",
-        "--users",
-        "150",
-        "--categories",
-        "20",
-        "--rate",
-        "1",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        &format!(
+            "user-behavior --rows {rows} --seed {seed} --items 400 --users 150 --categories 20 --rate 1"
+        ),
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     (input, text)
 }
@@ -191,18 +174,7 @@ fn lists_equal_brute_force_on_generated_data_with_a_short_horizon_and_small_m() 
         (DAY, 10, 50),
         (1_200_000, 3, 1),
     ] {
-        let output = everywhere(&[
-            "recommend",
-            &input,
-            "--format",
-            "csv",
-            "--horizon",
-            &format!("{horizon}ms"),
-            "--top",
-            &k.to_string(),
-            "--max-user-items",
-            &m.to_string(),
-        ]);
+        let output = everywhere(&strs(&args(&input, horizon, k, m)));
         assert_eq!(
             output,
             snapshot(&text, horizon, k, m, &[]),
@@ -393,50 +365,19 @@ fn bad_flags_are_one_sentence_and_the_job_file_runs() {
 #[test]
 fn mutated_input_is_accounted_and_equals_brute_force() {
     let dir = scratch("recommend-mutated");
-    let base = dir.join("base.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "80",
-        "--seed",
-        "3",
-        "--items",
-        "30",
-        "--users",
-        "12",
-        "--categories",
-        "4",
-        "--rate",
-        "1",
-        "--out",
-        &base,
-    ]);
+    let base = gen_file(
+        &dir.join("base.csv"),
+        "user-behavior --rows 80 --seed 3 --items 30 --users 12 --categories 4 --rate 1",
+    );
     let base = std::fs::read(&base).unwrap();
     let input = dir.join("mutated.csv").to_string_lossy().into_owned();
-    let started = Instant::now();
-    let cases = mutate::cases(200);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let (horizon, k, m) = [(DAY, 10, 50), (1_200_000, 3, 3)][seed as usize % 2];
-        let args: Vec<String> = [
-            "recommend",
-            &input,
-            "--format",
-            "csv",
-            "--horizon",
-            &format!("{horizon}ms"),
-            "--top",
-            &k.to_string(),
-            "--max-user-items",
-            &m.to_string(),
-        ]
-        .map(String::from)
-        .to_vec();
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        assert_output(&c.stdout, &snapshot(&s.text, horizon, k, m, &[]), &case);
+        (args(&input, horizon, k, m), (horizon, k, m))
+    };
+    mutate::each_case(&[(&input, &base)], 200, setup, |c, &(horizon, k, m)| {
+        let s = c.source();
+        c.assert_output(&snapshot(&s.text, horizon, k, m, &[]));
         // Late: no longer in its horizon when it arrives (the watermark is the latest time).
         let mut latest = 0;
         let expected_late: Vec<usize> = (1..)
@@ -447,12 +388,8 @@ fn mutated_input_is_accounted_and_equals_brute_force() {
             })
             .map(|(line, _)| line)
             .collect();
-        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
-    }
-    eprintln!(
-        "recommend: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        c.assert_late(&[&expected_late]);
+    });
 }
 
 #[test]

@@ -76,24 +76,10 @@ fn hot_pages_on_the_tutorial_log_prints_one_block_per_window_with_its_last_value
 #[test]
 fn hot_pages_on_a_shuffled_generated_log_settles_every_window_once() {
     let dir = scratch("settled-hot-pages");
-    let input = dir.join("gen.log").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "apache-log",
-        "--rows",
-        "20000",
-        "--seed",
-        "5",
-        "--rate",
-        "20",
-        "--urls",
-        "300",
-        "--disorder",
-        "90s",
-        "--shuffle-minute",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.log"),
+        "apache-log --rows 20000 --seed 5 --rate 20 --urls 300 --disorder 90s --shuffle-minute",
+    );
     let flags = [
         "--format",
         "csv",
@@ -118,21 +104,10 @@ fn hot_pages_on_a_shuffled_generated_log_settles_every_window_once() {
 #[test]
 fn pv_uv_and_funnel_with_allowed_lateness_settle_to_their_last_emission() {
     let dir = scratch("settled-user-behavior");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "9",
-        "--rate",
-        "5",
-        "--disorder",
-        "40m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 9 --rate 5 --disorder 40m",
+    );
     let flags = [
         "--format",
         "csv",
@@ -174,23 +149,10 @@ fn without_allowed_lateness_settled_output_is_the_default_output() {
 fn ad_stats_counts_settle_and_blacklist_warnings_stay_as_they_are() {
     // Heavy clickers (blacklisted) in clicks shuffled by up to 2 min: corrections and warnings.
     let dir = scratch("settled-ad-stats");
-    let clicks = dir.join("clicks.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "ad-clicks",
-        "--rows",
-        "15000",
-        "--seed",
-        "9",
-        "--start",
-        "1511708400",
-        "--heavy-every",
-        "10s",
-        "--disorder",
-        "120s",
-        "--out",
-        &clicks,
-    ]);
+    let clicks = gen_file(
+        &dir.join("clicks.csv"),
+        "ad-clicks --rows 15000 --seed 9 --start 1511708400 --heavy-every 10s --disorder 120s",
+    );
     let flags = [
         "--format",
         "csv",

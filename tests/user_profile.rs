@@ -6,14 +6,13 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, rows_or_nothing, run_case};
+use common::mutate::{self, rows_or_nothing};
 use common::*;
 use reference::late_lines;
+use reference::user_behavior::parse;
 
 const HEADER: &str = "user_id,segment,pv,fav,cart,buy,category_1,score_1,category_2,score_2,category_3,score_3,last_active,update,emitted_at";
-const STEPS: [&str; 4] = ["pv", "fav", "cart", "buy"];
 
 struct Params {
     horizon: u64,
@@ -45,20 +44,8 @@ fn replay(text: &str, p: &Params) -> (Vec<Event>, Vec<usize>) {
         p.out_of_orderness,
         |ts| ts + p.horizon,
         |line| {
-            // Surrounding spaces in a field are tolerated (docs/jobs.md, "Inputs").
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            if f.len() != 5 {
-                return None;
-            }
-            let (Ok(user), Ok(category), Ok(secs)) = (
-                f[0].parse::<u64>(),
-                f[2].parse::<u32>(),
-                f[4].parse::<u64>(),
-            ) else {
-                return None;
-            };
-            let step = STEPS.iter().position(|s| *s == f[3])?;
-            Some((secs * 1000, Some((user, category, step))))
+            let b = parse(line)?;
+            Some((b.ts, Some((b.user, b.category, b.step()))))
         },
     );
     let events = events
@@ -241,27 +228,10 @@ fn tutorial_sample_snapshot_and_chosen_users() {
 #[test]
 fn generated_input_with_a_short_horizon_disorder_and_late_events_equals_the_reference() {
     let dir = scratch("user-profile-generated");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "20000",
-        "--seed",
-        "11",
-        "--items",
-        "500",
-        "--users",
-        "300",
-        "--categories",
-        "20",
-        "--rate",
-        "4",
-        "--disorder",
-        "45m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 20000 --seed 11 --items 500 --users 300 --categories 20 --rate 4 --disorder 45m",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let p = Params {
         horizon: 1_800_000,
@@ -336,22 +306,15 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         out_of_orderness: 120_000,
         weights: [1, 5, 2, 10],
     };
-    let started = Instant::now();
-    let cases = mutate::cases(400);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed}");
-        let mutated = mutate::mutated(&base, seed);
+    let setup = |seed| {
         let p = if seed % 2 == 0 { &DEFAULTS } else { &short };
-        let c = run_case(&case, &args(&input, p, &[]), &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        let (expected, expected_late) = changes(&s.text, p);
-        assert_output(&c.stdout, &rows_or_nothing(expected), &case);
-        assert_eq!(s.late, s.in_file(&expected_late), "{case}: late lines");
-    }
-    eprintln!(
-        "user-profile: {cases} mutated inputs in {:.1?}",
-        started.elapsed()
-    );
+        (args(&input, p, &[]), p)
+    };
+    mutate::each_case(&[(&input, &base)], 400, setup, |c, p| {
+        let (expected, expected_late) = changes(&c.source().text, p);
+        c.assert_output(&rows_or_nothing(expected));
+        c.assert_late(&[&expected_late]);
+    });
 }
 
 #[test]

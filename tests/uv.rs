@@ -6,36 +6,13 @@ mod common;
 mod reference;
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Instant;
 
-use common::mutate::{self, STALL, assert_output, run_case};
+use common::mutate;
 use common::*;
-use reference::LAST_TIME;
+use reference::user_behavior::parse;
 use reference::windowed::{Windows, emissions};
 
 const HOUR: u64 = 3_600_000;
-
-/// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. Returns (user, item,
-/// behaviour, ts in ms); None for a line the job must reject.
-fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    if f.len() != 5 {
-        return None;
-    }
-    let user = f[0].parse().ok()?;
-    let item = f[1].parse().ok()?;
-    let _category: u32 = f[2].parse().ok()?;
-    let behavior = ["pv", "buy", "cart", "fav"]
-        .into_iter()
-        .find(|b| *b == f[3])?;
-    let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
-    if ts > LAST_TIME {
-        return None;
-    }
-    Some((user, item, behavior, ts))
-}
 
 /// The shared windowed replay, with a window's result: its distinct users. Returns every emission
 /// of the exact distinct count `(emitted_at, window_end) -> (uv, update)` and the late line
@@ -48,8 +25,8 @@ fn reference(
 ) -> (BTreeMap<(u64, u64), (usize, bool)>, Vec<usize>) {
     let w = Windows::tumbling(window, lateness);
     let (visits, late) = w.replay(text, out_of_orderness, |line| {
-        let (user, _, behavior, ts) = parse(line)?;
-        Some((ts, (behavior == "pv").then_some(user)))
+        let b = parse(line)?;
+        Some((b.ts, (b.behavior == "pv").then_some(b.user)))
     });
     let emissions = emissions(&w.contents(visits), |_, users| {
         users.iter().collect::<HashSet<_>>().len()
@@ -107,23 +84,10 @@ fn sample_exact_equals_the_reference_on_any_cluster_shape() {
 #[test]
 fn disorder_gives_the_reference_corrections_and_late_rows() {
     let dir = scratch("uv-late");
-    let input = dir.join("gen.csv").to_string_lossy().into_owned();
-    ok(&[
-        "gen",
-        "user-behavior",
-        "--rows",
-        "30000",
-        "--seed",
-        "4",
-        "--rate",
-        "5",
-        "--users",
-        "3000",
-        "--disorder",
-        "40m",
-        "--out",
-        &input,
-    ]);
+    let input = gen_file(
+        &dir.join("gen.csv"),
+        "user-behavior --rows 30000 --seed 4 --rate 5 --users 3000 --disorder 40m",
+    );
     let text = std::fs::read_to_string(&input).unwrap();
     let (expected, late_lines) = reference(&text, 1_800_000, 300_000, 600_000);
     assert!(expected.values().any(|v| v.1) && !late_lines.is_empty());
@@ -307,17 +271,15 @@ fn mutated_input_is_accounted_and_equals_the_reference() {
         .chain(["--out-of-orderness", "5m", "--allowed-lateness", "10m"])
         .map(String::from)
         .collect();
-    let started = Instant::now();
-    let cases = mutate::cases(800);
-    for seed in 0..cases as u64 {
-        let case = format!("seed {seed} ({input})");
-        let mutated = mutate::mutated(&base, seed);
-        let c = run_case(&case, &args, &[(&input, &mutated)], STALL);
-        let s = &c.sources[0];
-        s.assert_accepted_as(&case, |l| parse(l).is_some());
-        let (expected, late) = reference(&s.text, window, out_of_orderness, lateness);
-        assert_output(&c.stdout, &exact_csv(&expected, window), &case);
-        assert_eq!(s.late, s.in_file(&late), "{case}: late lines");
-    }
-    eprintln!("uv: {cases} mutated inputs in {:.1?}", started.elapsed());
+    mutate::each_case_parsed(
+        &input,
+        &base,
+        &args,
+        800,
+        |l| parse(l).is_some(),
+        |text| {
+            let (expected, late) = reference(text, window, out_of_orderness, lateness);
+            (exact_csv(&expected, window), late)
+        },
+    );
 }

@@ -84,6 +84,53 @@ pub fn run_with_rejects(dir: &Path, args: &[&str]) -> (Output, Vec<Vec<String>>)
     (out, rows)
 }
 
+/// Runs `uba gen WORDS --out PATH`, `WORDS` split at spaces (the kind of data, then its flags),
+/// asserting success; returns PATH.
+pub fn gen_file(path: &Path, words: &str) -> String {
+    let out = path.to_string_lossy().into_owned();
+    let words: Vec<&str> = words.split(' ').collect();
+    ok(&[&["gen"], &words[..], &["--out", &out]].concat());
+    out
+}
+
+/// Writes `text` to a file of scratch directory `name`, runs `uba JOB FILE --format csv` with
+/// `--rejects` (asserting success), and asserts the numbers of the lines it rejected, in order,
+/// and, where given, a part of its accounting line (`N lines read: ...`). Returns the output and
+/// the rows of the rejects file (source, line, reason, text).
+pub fn assert_rejected(
+    name: &str,
+    job: &str,
+    text: impl AsRef<[u8]>,
+    lines: &[&str],
+    accounting: Option<&str>,
+) -> (Output, Vec<Vec<String>>) {
+    let dir = scratch(name);
+    let input = dir.join("in");
+    std::fs::write(&input, text).unwrap();
+    let input = input.to_string_lossy().into_owned();
+    let (out, rows) = run_with_rejects(&dir, &[job, &input, "--format", "csv"]);
+    let err = stderr(&out);
+    let rejected: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        rejected, lines,
+        "{job}: the rejected lines: {rows:?}\n{err}"
+    );
+    if let Some(accounting) = accounting {
+        assert!(err.contains(accounting), "{job}: {err}");
+    }
+    (out, rows)
+}
+
+/// Asserts that `uba JOB FILE --format csv` on a 2-line `text` whose line 1 holds a `\r` that
+/// does not end it (what mutation seed 143 found in every job) reads line 1 as one line and
+/// rejects it whole, line 2 accepted: 2 lines read, 1 accepted and used, 1 rejected, the one row
+/// of `--rejects` line 1's. Returns the output.
+pub fn assert_inner_carriage_return_rejects_line_1(name: &str, job: &str, text: &str) -> Output {
+    let accounting =
+        "2 lines read: 1 accepted (1 used, 0 filtered, 0 late; 0 corrections), 1 rejected";
+    assert_rejected(name, job, text, &["1"], Some(accounting)).0
+}
+
 /// Runs `uba ARGS` with `input` on stdin.
 pub fn uba_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
@@ -112,7 +159,8 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
+/// A TCP port of 127.0.0.1 free when asked (someone may take it before it is bound).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

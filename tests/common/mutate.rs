@@ -5,8 +5,10 @@
 //! `UBA_MUTATIONS=N` runs N cases per job instead of the default (a long run for a soak).
 //!
 //! A job's test keeps only what is its own: its base input, its flags, and its naive reference
-//! run on the lines the binary accepted. What every job owes any input is checked here, by
-//! [`run_case`].
+//! run on the lines the binary accepted, handed to [`each_case`]. What every job owes any input is
+//! checked here, by [`run_case`].
+//!
+//! `UBA_SEED=N` runs case N alone (what a failing case's message says to rerun it).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,11 @@ pub struct Rng(u64);
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
+    }
+
+    /// A generator that starts from `state` itself (where [`Rng::new`] scrambles its seed first).
+    pub fn from_state(state: u64) -> Self {
+        Rng(state)
     }
 
     pub fn next(&mut self) -> u64 {
@@ -175,11 +182,110 @@ pub fn accepted_lines(input: &[u8], rejected: &[usize]) -> Vec<u8> {
     out
 }
 
-/// The input of case `seed`: `base` with 1 to 8 mutations, all drawn from `Rng::new(seed)`.
-pub fn mutated(base: &[u8], seed: u64) -> Vec<u8> {
+/// The inputs of case `seed`, from their `bases`: each input of a non-empty subset of them with 1
+/// to 8 mutations, all drawn in input order from `Rng::new(seed)`. The subset is the bit mask
+/// `seed % (2^n - 1) + 1`: one input is always mutated; of two, the first, the second, then both,
+/// in turn.
+pub fn mutated(bases: &[&[u8]], seed: u64) -> Vec<Vec<u8>> {
     let mut rng = Rng::new(seed);
-    let count = 1 + rng.below(8);
-    mutate(base, &mut rng, count)
+    let subset = seed % ((1 << bases.len()) - 1) + 1;
+    (0..bases.len())
+        .map(|i| {
+            if subset >> i & 1 == 0 {
+                return bases[i].to_vec();
+            }
+            let count = 1 + rng.below(8);
+            mutate(bases[i], &mut rng, count)
+        })
+        .collect()
+}
+
+/// The mutated-input sweep of a job (issue 14). For each seed in `0..cases(default)`: the inputs
+/// `bases` (path, base bytes) [`mutated`], run as `uba ARGS` by [`run_case`] (which checks what
+/// every job owes any input), with the arguments and the job's parameters that `setup(seed)`
+/// gives; then `compare(case, parameters)`, the job's own check of the output against its naive
+/// reference. Ends with a timing line on stderr, named after the job (`ARGS`' first word).
+///
+/// A case is named `seed N (PATHS)` in its messages. When one fails, its inputs stay at their
+/// paths, and a line on stderr says how to rerun it.
+pub fn each_case<P>(
+    bases: &[(&str, &[u8])],
+    default: usize,
+    setup: impl Fn(u64) -> (Vec<String>, P),
+    compare: impl Fn(&Case, &P),
+) {
+    let paths: Vec<&str> = bases.iter().map(|b| b.0).collect();
+    let base_bytes: Vec<&[u8]> = bases.iter().map(|b| b.1).collect();
+    let seeds = match std::env::var("UBA_SEED").ok().and_then(|v| v.parse().ok()) {
+        Some(seed) => seed..seed + 1,
+        None => 0..cases(default) as u64,
+    };
+    let count = seeds.end - seeds.start;
+    let mut job = String::new();
+    let started = Instant::now();
+    for seed in seeds {
+        let name = format!("seed {seed} ({})", paths.join(", "));
+        let (args, parameters) = setup(seed);
+        job.clone_from(&args[0]);
+        let _rerun = Rerun { seed, args: &args };
+        let inputs = mutated(&base_bytes, seed);
+        let inputs: Vec<(&str, &[u8])> = paths
+            .iter()
+            .copied()
+            .zip(inputs.iter().map(Vec::as_slice))
+            .collect();
+        let case = run_case(&name, &args, &inputs, STALL);
+        compare(&case, &parameters);
+    }
+    eprintln!("{job}: {count} mutated inputs in {:.1?}", started.elapsed());
+}
+
+/// [`each_case`] for a job of one input, run with the same `args` in every case, whose reference
+/// has a parser of its own: the lines the binary accepted must be those `parses` accepts, and on
+/// them the output and the late lines (numbers of the accepted text's lines) must be what
+/// `reference(accepted text)` gives.
+pub fn each_case_parsed(
+    input: &str,
+    base: &[u8],
+    args: &[String],
+    default: usize,
+    parses: impl Fn(&str) -> bool,
+    reference: impl Fn(&str) -> (String, Vec<usize>),
+) {
+    each_case(
+        &[(input, base)],
+        default,
+        |_| (args.to_vec(), ()),
+        |c, ()| {
+            let s = c.source();
+            s.assert_accepted_as(&c.name, &parses);
+            let (output, late) = reference(&s.text);
+            c.assert_output(&output);
+            c.assert_late(&[&late]);
+        },
+    );
+}
+
+/// Says, when dropped by a panic, how to rerun the failing case of [`each_case`].
+struct Rerun<'a> {
+    seed: u64,
+    args: &'a [String],
+}
+
+impl Drop for Rerun<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "seed {}: its inputs are left in place; `uba {} -w 1 --max-time-jump off` reruns \
+                 the binary on them, `UBA_SEED={} cargo test --release --test {} {}` the case",
+                self.seed,
+                self.args.join(" "),
+                self.seed,
+                env!("CARGO_CRATE_NAME"),
+                std::thread::current().name().unwrap_or_default(),
+            );
+        }
+    }
 }
 
 /// The first `n` lines of a file, each with its newline.
@@ -309,6 +415,49 @@ pub struct Case {
     pub code: Option<i32>,
     /// The inputs, in the order given.
     pub sources: Vec<Source>,
+}
+
+impl Case {
+    /// The one input of a one-input job.
+    pub fn source(&self) -> &Source {
+        assert_eq!(self.sources.len(), 1, "{}: one input", self.name);
+        &self.sources[0]
+    }
+
+    /// Asserts that the binary's output is the reference's; when not, names the case and shows
+    /// the first lines that only one of them has.
+    pub fn assert_output(&self, reference: &str) {
+        let binary = &self.stdout;
+        if binary == reference {
+            return;
+        }
+        let (b, r): (Vec<&str>, Vec<&str>) =
+            (binary.lines().collect(), reference.lines().collect());
+        let only_b: Vec<&&str> = b.iter().filter(|l| !r.contains(l)).take(6).collect();
+        let only_r: Vec<&&str> = r.iter().filter(|l| !b.contains(l)).take(6).collect();
+        panic!(
+            "{}: the output differs from the reference's ({} and {} lines)\n\
+             only the binary's: {only_b:#?}\nonly the reference's: {only_r:#?}",
+            self.name,
+            b.len(),
+            r.len()
+        );
+    }
+
+    /// Asserts that the lines the binary sent to `--late` are, input by input, those a reference
+    /// found late: `late[i]`, line numbers of input i's [`Source::text`].
+    pub fn assert_late(&self, late: &[&[usize]]) {
+        assert_eq!(late.len(), self.sources.len(), "{}: inputs", self.name);
+        for (s, late) in self.sources.iter().zip(late) {
+            assert_eq!(
+                s.late,
+                s.in_file(late),
+                "{}: {}: late lines",
+                self.name,
+                s.path
+            );
+        }
+    }
 }
 
 /// The lines of a file as a run numbers them (split at `\n` only): a last line without a newline
@@ -517,23 +666,6 @@ pub fn run_case(name: &str, args: &[String], inputs: &[(&str, &[u8])], timeout: 
         code,
         sources,
     }
-}
-
-/// Asserts that the binary's output is the reference's; when not, names the case and shows the
-/// first lines that only one of them has.
-pub fn assert_output(binary: &str, reference: &str, case: &str) {
-    if binary == reference {
-        return;
-    }
-    let (b, r): (Vec<&str>, Vec<&str>) = (binary.lines().collect(), reference.lines().collect());
-    let only_b: Vec<&&str> = b.iter().filter(|l| !r.contains(l)).take(6).collect();
-    let only_r: Vec<&&str> = r.iter().filter(|l| !b.contains(l)).take(6).collect();
-    panic!(
-        "{case}: the output differs from the reference's ({} and {} lines)\n\
-         only the binary's: {only_b:#?}\nonly the reference's: {only_r:#?}",
-        b.len(),
-        r.len()
-    );
 }
 
 /// A csv output with no row has no header either (the first row writes it): what a reference's

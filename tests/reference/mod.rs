@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod patterns;
+pub mod user_behavior;
 pub mod windowed;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -42,7 +42,7 @@ fn updates(seed: u64, n: usize, deletions: bool) -> Vec<((u64, u64), u64, isize)
 
 /// The ends of the windows that hold pane `pane` (of `slide` ms, from `pane * slide`), earliest
 /// first: the `size / slide` windows ending at `(pane + 1) * slide + i * slide`. Written here from
-/// the contract, as `src/engine/windows.rs` means it (`Windows::ends_of_pane`), not called.
+/// the contract, as `src/engine/time/windows.rs` means it (`Windows::ends_of_pane`), not called.
 fn ends_of_pane(windows: Windows, pane: u64) -> Vec<u64> {
     let first = (pane + 1) * windows.slide;
     (0..windows.size / windows.slide)

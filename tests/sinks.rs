@@ -982,3 +982,228 @@ fn postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed() {
     ok(&[run.as_slice(), &["--resume"]].concat());
     assert_eq!(dump(), want);
 }
+
+// ## Faults around a table: no hole lets a wrong answer be marked complete (issue 22)
+
+/// `uba ARGS` with `env` set.
+fn uba_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("running uba")
+}
+
+#[test]
+fn a_read_error_mid_file_commits_nothing_after_it_and_resume_finishes_the_table() {
+    let dir = scratch("sink-read-error");
+    let db = dir.join("results.db");
+    let input = tutorial("UserBehavior.csv");
+    let csv = ok(&["hot-items", &input, "--format", "csv"]);
+    let args = ["hot-items", &input, "--sink", &sqlite(&db)];
+    // The disk fails after 2 MB of the 4 MB file (EIO, as a failing disk or mount does).
+    let out = uba_env(&args, &[("UBA_FAULT_READ_AFTER", "2000000")]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("Input/output error"),
+        "{err}"
+    );
+    // Never marked complete; what it committed is a prefix of the answer.
+    let (_, rows) = csv_table(&csv);
+    let last_time: u64 = rows.last().unwrap().last().unwrap().parse().unwrap();
+    match progress(&db, "hot_items") {
+        Some((time, complete)) => {
+            assert!(
+                !complete && time < last_time,
+                "committed through {time}, complete {complete}"
+            );
+            assert_eq!(
+                table_rows(&db, "hot_items", Kind::Windows),
+                expected(Kind::Windows, &csv, time)
+            );
+        }
+        None => {}
+    }
+    // The disk is back: the resume ends with the table of a run never interrupted.
+    let out = uba(&[&args[..], &["--resume"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(progress(&db, "hot_items"), Some((last_time, true)));
+    assert_eq!(
+        table_rows(&db, "hot_items", Kind::Windows),
+        expected(Kind::Windows, &csv, u64::MAX)
+    );
+}
+
+#[test]
+fn a_table_no_uba_run_wrote_is_refused_never_dropped() {
+    let dir = scratch("sink-foreign-table");
+    let db = dir.join("shop.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER, name TEXT); INSERT INTO users VALUES (1, 'ann');",
+    )
+    .unwrap();
+    let input = tutorial("UserBehavior.csv");
+    let out = uba(&[
+        "hot-items",
+        &input,
+        "--sink",
+        &sqlite(&db),
+        "--table",
+        "users",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("table 'users'") && err.contains("was not written by this job"),
+        "{err}"
+    );
+    let name: String = conn
+        .query_row("SELECT name FROM users WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, "ann");
+}
+
+#[test]
+fn a_fresh_run_that_fails_leaves_the_previous_results_readable() {
+    let dir = scratch("sink-fresh-run-fails");
+    let db = dir.join("results.db");
+    let input = tutorial("UserBehavior.csv");
+    let csv = ok(&["hot-items", &input, "--format", "csv"]);
+    let out = uba(&["hot-items", &input, "--sink", &sqlite(&db)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = progress(&db, "hot_items");
+    // The wrong file: every line rejected, exit 4; nothing of it replaces the good results.
+    let out = uba(&[
+        "hot-items",
+        &tutorial("LoginLog.csv"),
+        "--sink",
+        &sqlite(&db),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(progress(&db, "hot_items"), before);
+    assert_eq!(
+        table_rows(&db, "hot_items", Kind::Windows),
+        expected(Kind::Windows, &csv, u64::MAX)
+    );
+    // A read error before the first commit: the same.
+    let out = uba_env(
+        &["hot-items", &input, "--sink", &sqlite(&db)],
+        &[("UBA_FAULT_READ_AFTER", "1000")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(progress(&db, "hot_items"), before);
+    assert_eq!(
+        table_rows(&db, "hot_items", Kind::Windows),
+        expected(Kind::Windows, &csv, u64::MAX)
+    );
+}
+
+#[test]
+fn a_database_that_vanishes_with_the_run_is_refused() {
+    let input = tutorial("UserBehavior.csv");
+    for sink in [
+        "sqlite:",
+        "sqlite::memory:",
+        "sqlite:file::memory:?cache=shared",
+    ] {
+        let out = uba(&["hot-items", &input, "--sink", sink]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{sink}: {err}");
+        assert!(err.contains("vanishes when the run ends"), "{sink}: {err}");
+    }
+}
+
+#[test]
+fn a_password_is_never_shown() {
+    let input = tutorial("UserBehavior.csv");
+    // Nothing listens there: the error names the server, never the password.
+    let port = common::free_port();
+    for sink in [
+        format!("postgres://ann:s3cret@127.0.0.1:{port}/shop"),
+        format!("postgres:host=127.0.0.1 port={port} user=ann password=s3cret dbname=shop"),
+        format!("postgres:host=127.0.0.1 port={port} user=ann password='s3 cret' dbname=shop"),
+    ] {
+        let out = uba(&["hot-items", &input, "--sink", &sink]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{sink}: {err}");
+        assert!(
+            !err.contains("s3cret") && !err.contains("s3 cret"),
+            "{sink}: {err}"
+        );
+        assert!(
+            err.contains("***") && err.contains("127.0.0.1"),
+            "{sink}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stderr_changes_no_exit_code() {
+    // `uba ... 2>&1 | head -1`: the reader of stderr is gone before uba writes its sentence.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(["hot-items", "/nonexistent/input.csv"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "a usage error, not a panic (101)");
+}
+
+#[test]
+fn a_value_that_starts_with_a_dash_is_a_value_for_resume() {
+    let dir = scratch("sink-dash-value");
+    let db = dir.join("results.db");
+    let input = tutorial("UserBehavior.csv");
+    let out = uba(&[
+        "hot-items",
+        &input,
+        "--tz",
+        "-05:00",
+        "--sink",
+        &sqlite(&db),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // --tz changes how times are printed, not the results: a resume may change it.
+    let out = uba(&[
+        "hot-items",
+        &input,
+        "--tz",
+        "+08:00",
+        "--sink",
+        &sqlite(&db),
+        "--resume",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_resume_by_another_build_is_refused() {
+    let dir = scratch("sink-other-build");
+    let db = dir.join("results.db");
+    let input = tutorial("UserBehavior.csv");
+    let out = uba(&["hot-items", &input, "--sink", &sqlite(&db)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Another build: the same program with other bytes (as an upgrade would have).
+    let other = dir.join("uba-other");
+    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_uba")).unwrap();
+    bytes.extend_from_slice(b"another build");
+    std::fs::write(&other, bytes).unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(&other)
+        .args(["hot-items", &input, "--sink", &sqlite(&db), "--resume"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("results of two builds are never mixed"),
+        "{err}"
+    );
+}

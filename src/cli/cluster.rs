@@ -105,12 +105,16 @@ pub fn run(args: Args) -> Result<(), String> {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 match startup_chatter(&line) {
                     Some(Chatter::Connecting(peer)) if !waited_for.contains(&peer) => {
-                        eprintln!("[process {p}] waiting for process {peer} to start");
+                        crate::engine::status::progress::eprint_line(&format!(
+                            "[process {p}] waiting for process {peer} to start"
+                        ));
                         waited_for.push(peer);
                     }
                     Some(_) => {}
                     None => {
-                        eprintln!("[process {p}] {line}");
+                        crate::engine::status::progress::eprint_line(&format!(
+                            "[process {p}] {line}"
+                        ));
                         *last.lock().expect("stderr lock") = line;
                     }
                 }

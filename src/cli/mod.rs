@@ -253,11 +253,39 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Tells the engine the job's command line (`uba JOB ARGS...`): a table sink names its table
-/// after the job and fingerprints its arguments for `--resume`.
+/// after the job and fingerprints its arguments for `--resume`. A flag that takes a value is
+/// joined to it (`--tz=-05:00`), as clap reads it, so that a value that starts with `-` is
+/// never taken for a flag.
 fn record_invocation(argv: &[String]) {
-    if let [_, job, args @ ..] = argv {
-        crate::engine::output::table::set_invocation(job, args.to_vec());
+    use clap::CommandFactory;
+    let [_, job, args @ ..] = argv else {
+        return;
+    };
+    let command = Cli::command();
+    let takes_value = |flag: &str| {
+        let Some(sub) = command.find_subcommand(job) else {
+            return false;
+        };
+        sub.get_arguments().any(|a| {
+            let named = match flag.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => flag.len() == 2 && a.get_short() == flag.chars().nth(1),
+            };
+            named && a.get_action().takes_values()
+        })
+    };
+    let mut joined = Vec::with_capacity(args.len());
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match rest.clone().next() {
+            Some(value) if arg.starts_with('-') && !arg.contains('=') && takes_value(arg) => {
+                joined.push(format!("{arg}={value}"));
+                rest.next();
+            }
+            _ => joined.push(arg.clone()),
+        }
     }
+    crate::engine::output::table::set_invocation(job, joined);
 }
 
 /// clap's complete message (the missing argument's name, the similar flag, the possible values,

@@ -136,7 +136,8 @@ impl Context {
     }
 
     /// Moves the inputs into the dataflow until they end (or Ctrl-C), then lets every pending
-    /// window fire. Returns the first reader error, if any, or that an input accepted nothing.
+    /// window fire. A reader's error ends the run at once ([`failure::exit`]); returns that an input
+    /// accepted nothing, if one did.
     fn drive(&mut self, worker: &mut Worker, probe: &ProbeHandle<u64>) -> Result<(), Failure> {
         loop {
             if stop::requested() {
@@ -152,6 +153,14 @@ impl Context {
                 break;
             };
             let moved = feed.pump(probe);
+            if let Some(error) = feed.error().map(String::from) {
+                // A failed read is no end of input: closing the input would fire every pending
+                // window and commit it, and the table would be marked complete with what was
+                // read so far. The run ends here instead, as a killed one does: the outputs are
+                // abandoned, a table keeps its last commit, and `--resume` goes on from there.
+                self.summarize();
+                failure::exit(&Failure::new(failure::FAILED, error));
+            }
             if moved {
                 let watermark = self.feeds.iter().map(|f| f.frontier()).min();
                 crate::engine::status::progress::watermark(watermark.unwrap_or(u64::MAX));
@@ -162,11 +171,13 @@ impl Context {
                 Some(Duration::from_millis(1))
             });
         }
+        if self.feeds.iter().any(|f| f.nothing_accepted().is_some()) {
+            // The run ends with exit 4: what the dataflow still writes must not replace a
+            // table's results, nor mark it complete.
+            stop::withhold_results();
+        }
         while !probe.done() {
             worker.step_or_park(None);
-        }
-        if let Some(error) = self.feeds.iter().find_map(|f| f.error()) {
-            return Err(Failure::new(failure::FAILED, error));
         }
         match self.feeds.iter().find_map(|f| f.nothing_accepted()) {
             Some((name, record, looks_like)) => {
@@ -198,7 +209,7 @@ impl Context {
             .map(|kb| format!(", peak RSS {:.1} MB", kb as f64 / 1024.0))
             .unwrap_or_default();
         for (name, a) in self.feeds.iter().flat_map(|f| f.accounting()) {
-            eprintln!(
+            crate::engine::status::progress::eprint_line(&format!(
                 "uba: {name}: {} lines read: {} accepted ({} used, {} filtered, {} late; {} corrections), {} rejected; {elapsed:.2} s, {:.0} lines/s{peak}",
                 a.read,
                 a.accepted,
@@ -208,7 +219,7 @@ impl Context {
                 a.corrections,
                 a.rejected,
                 a.read as f64 / elapsed
-            );
+            ));
         }
     }
 }
@@ -275,6 +286,31 @@ pub fn timely_config(cluster: &ClusterArgs) -> Result<timely::Config, String> {
     })
 }
 
+/// A fault for the tests, which cannot make a disk fail: `UBA_FAULT_READ_AFTER=BYTES` makes every
+/// input file fail with an I/O error (EIO) once that many of its bytes were read, as a failing disk
+/// or a lost network mount does mid-file.
+fn fault_after() -> Option<u64> {
+    std::env::var("UBA_FAULT_READ_AFTER").ok()?.parse().ok()
+}
+
+/// A file that fails after `left` more bytes ([`fault_after`]).
+struct FailingAfter {
+    file: std::fs::File,
+    left: u64,
+}
+
+impl std::io::Read for FailingAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::from_raw_os_error(libc::EIO));
+        }
+        let n = buf.len().min(self.left as usize);
+        let n = self.file.read(&mut buf[..n])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 /// Opens an input path (`-` is stdin) with a clear error.
 pub fn open_input(path: &str) -> Result<Source, String> {
     if path == "-" {
@@ -291,7 +327,10 @@ pub fn open_input(path: &str) -> Result<Source, String> {
     }
     Ok(Source {
         name: path.to_owned(),
-        reader: Box::new(file),
+        reader: match fault_after() {
+            Some(bytes) => Box::new(FailingAfter { file, left: bytes }),
+            None => Box::new(file),
+        },
         // A named pipe or a device has no size to read up to.
         size: metadata.filter(|m| m.is_file()).map(|m| m.len()),
     })
@@ -430,7 +469,7 @@ where
             ctx.shared.sides.finish();
             ctx.summarize();
             if let Some(line) = crate::engine::status::latency::report() {
-                eprintln!("uba: {line}");
+                crate::engine::status::progress::eprint_line(&format!("uba: {line}"));
             }
         }
         result

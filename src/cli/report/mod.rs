@@ -154,7 +154,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             format!("cannot write {}: {e}", args.output.display()),
         )
     })?;
-    eprintln!("uba: wrote {}", args.output.display());
+    crate::engine::status::progress::eprint_line(&format!("uba: wrote {}", args.output.display()));
     Ok(())
 }
 

@@ -69,12 +69,12 @@ impl Side {
                 ));
             }
         } else if self.count > SHOWN {
-            eprintln!(
+            crate::engine::status::progress::eprint_line(&format!(
                 "uba: ... and {} more {} lines (write them all with {} FILE)",
                 self.count - SHOWN,
                 self.kind,
                 self.flag
-            );
+            ));
         }
     }
 }

@@ -259,7 +259,7 @@ impl Drop for Output {
         }
         self.finish();
         if let Some(summary) = self.table_summary() {
-            eprintln!("uba: {summary}");
+            crate::engine::status::progress::eprint_line(&format!("uba: {summary}"));
         }
     }
 }

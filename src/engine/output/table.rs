@@ -143,6 +143,22 @@ fn input_fingerprint(path: &str) -> Result<String, String> {
     Ok(format!("{size} bytes, {hash:016x}"))
 }
 
+/// Which build of uba writes: its version and a hash of its executable, so that a resume after
+/// an upgrade (or any rebuild that changed the code) never mixes the results of two builds.
+fn build() -> String {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    match std::fs::read("/proc/self/exe").or_else(|_| std::fs::read(std::env::current_exe()?)) {
+        Ok(bytes) => hasher.write(&bytes),
+        Err(_) => hasher.write(b"unknown"),
+    }
+    format!(
+        "uba {} build {:016x}",
+        env!("CARGO_PKG_VERSION"),
+        hasher.finish()
+    )
+}
+
 /// What a resumed run must share with the run it resumes.
 #[derive(Clone, Debug, PartialEq)]
 struct Fingerprint {
@@ -194,6 +210,11 @@ pub struct Table {
     /// Tables that exist: created by this run, or by the run it resumes. The progress row lists
     /// them, so that a later fresh run drops them.
     tables: Vec<String>,
+    /// A fresh run's predecessor's tables (its progress row lists them): dropped in this run's
+    /// first transaction, so that they stay readable until there is something to replace them
+    /// with, and a run that fails before it commits leaves them as they were.
+    previous: Vec<String>,
+    replace_previous: bool,
     generation: u64,
     group: Option<Group>,
     seq: HashMap<String, i64>,
@@ -230,7 +251,7 @@ impl Table {
             ));
         }
         let fingerprint = Fingerprint {
-            job: job.clone(),
+            job: format!("{job}, {}", build()),
             arguments: result_arguments(&args, inputs),
             // Only a run that resumes needs inputs it can read again.
             inputs: inputs
@@ -243,7 +264,8 @@ impl Table {
                 .join("; "),
         };
         let mut db = database::open(sink)?;
-        let failed = |e: String| format!("cannot write to {sink}: {e}");
+        let shown = database::redacted(sink);
+        let failed = |e: String| format!("cannot write to {shown}: {e}");
         db.batch(&format!(
             "CREATE TABLE IF NOT EXISTS {PROGRESS} (
                 table_name TEXT PRIMARY KEY,
@@ -267,11 +289,13 @@ impl Table {
             .map_err(failed)?;
         let mut table = Table {
             db,
-            sink: sink.to_owned(),
+            sink: database::redacted(sink),
             base: base.clone(),
             section: None,
             fingerprint,
             tables: Vec::new(),
+            previous: Vec::new(),
+            replace_previous: false,
             generation: 0,
             group: None,
             seq: HashMap::new(),
@@ -307,8 +331,9 @@ impl Table {
                 table.committed = committed;
             }
             previous => {
-                // A fresh run replaces the results of any earlier one, in one transaction.
-                let mut drop: Vec<String> = previous
+                // A fresh run replaces the results of an earlier one at its first commit, and
+                // only tables an earlier run wrote: one that no progress row lists is not ours.
+                table.previous = previous
                     .map(|(_, tables, _)| {
                         tables
                             .split(',')
@@ -317,23 +342,63 @@ impl Table {
                             .collect()
                     })
                     .unwrap_or_default();
-                drop.push(base.clone());
-                let mut sql = String::from("BEGIN;");
-                for t in drop {
-                    sql.push_str(&format!("DROP TABLE IF EXISTS \"{t}\";"));
-                }
-                sql.push_str(&format!(
-                    "DELETE FROM {PROGRESS} WHERE table_name = '{base}'; COMMIT;"
-                ));
-                table.db.batch(&sql).map_err(failed)?;
+                table.replace_previous = true;
+                table.refuse_foreign(&base)?;
             }
         }
         Ok(table)
     }
 
+    /// A table this run would create that exists although no earlier run of this job wrote it
+    /// (someone's `users` table, say) is refused, never dropped.
+    fn refuse_foreign(&mut self, table: &str) -> Result<(), String> {
+        if self.previous.iter().any(|t| t == table) {
+            return Ok(());
+        }
+        let sink = self.sink.clone();
+        if self
+            .db
+            .has_table(table)
+            .map_err(|e| format!("cannot read {sink}: {e}"))?
+        {
+            return Err(format!(
+                "table '{table}' in {sink} was not written by this job (no row of {PROGRESS} lists it): \
+                 uba never drops a table it did not write; name another with --table, or drop it yourself"
+            ));
+        }
+        Ok(())
+    }
+
+    /// In a fresh run's first transaction: drops the tables of the run it replaces.
+    fn drop_previous(&mut self) -> Result<(), String> {
+        if !std::mem::take(&mut self.replace_previous) {
+            return Ok(());
+        }
+        let sql: String = self
+            .previous
+            .iter()
+            .map(|t| format!("DROP TABLE IF EXISTS \"{t}\";"))
+            .collect();
+        if sql.is_empty() {
+            return Ok(());
+        }
+        self.db.batch(&sql)
+    }
+
     fn check_resumable(&self, recorded: &Fingerprint) -> Result<(), String> {
         let here = &self.fingerprint;
-        let what = if recorded.job != here.job {
+        let name = |job: &str| job.split(", ").next().unwrap_or_default().to_owned();
+        let what = if name(&recorded.job) == name(&here.job) && recorded.job != here.job {
+            let build = |job: &str| {
+                job.split_once(", ")
+                    .map_or(String::new(), |(_, b)| b.into())
+            };
+            format!(
+                "{}; this is {}: results of two builds are never mixed",
+                build(&recorded.job),
+                build(&here.job)
+            )
+        } else if recorded.job != here.job {
             format!("job `{}`, this is `{}`", recorded.job, here.job)
         } else if recorded.arguments != here.arguments {
             format!(
@@ -456,8 +521,8 @@ impl Table {
             return Ok(());
         };
         // After Ctrl-C the pending windows fire as if the input had ended: that is not the answer
-        // a resumed run would give, so nothing more is committed.
-        if crate::engine::status::stop::requested() {
+        // a resumed run would give, so nothing more is committed (nor when the run will fail).
+        if crate::engine::status::stop::results_withheld() {
             return Ok(());
         }
         let sink = self.sink.clone();
@@ -467,7 +532,7 @@ impl Table {
 
     fn transaction(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {
         self.db.batch("BEGIN")?;
-        let result = self.apply(time, ops);
+        let result = self.drop_previous().and_then(|()| self.apply(time, ops));
         match result {
             Ok(()) => {
                 self.db.batch("COMMIT")?;
@@ -598,6 +663,7 @@ impl Table {
             })
             .collect();
         let key: Vec<String> = key.iter().map(|k| format!("\"{k}\"")).collect();
+        self.refuse_foreign(table)?;
         self.db.batch(&format!(
             "DROP TABLE IF EXISTS \"{table}\"; CREATE TABLE \"{table}\" ({}, PRIMARY KEY ({}))",
             defs.join(", "),
@@ -636,13 +702,14 @@ impl Table {
     /// Marks the results complete (the inputs ended and everything was written).
     pub fn finish(&mut self) -> Result<(), String> {
         self.commit()?;
-        if crate::engine::status::stop::requested() {
+        if crate::engine::status::stop::results_withheld() {
             return Ok(());
         }
         let time = self.committed.unwrap_or(0);
         let sink = self.sink.clone();
         (|| {
             self.db.batch("BEGIN")?;
+            self.drop_previous()?;
             self.progress(time, true)?;
             self.db.batch("COMMIT")
         })()

@@ -106,11 +106,11 @@ pub fn commit_outputs() -> Result<(), Failure> {
 pub fn abandon_outputs() {
     let staged = std::mem::take(&mut *STAGED.lock().unwrap_or_else(|e| e.into_inner()));
     for (partial, target) in staged {
-        eprintln!(
+        crate::engine::status::progress::stderr_line(&format!(
             "uba: {} was not written; the results written before the failure are in {}",
             target.display(),
             partial.display()
-        );
+        ));
     }
 }
 
@@ -123,7 +123,7 @@ pub fn fail(message: &str) -> ! {
 /// Ends the process after a failure: the sentence, the staged outputs abandoned, the code.
 pub fn exit(failure: &Failure) -> ! {
     crate::engine::status::progress::finish();
-    eprintln!("uba: {}", failure.message);
+    crate::engine::status::progress::stderr_line(&format!("uba: {}", failure.message));
     abandon_outputs();
     std::process::exit(failure.code)
 }

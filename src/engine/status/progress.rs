@@ -153,7 +153,7 @@ pub fn start(display: Display, time: impl Fn(u64) -> String + Send + 'static) {
                     }
                     Display::Bar { .. } if started.elapsed() >= wait => draw(&snapshot, &time),
                     Display::Lines if ended || started.elapsed() >= wait => {
-                        eprintln!("uba: progress: {}", snapshot.line(&time));
+                        stderr_line(&format!("uba: progress: {}", snapshot.line(&time)));
                         if ended {
                             return;
                         }
@@ -179,7 +179,14 @@ pub fn finish() {
 
 /// Prints one line on stderr, above the bar if one is drawn.
 pub fn eprint_line(line: &str) {
-    suspended(|| eprintln!("{line}"));
+    suspended(|| stderr_line(line));
+}
+
+/// Writes one line on stderr, and nothing when it cannot: a closed stderr (`2>&1 | head -1`)
+/// must not turn into a panic (which `eprintln!` does), nor change how the run ends.
+pub fn stderr_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Runs `f` with the bar taken off the terminal, so that what `f` prints is not mixed with it.

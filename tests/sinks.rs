@@ -1013,18 +1013,15 @@ fn a_read_error_mid_file_commits_nothing_after_it_and_resume_finishes_the_table(
     // Never marked complete; what it committed is a prefix of the answer.
     let (_, rows) = csv_table(&csv);
     let last_time: u64 = rows.last().unwrap().last().unwrap().parse().unwrap();
-    match progress(&db, "hot_items") {
-        Some((time, complete)) => {
-            assert!(
-                !complete && time < last_time,
-                "committed through {time}, complete {complete}"
-            );
-            assert_eq!(
-                table_rows(&db, "hot_items", Kind::Windows),
-                expected(Kind::Windows, &csv, time)
-            );
-        }
-        None => {}
+    if let Some((time, complete)) = progress(&db, "hot_items") {
+        assert!(
+            !complete && time < last_time,
+            "committed through {time}, complete {complete}"
+        );
+        assert_eq!(
+            table_rows(&db, "hot_items", Kind::Windows),
+            expected(Kind::Windows, &csv, time)
+        );
     }
     // The disk is back: the resume ends with the table of a run never interrupted.
     let out = uba(&[&args[..], &["--resume"]].concat());

@@ -349,7 +349,9 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
     let mut err = String::new();
     job.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     let exit = job.wait().unwrap();
-    assert!(exit.success(), "{exit:?}: {err}");
+    // Stopped, not finished: 130, with the sentence, after the pending windows were written.
+    assert_eq!(exit.code(), Some(130), "{exit:?}: {err}");
+    assert!(err.contains("uba: stopped by Ctrl-C"), "{err}");
     received.extend(lines.iter().map(|(_, l)| l));
     drop(stdin);
     // Ctrl-C closed the input: every pending window fired, up to the one ending at +14 s.

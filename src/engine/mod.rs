@@ -15,10 +15,12 @@
 //! state machines), [`sink`] (a result's changes, in time order, as rows) and [`output`] (stdout,
 //! files, databases), with [`status`] (failures and exit codes, progress, latency, the stop
 //! flag) beside them all, and [`runner`], which runs a job's dataflow on timely's workers with
-//! the [`options`] every job shares. The contract all of this implements is `docs/event-time.md`.
+//! the [`options`] every job shares, and a [`control`] plane on which the processes of a
+//! cluster agree on their inputs and hear of a stop in any of them. The contract all of this implements is `docs/event-time.md`.
 //!
 //! The engine names no job and no command line: jobs are built on it, the command line on them.
 
+pub mod control;
 pub mod input;
 pub mod operators;
 pub mod options;

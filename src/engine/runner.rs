@@ -13,6 +13,7 @@ use timely::communication::Config as CommunicationConfig;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
+use crate::engine::control::Control;
 use crate::engine::input::records::Record;
 use crate::engine::input::side::SideOutputs;
 use crate::engine::input::source::{self, Origin, Pump, Source, TimePolicy};
@@ -21,7 +22,7 @@ use crate::engine::output::table::Table;
 use crate::engine::output::{self, Output};
 use crate::engine::status::failure::{self, Failure};
 use crate::engine::status::progress;
-use crate::engine::status::stop;
+use crate::engine::status::stop::{self, Stopped};
 
 /// What every worker of a run shares.
 struct Shared {
@@ -35,6 +36,20 @@ struct Shared {
     /// Threads that parse each input file.
     parsers: usize,
     started: Instant,
+    /// This process's index, and how many the cluster has.
+    process: usize,
+    processes: usize,
+}
+
+impl Shared {
+    /// A sentence as every process of a cluster prints it: naming the process it is about.
+    fn in_process(&self, sentence: &str) -> String {
+        if self.processes > 1 {
+            format!("process {}: {sentence}", self.process)
+        } else {
+            sentence.to_owned()
+        }
+    }
 }
 
 /// One worker's view of the run: where its inputs come from and where its output goes. Handed to
@@ -135,14 +150,19 @@ impl Context {
             .push(Box::new(source::Feed::new(readings, session)));
     }
 
-    /// Moves the inputs into the dataflow until they end (or Ctrl-C), then lets every pending
-    /// window fire. A reader's error ends the run at once ([`failure::exit`]); returns that an input
+    /// Moves the inputs into the dataflow until they end, then lets every pending window fire.
+    /// A stop anywhere (Ctrl-C, a reader's error, in any process) is announced on the control
+    /// plane and acted on once every worker knows of it: Ctrl-C ends the inputs, a failure ends
+    /// the process ([`failure::exit`]) with the same sentence everywhere. Returns that an input
     /// accepted nothing, if one did.
-    fn drive(&mut self, worker: &mut Worker, probe: &ProbeHandle<u64>) -> Result<(), Failure> {
+    fn drive(
+        &mut self,
+        worker: &mut Worker,
+        probe: &ProbeHandle<u64>,
+        control: &mut Control,
+    ) -> Result<(), Failure> {
         loop {
-            if stop::requested() {
-                self.feeds.iter_mut().for_each(|f| f.close());
-            }
+            self.attend(control);
             // The input furthest behind goes first, so that no input runs far ahead of another.
             let Some(feed) = self
                 .feeds
@@ -156,10 +176,12 @@ impl Context {
             if let Some(error) = feed.error().map(String::from) {
                 // A failed read is no end of input: closing the input would fire every pending
                 // window and commit it, and the table would be marked complete with what was
-                // read so far. The run ends here instead, as a killed one does: the outputs are
+                // read so far. The run stops instead, as a killed one does: the outputs are
                 // abandoned, a table keeps its last commit, and `--resume` goes on from there.
-                self.summarize();
-                failure::exit(&Failure::new(failure::FAILED, error));
+                control.announce_stop(Stopped {
+                    code: failure::FAILED,
+                    reason: self.shared.in_process(&error),
+                });
             }
             if moved {
                 let watermark = self.feeds.iter().map(|f| f.frontier()).min();
@@ -177,7 +199,9 @@ impl Context {
             stop::withhold_results();
         }
         while !probe.done() {
-            worker.step_or_park(None);
+            self.attend(control);
+            // Not parked for good: a Ctrl-C here must be heard.
+            worker.step_or_park(Some(Duration::from_millis(10)));
         }
         match self.feeds.iter().find_map(|f| f.nothing_accepted()) {
             Some((name, record, looks_like)) => {
@@ -202,6 +226,54 @@ impl Context {
         }
     }
 
+    /// Announces this process's Ctrl-C, and acts on a stop every worker knows of: Ctrl-C ends
+    /// the inputs (the pending windows fire; nothing more is committed), a failure ends the
+    /// process.
+    fn attend(&mut self, control: &mut Control) {
+        if stop::ctrl_c() {
+            control.announce_stop(Stopped {
+                code: failure::INTERRUPTED,
+                reason: self.shared.in_process("stopped by Ctrl-C"),
+            });
+        }
+        match control.attend() {
+            Some(stop) if stop.code == failure::INTERRUPTED => {
+                stop::end_inputs();
+                self.feeds.iter_mut().for_each(|f| f.close());
+            }
+            Some(stop) => {
+                if self.reads {
+                    self.summarize();
+                }
+                failure::exit(&Failure::new(stop.code, stop.reason));
+            }
+            None => {}
+        }
+    }
+
+    /// On the worker that writes: hands the table every process's input fingerprints (each
+    /// process announced its own); a table that cannot take them (`--resume` of other inputs)
+    /// stops the run everywhere with exit code 2, before anything is written.
+    fn check_inputs(&mut self, heard: &[(usize, String)], control: &mut Control) {
+        let inputs = heard
+            .iter()
+            .map(|(process, fingerprint)| match self.shared.processes {
+                1 => fingerprint.clone(),
+                _ => format!("process {process}: {fingerprint}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut output = self.shared.output.lock().expect("output lock");
+        if let Some(table) = output.as_mut().and_then(Output::table_mut)
+            && let Err(reason) = table.agree_on_inputs(inputs)
+        {
+            control.announce_stop(Stopped {
+                code: failure::USAGE,
+                reason,
+            });
+        }
+    }
+
     /// The accounting line of each input, on stderr, with this process's peak memory.
     fn summarize(&self) {
         let elapsed = self.shared.started.elapsed().as_secs_f64().max(1e-9);
@@ -222,6 +294,19 @@ impl Context {
             ));
         }
     }
+}
+
+/// The fingerprints of `files` ([`source::fingerprint`]); one that cannot be read again is an
+/// error only when the run is to be resumed.
+fn fingerprints(files: &[String], resume: bool) -> Result<String, String> {
+    Ok(files
+        .iter()
+        .map(|p| match source::fingerprint(p) {
+            Err(_) if !resume => Ok("not replayable".to_owned()),
+            fingerprint => fingerprint,
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", "))
 }
 
 /// This process's peak resident memory, from `/proc/self/status` (Linux).
@@ -429,6 +514,14 @@ where
             progress::input(source.size);
         }
     }
+    // A table's resume check covers every byte of every process's inputs: each process
+    // fingerprints the files it reads, and announces them before the run starts.
+    let inputs_fingerprint = match (&out.sink, &own_files) {
+        (None, _) => None,
+        (Some(_), Some(files)) => Some(fingerprints(files, out.resume)?),
+        (Some(_), None) if first => Some(fingerprints(inputs, out.resume)?),
+        (Some(_), None) => None,
+    };
     let shared = Arc::new(Shared {
         sources: Mutex::new(sources),
         output: Mutex::new(output),
@@ -438,6 +531,8 @@ where
         max_line_bytes: out.max_line_bytes,
         parsers: cluster.parsers(),
         started: Instant::now(),
+        process: cluster.process,
+        processes: cluster.processes,
     });
     if out.report_latency {
         crate::engine::status::latency::enable();
@@ -462,8 +557,18 @@ where
             },
             feeds: Vec::new(),
         };
+        let mut control = Control::new(worker);
+        let heard = control.agree_on_inputs(
+            worker,
+            worker.index() / workers,
+            ctx.reads.then(|| inputs_fingerprint.clone()).flatten(),
+        );
+        if ctx.writes {
+            ctx.check_inputs(&heard, &mut control);
+        }
         let probe = build(worker, &mut ctx);
-        let result = ctx.drive(worker, &probe);
+        let result = ctx.drive(worker, &probe, &mut control);
+        control.close();
         if ctx.reads {
             progress::finish();
             ctx.shared.sides.finish();
@@ -476,6 +581,12 @@ where
     })?;
     let results = guards.join();
     progress::finish();
+    if let Some(stop) = stop::stopped() {
+        // Stopped by Ctrl-C (a failure has exited already): what was written is the answer for
+        // the input read until then, which the outputs keep; a table was not marked complete.
+        failure::commit_outputs()?;
+        return Err(Failure::new(stop.code, stop.reason));
+    }
     for result in results {
         match result {
             Ok(Ok(())) => {}

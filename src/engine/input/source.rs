@@ -22,6 +22,48 @@ use crate::engine::input::event_time::{Arrival, EventClock, Lateness, TimeGuard}
 use crate::engine::input::records::{Record, Reject};
 use crate::engine::input::side::SideOutputs;
 
+/// What identifies an input's contents for `--resume`: its size and a hash of every byte (an
+/// edit anywhere, of any length, changes it). Read once before the run, in blocks of a fixed
+/// size, so the hash never depends on how reads split the file. Stdin and pipes cannot be read
+/// again: they have none.
+pub fn fingerprint(path: &str) -> Result<String, String> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let not_replayable = |what: &str| {
+        format!(
+            "--resume needs inputs that can be read again: {what} (write the stream to a file as well, and resume from the file)"
+        )
+    };
+    if path == "-" {
+        return Err(not_replayable("stdin cannot"));
+    }
+    // Reading a pipe here would take lines from the job's own reader.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(not_replayable(&format!("'{path}' is not a regular file")));
+    }
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
+    let mut hasher = foldhash::quality::FixedState::with_seed(0x75ba).build_hasher();
+    let mut block = vec![0u8; BLOCK];
+    let mut size = 0u64;
+    loop {
+        let mut filled = 0;
+        while filled < block.len() {
+            match file.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("cannot read input '{path}': {e}")),
+            }
+        }
+        hasher.write(&block[..filled]);
+        size += filled as u64;
+        if filled < block.len() {
+            return Ok(format!("{size} bytes, {:016x}", hasher.finish()));
+        }
+    }
+}
+
 /// The bytes read at a time. Larger blocks mean fewer, larger batches per timestamp.
 const BLOCK: usize = 1 << 20;
 
@@ -211,7 +253,7 @@ impl<K, P, D> Reader<K, P, D> {
         let mut shown_lines = 0;
         let started = std::time::Instant::now();
         loop {
-            if crate::engine::status::stop::requested() {
+            if crate::engine::status::stop::inputs_ended() {
                 return Ok(());
             }
             if filled == buffer.len() {

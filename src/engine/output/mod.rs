@@ -197,6 +197,11 @@ impl Output {
         }
     }
 
+    /// The table of `--sink`, if any.
+    pub fn table_mut(&mut self) -> Option<&mut Table> {
+        self.table.as_mut()
+    }
+
     /// Writes one result row in the csv or json format (the first csv row also writes the header),
     /// and to the table, if any.
     pub fn row<S: Serialize>(&mut self, row: &S) {

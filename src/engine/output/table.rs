@@ -106,43 +106,6 @@ fn result_arguments(args: &[String], inputs: &[String]) -> String {
     pairs.join(" ")
 }
 
-/// What identifies an input's contents without reading all of it: its size and a hash of its
-/// first and last 64 KiB. Stdin cannot be replayed, so it has none.
-fn input_fingerprint(path: &str) -> Result<String, String> {
-    use std::io::{Read, Seek, SeekFrom};
-    if path == "-" {
-        return Err(
-            "--resume needs inputs that can be read again: stdin cannot (write the stream to a file as well, and resume from the file)"
-                .into(),
-        );
-    }
-    // Reading a pipe here would take lines from the job's own reader.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Err(format!(
-            "--resume needs inputs that can be read again: '{path}' is not a regular file (write the stream to a file as well, and resume from the file)"
-        ));
-    }
-    let mut file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot read input '{path}': {e}"))?
-        .len();
-    const BLOCK: u64 = 64 << 10;
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut block = Vec::new();
-    for start in [0, size.saturating_sub(BLOCK)] {
-        block.clear();
-        file.seek(SeekFrom::Start(start))
-            .and_then(|_| (&mut file).take(BLOCK).read_to_end(&mut block))
-            .map_err(|e| format!("cannot read input '{path}': {e}"))?;
-        for b in &block {
-            hash = (hash ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    Ok(format!("{size} bytes, {hash:016x}"))
-}
-
 /// Which build of uba writes: its version and a hash of its executable, so that a resume after
 /// an upgrade (or any rebuild that changed the code) never mixes the results of two builds.
 fn build() -> String {
@@ -215,6 +178,8 @@ pub struct Table {
     /// with, and a run that fails before it commits leaves them as they were.
     previous: Vec<String>,
     replace_previous: bool,
+    /// The inputs of the run this one resumes, until `agree_on_inputs` compares them.
+    recorded_inputs: Option<String>,
     generation: u64,
     group: Option<Group>,
     seq: HashMap<String, i64>,
@@ -233,8 +198,8 @@ const PROGRESS: &str = "uba_progress";
 
 impl Table {
     /// Opens `sink` for the job's table (`table`, or the job's name), reading inputs `inputs`.
-    /// Without `resume` the job's previous tables are dropped; with it, the progress row must
-    /// match this run's job, arguments and inputs.
+    /// Without `resume` the job's previous tables are replaced at the first commit; with it, the
+    /// progress row must match this run's job and arguments (and its inputs: `agree_on_inputs`).
     pub fn open(
         sink: &str,
         table: Option<&str>,
@@ -253,15 +218,8 @@ impl Table {
         let fingerprint = Fingerprint {
             job: format!("{job}, {}", build()),
             arguments: result_arguments(&args, inputs),
-            // Only a run that resumes needs inputs it can read again.
-            inputs: inputs
-                .iter()
-                .map(|p| match input_fingerprint(p) {
-                    Err(_) if !resume => Ok("not replayable".to_owned()),
-                    fingerprint => fingerprint,
-                })
-                .collect::<Result<Vec<_>, _>>()?
-                .join("; "),
+            // Known once every process has announced its inputs: `agree_on_inputs`.
+            inputs: String::new(),
         };
         let mut db = database::open(sink)?;
         let shown = database::redacted(sink);
@@ -296,6 +254,7 @@ impl Table {
             tables: Vec::new(),
             previous: Vec::new(),
             replace_previous: false,
+            recorded_inputs: None,
             generation: 0,
             group: None,
             seq: HashMap::new(),
@@ -322,6 +281,7 @@ impl Table {
         match previous {
             Some((recorded, tables, committed)) if resume => {
                 table.check_resumable(&recorded)?;
+                table.recorded_inputs = Some(recorded.inputs);
                 table.tables = tables
                     .split(',')
                     .filter(|t| !t.is_empty())
@@ -385,6 +345,21 @@ impl Table {
         self.db.batch(&sql)
     }
 
+    /// The inputs of every process of the run, fingerprinted (every byte of each): recorded with
+    /// each commit, and for `--resume` the same as those of the run it resumes. Called before
+    /// anything is written.
+    pub fn agree_on_inputs(&mut self, inputs: String) -> Result<(), String> {
+        self.fingerprint.inputs = inputs;
+        match self.recorded_inputs.take() {
+            Some(recorded) if recorded != self.fingerprint.inputs => Err(format!(
+                "cannot resume: table '{}' in {} was written by another run (inputs of {recorded}, \
+                 these are {}); run without --resume to start over",
+                self.base, self.sink, self.fingerprint.inputs
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn check_resumable(&self, recorded: &Fingerprint) -> Result<(), String> {
         let here = &self.fingerprint;
         let name = |job: &str| job.split(", ").next().unwrap_or_default().to_owned();
@@ -405,8 +380,6 @@ impl Table {
                 "arguments `{}`, these are `{}`",
                 recorded.arguments, here.arguments
             )
-        } else if recorded.inputs != here.inputs {
-            format!("inputs of {}, these are {}", recorded.inputs, here.inputs)
         } else {
             return Ok(());
         };

@@ -7,7 +7,9 @@
 //! - 2: the command was wrong: a flag, a value, a file that cannot be opened;
 //! - 3: a process of the cluster was lost (killed, its machine gone, the network cut);
 //! - 4: an input had lines, but not one of them was accepted: probably the wrong file for the job;
-//! - 130: a second Ctrl-C.
+//! - 130: stopped by Ctrl-C, in this process or another of the cluster (the pending windows were
+//!   written as if the input had ended; a table was not marked complete); a second Ctrl-C exits
+//!   at once.
 //!
 //! Output files are *staged*: written under `FILE.partial` beside their destination and renamed
 //! into place only by [`commit_outputs`], when the run ended well. A failed run leaves the
@@ -27,6 +29,8 @@ pub const USAGE: i32 = 2;
 pub const PEER_LOST: i32 = 3;
 /// An input had lines but none was accepted.
 pub const NOTHING_ACCEPTED: i32 = 4;
+/// The run was stopped by Ctrl-C (in any process of a cluster): 128 + SIGINT.
+pub const INTERRUPTED: i32 = 130;
 
 /// Why a run did not end well, and the exit code that says so.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,54 @@
-//! The stop flag: set by the first Ctrl-C, read by the readers (which then end their inputs, so
-//! pending windows fire and the summary is written) and by the database sink (which then never
-//! marks a table complete). A second Ctrl-C exits at once with 130. Beside it, the flag that
-//! withholds results from a table when the run will fail although its dataflow ends.
+//! How a run stops before its inputs end: Ctrl-C, or a failure in any process of a cluster.
+//!
+//! A stop is known everywhere before anything ends: the process where it starts withholds its
+//! results at once and tells the others (`engine::control`); each withholds its results too, and
+//! only once every process knows are the inputs ended ([`end_inputs`]), so that no process
+//! commits a time after the stop, whichever process it started in. A second Ctrl-C exits at once
+//! with 130. Beside them, the flag that withholds results when a run will fail although its
+//! dataflow ends (every line of an input rejected).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-static STOP: AtomicBool = AtomicBool::new(false);
+static CTRL_C: AtomicBool = AtomicBool::new(false);
+static END_INPUTS: AtomicBool = AtomicBool::new(false);
 static WITHHELD: AtomicBool = AtomicBool::new(false);
+static REASON: Mutex<Option<Stopped>> = Mutex::new(None);
 
-/// Whether a stop was asked for (Ctrl-C).
-pub fn requested() -> bool {
-    STOP.load(Ordering::Relaxed)
+/// Why a run stopped early, as every process of it reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// The exit code: 130 for Ctrl-C, 1 for a failure.
+    pub code: i32,
+    /// One sentence, the same in every process.
+    pub reason: String,
+}
+
+/// Whether this process was asked to stop by Ctrl-C (and has yet to tell the others).
+pub fn ctrl_c() -> bool {
+    CTRL_C.load(Ordering::Relaxed)
+}
+
+/// Records why the run stops (the first reason wins) and withholds its results from now on.
+pub fn stopped_because(stop: Stopped) {
+    withhold_results();
+    let mut reason = REASON.lock().unwrap_or_else(|e| e.into_inner());
+    reason.get_or_insert(stop);
+}
+
+/// Why the run stopped early, if it did.
+pub fn stopped() -> Option<Stopped> {
+    REASON.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Every process knows of the stop: the readers end their inputs, the pending windows fire.
+pub fn end_inputs() {
+    END_INPUTS.store(true, Ordering::Relaxed);
+}
+
+/// Whether the inputs are to end now (readers stop reading, workers close their inputs).
+pub fn inputs_ended() -> bool {
+    END_INPUTS.load(Ordering::Relaxed)
 }
 
 /// Results from now on are no answer to commit: the run will end with an error although its
@@ -19,17 +57,18 @@ pub fn withhold_results() {
     WITHHELD.store(true, Ordering::Relaxed);
 }
 
-/// Whether results may no longer be committed to a table: after Ctrl-C the pending windows fire
+/// Whether results may no longer be committed to a table: after a stop the pending windows fire
 /// as if the input had ended, which is not the answer a resumed run would give, and after
 /// [`withhold_results`] they are no answer at all.
 pub fn results_withheld() -> bool {
-    requested() || WITHHELD.load(Ordering::Relaxed)
+    WITHHELD.load(Ordering::Relaxed)
 }
 
-/// The first Ctrl-C ends the inputs (windows fire, the summary is written); a second one exits.
+/// The first Ctrl-C stops the run (its results withheld at once); a second one exits.
 pub fn install_ctrl_c() {
     let _ = ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::Relaxed) {
+        WITHHELD.store(true, Ordering::Relaxed);
+        if CTRL_C.swap(true, Ordering::Relaxed) {
             std::process::exit(130);
         }
     });

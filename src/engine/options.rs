@@ -1,13 +1,19 @@
-//! The options every job shares: timely's cluster flags, and the output and accounting flags.
+//! The options every job shares: timely's cluster flags, the output and accounting flags, and the
+//! event-time flags.
 //!
 //! Each job's `Args` flattens [`OutputArgs`] and [`ClusterArgs`], so every job reads them the same
-//! way; the runner takes them as they are.
+//! way; the runner takes them as they are. A job that reads event time also flattens one of
+//! [`SlidingArgs`], [`TumblingArgs`] or [`OutOfOrderness`], with its own defaults as const
+//! parameters (`SlidingArgs<HOUR, { 5 * MINUTE }>`).
 
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use clap::ArgAction;
 
 use crate::engine::output::Format;
+use crate::engine::time::windows::Windows;
 
 /// Timely's own flags, on every job. Timely spells the hostfile `-h FILE`: that still works
 /// (the command line turns it into `--hostfile FILE` before parsing: `help_or_hostfile`), and `-h`
@@ -139,6 +145,124 @@ impl OutputArgs {
     }
 }
 
+/// Durations in milliseconds, for the event-time defaults of the jobs' `Args`.
+pub const SECOND: u64 = 1_000;
+pub const MINUTE: u64 = 60 * SECOND;
+pub const HOUR: u64 = 60 * MINUTE;
+
+/// `--out-of-orderness`, with the job's default in milliseconds; on every job that reads event
+/// time, alone or in [`TumblingArgs`] and [`SlidingArgs`].
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct OutOfOrderness<const MS: u64 = 0> {
+    /// Bounded out-of-orderness of each input: its watermark trails its latest time by this much.
+    #[arg(long, default_value = shown(MS), value_parser = duration_ms)]
+    pub out_of_orderness: u64,
+}
+
+/// `--window`, with the job's default in milliseconds.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct WindowSize<const MS: u64> {
+    /// Window size.
+    #[arg(long, default_value = shown(MS), value_parser = duration_ms)]
+    pub window: u64,
+}
+
+/// `--allowed-lateness`, with the job's default in milliseconds.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct AllowedLateness<const MS: u64 = 0> {
+    /// How long after a window's end late records still correct it (`update: true`); later ones
+    /// go to the late side output.
+    #[arg(long, default_value = shown(MS), value_parser = duration_ms)]
+    pub allowed_lateness: u64,
+}
+
+/// The event-time flags of a job with tumbling windows (`--window`, `--out-of-orderness`,
+/// `--allowed-lateness`), with its defaults in milliseconds.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct TumblingArgs<const WINDOW: u64, const OUT_OF_ORDERNESS: u64 = 0, const LATENESS: u64 = 0>
+{
+    #[command(flatten)]
+    pub size: WindowSize<WINDOW>,
+    #[command(flatten)]
+    pub order: OutOfOrderness<OUT_OF_ORDERNESS>,
+    #[command(flatten)]
+    pub lateness: AllowedLateness<LATENESS>,
+}
+
+impl<const W: u64, const O: u64, const L: u64> TumblingArgs<W, O, L> {
+    /// The windows, once `--window` is checked (longer than 0).
+    pub fn windows(&self) -> Result<Windows, String> {
+        Windows::validate(self.size.window, self.size.window)?;
+        Ok(Windows::tumbling(
+            self.size.window,
+            self.lateness.allowed_lateness,
+        ))
+    }
+
+    pub fn out_of_orderness(&self) -> u64 {
+        self.order.out_of_orderness
+    }
+}
+
+/// The event-time flags of a job with sliding windows (`--window`, `--slide`,
+/// `--out-of-orderness`, `--allowed-lateness`), with its defaults in milliseconds.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct SlidingArgs<
+    const WINDOW: u64,
+    const SLIDE: u64,
+    const OUT_OF_ORDERNESS: u64 = 0,
+    const LATENESS: u64 = 0,
+> {
+    #[command(flatten)]
+    pub size: WindowSize<WINDOW>,
+    /// Window slide; the window size must be a multiple of it.
+    #[arg(long, default_value = shown(SLIDE), value_parser = duration_ms)]
+    pub slide: u64,
+    #[command(flatten)]
+    pub order: OutOfOrderness<OUT_OF_ORDERNESS>,
+    #[command(flatten)]
+    pub lateness: AllowedLateness<LATENESS>,
+}
+
+impl<const W: u64, const S: u64, const O: u64, const L: u64> SlidingArgs<W, S, O, L> {
+    /// The windows, once `--window` and `--slide` are checked (longer than 0, the window a
+    /// multiple of the slide).
+    pub fn windows(&self) -> Result<Windows, String> {
+        Windows::validate(self.size.window, self.slide)?;
+        Ok(Windows::sliding(
+            self.size.window,
+            self.slide,
+            self.lateness.allowed_lateness,
+        ))
+    }
+
+    pub fn out_of_orderness(&self) -> u64 {
+        self.order.out_of_orderness
+    }
+}
+
+/// A default duration as `--help` shows it (`[default: 1h]`), the way users write it: `0`,
+/// `250ms`, `3s`, `1h`. Each distinct default is made once and kept: clap wants a `&'static str`.
+///
+/// Not `default_value_t = MS`: clap's derive keeps that string in one `static` per field, which
+/// every instantiation of a generic struct shares, so every job would show and use the default
+/// of the first job whose flags were built (clap-rs/clap#5127).
+fn shown(ms: u64) -> &'static str {
+    static SHOWN: Mutex<Vec<(u64, &'static str)>> = Mutex::new(Vec::new());
+    let mut shown = SHOWN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&(_, text)) = shown.iter().find(|(m, _)| *m == ms) {
+        return text;
+    }
+    let text: &'static str = if ms == 0 {
+        "0"
+    } else {
+        let text = humantime::format_duration(Duration::from_millis(ms)).to_string();
+        Box::leak(text.into_boxed_str())
+    };
+    shown.push((ms, text));
+    text
+}
+
 /// Parses a size in bytes: `4096`, `64K`, `1M`, `1G` (powers of 1024; `KiB`, `MB`... also read).
 pub fn byte_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
@@ -172,4 +296,107 @@ pub fn duration_ms(s: &str) -> Result<u64, String> {
     humantime::parse_duration(s.trim())
         .map(|d| d.as_millis() as u64)
         .map_err(|e| format!("'{s}' is not a duration like 1h, 5m, 5s or 250ms ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command, FromArgMatches};
+
+    use super::*;
+
+    /// Each flag of `A` with its default as `--help` shows it.
+    fn defaults<A: Args>() -> Vec<(String, String)> {
+        A::augment_args(Command::new("job"))
+            .get_arguments()
+            .map(|a| {
+                let shown: Vec<String> = a
+                    .get_default_values()
+                    .iter()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect();
+                (a.get_id().to_string(), shown.join(","))
+            })
+            .collect()
+    }
+
+    fn parse<A: Args + FromArgMatches>(argv: &[&str]) -> A {
+        let matches = A::augment_args(Command::new("job"))
+            .try_get_matches_from(std::iter::once("job").chain(argv.iter().copied()))
+            .unwrap();
+        A::from_arg_matches(&matches).unwrap()
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|&(id, shown)| (id.to_owned(), shown.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_instantiation_has_its_own_defaults() {
+        // Built one after the other in one process, as the subcommands of `uba` are: with
+        // `default_value_t`, the second would show and use the first one's defaults.
+        assert_eq!(
+            defaults::<SlidingArgs<HOUR, { 5 * MINUTE }>>(),
+            pairs(&[
+                ("window", "1h"),
+                ("slide", "5m"),
+                ("out_of_orderness", "0"),
+                ("allowed_lateness", "0"),
+            ])
+        );
+        assert_eq!(
+            defaults::<SlidingArgs<MINUTE, { 5 * SECOND }, { 3 * SECOND }, MINUTE>>(),
+            pairs(&[
+                ("window", "1m"),
+                ("slide", "5s"),
+                ("out_of_orderness", "3s"),
+                ("allowed_lateness", "1m"),
+            ])
+        );
+        assert_eq!(
+            defaults::<TumblingArgs<{ 30 * MINUTE }, 250>>(),
+            pairs(&[
+                ("window", "30m"),
+                ("out_of_orderness", "250ms"),
+                ("allowed_lateness", "0"),
+            ])
+        );
+        assert_eq!(
+            defaults::<OutOfOrderness<{ HOUR + 30 * SECOND }>>(),
+            pairs(&[("out_of_orderness", "1h 30s")])
+        );
+        let hot_pages: SlidingArgs<MINUTE, { 5 * SECOND }, { 3 * SECOND }, MINUTE> = parse(&[]);
+        assert_eq!(
+            hot_pages.windows(),
+            Ok(Windows::sliding(MINUTE, 5 * SECOND, MINUTE))
+        );
+        assert_eq!(hot_pages.out_of_orderness(), 3 * SECOND);
+    }
+
+    #[test]
+    fn flags_read_durations_and_windows_are_checked() {
+        let sliding: SlidingArgs<HOUR, { 5 * MINUTE }> = parse(&[
+            "--window",
+            "10m",
+            "--slide=5m 30s",
+            "--out-of-orderness",
+            "250ms",
+        ]);
+        assert_eq!(sliding.size.window, 10 * MINUTE);
+        assert_eq!(sliding.slide, 5 * MINUTE + 30 * SECOND);
+        assert_eq!(sliding.out_of_orderness(), 250);
+        assert_eq!(
+            sliding.windows(),
+            Err("--window (600000 ms) must be a multiple of --slide (330000 ms): windows are built from slide-long panes".into())
+        );
+        let tumbling: TumblingArgs<HOUR> = parse(&["--window", "0", "--allowed-lateness", "1m"]);
+        assert_eq!(
+            tumbling.windows(),
+            Err("--window and --slide must be longer than 0 ms".into())
+        );
+        let tumbling: TumblingArgs<HOUR> = parse(&["--allowed-lateness", "1m"]);
+        assert_eq!(tumbling.windows(), Ok(Windows::tumbling(HOUR, MINUTE)));
+    }
 }

@@ -54,7 +54,7 @@ use crate::engine::status::failure::Failure;
 use crate::engine::time::calendar::Days;
 use crate::engine::operators::patterns::Seq;
 use crate::engine::operators::quota::first_per_period;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, HOUR, OutputArgs, SECOND, SlidingArgs};
 use crate::engine::sink::combined::{self, Reports};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
@@ -63,11 +63,14 @@ use crate::engine::runner;
 use crate::engine::sink::{AppendReport, WindowReport};
 use crate::engine::operators::topn::Ranked;
 use crate::engine::operators::window_count::ranked_counts;
-use crate::engine::time::windows::{Window, Windows};
+use crate::engine::time::windows::Window;
 
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<AdClickEvent as Record>::NAME];
+
+/// ad-stats' windows: 1 h sliding by 5 s; in-order input, no allowed lateness.
+type EventTime = SlidingArgs<HOUR, { 5 * SECOND }>;
 
 /// Ad clicks per province in sliding windows, after a click-fraud blacklist (AdStatisticsByGeo).
 ///
@@ -94,18 +97,8 @@ pub struct Args {
     /// IANA name (Asia/Shanghai; a day with a daylight saving change is 23 or 25 hours).
     #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
     pub day_tz: String,
-    /// Window size.
-    #[arg(long, default_value = "1h", value_parser = duration_ms)]
-    pub window: u64,
-    /// Window slide; the window size must be a multiple of it.
-    #[arg(long, default_value = "5s", value_parser = duration_ms)]
-    pub slide: u64,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late clicks still correct it (`update: true`).
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     /// Only write these outcomes: count, blacklist (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_parser = [COUNT, BLACKLIST])]
     pub only: Vec<String>,
@@ -227,18 +220,17 @@ impl AppendReport for Blacklist {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    Windows::validate(args.window, args.slide)?;
+    let windows = args.time.windows()?;
     if args.max_clicks == 0 {
         return Err("--max-clicks must be at least 1".into());
     }
     let days = Days::parse(&args.day_tz)?;
-    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
     // No click of day `d` can enter at or after this time (see "State" above).
     let forget_at = move |day: i64| days.start(day + 1) + windows.size + windows.lateness;
     let max_clicks = args.max_clicks;
     let only = (!args.only.is_empty()).then(|| args.only.clone());
     let day_tz = args.day_tz.clone();
-    let out_of_orderness = args.out_of_orderness;
+    let out_of_orderness = args.time.out_of_orderness();
 
     runner::execute(
         &[crate::jobs::inputs::named_input(&args.input)],

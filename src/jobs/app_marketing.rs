@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, HOUR, OutputArgs, SECOND, SlidingArgs};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::input::records::{MarketingBehavior, MarketingEvent};
 use crate::engine::runner;
@@ -45,6 +45,9 @@ use crate::engine::time::windows::{Window, Windows};
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<MarketingEvent as Record>::NAME];
+
+/// app-marketing's windows: 1 h sliding by 5 s; in-order input, no allowed lateness.
+type EventTime = SlidingArgs<HOUR, { 5 * SECOND }>;
 
 /// Marketing events per channel and behaviour in sliding windows (AppMarketingByChannel;
 /// `--total` for AppMarketingTotal); reads a live stream from stdin with `-`.
@@ -66,18 +69,8 @@ pub struct Args {
     /// Count all channels and behaviours together (the tutorial's AppMarketingTotal).
     #[arg(long)]
     pub total: bool,
-    /// Window size.
-    #[arg(long, default_value = "1h", value_parser = duration_ms)]
-    pub window: u64,
-    /// Window slide; the window size must be a multiple of it.
-    #[arg(long, default_value = "5s", value_parser = duration_ms)]
-    pub slide: u64,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late records still correct it (`update: true`).
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -179,8 +172,7 @@ impl WindowReport for Total {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    Windows::validate(args.window, args.slide)?;
-    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
+    let windows = args.time.windows()?;
     if args.total {
         count_per_window(&args, windows, |_| (), Total, "AppMarketingTotal")
     } else {
@@ -206,7 +198,7 @@ where
     K: ExchangeData + Hash,
     W: WindowReport<Value = Ranked<K>> + Clone + Send + Sync,
 {
-    let out_of_orderness = args.out_of_orderness;
+    let out_of_orderness = args.time.out_of_orderness();
     let inputs = [crate::jobs::inputs::named_input(&args.input)];
     runner::execute(&inputs, &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();

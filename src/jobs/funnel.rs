@@ -26,7 +26,7 @@ use differential_dataflow::input::Input;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
 use crate::engine::time::calendar::{DAY_MS, Days};
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, HOUR, OutputArgs, TumblingArgs};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::input::records::{Behavior, UserBehavior};
@@ -34,16 +34,20 @@ use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::time::time_fmt::{Zone, format_ms};
 use crate::engine::operators::window_fold::{WindowFold, fold_per_window};
-use crate::engine::time::windows::{Window, Windows};
+use crate::engine::time::windows::Window;
 
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
+/// funnel's windows: 1 h tumbling (the hours of the funnel); in-order input, no allowed lateness.
+type EventTime = TumblingArgs<HOUR>;
+
 /// Shopping funnel per hour and per day, overall and per category: users, events, conversion.
 ///
-/// Output rows, per window end: the hour window (overall, then each category by id), then, when
-/// the window ends a day in `--day-tz`, the day (overall, then each category). Conversion rates
+/// Windows are tumbling, of --window; a day must be a whole number of windows. Output rows, per
+/// window end: the hour window (overall, then each category by id), then, when the window ends a
+/// day in `--day-tz`, the day (overall, then each category). Conversion rates
 /// are `users_fav / users_pv`, `users_cart / users_pv`, `users_buy / users_pv` among the users of
 /// the same scope (empty when nobody viewed); they are not ordered paths. `repeat_rate` (days
 /// only) is `repeat_buyers / users_buy`, a repeat buyer having two or more buys that day in that
@@ -54,9 +58,8 @@ pub struct Args {
     /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
     /// Default: the sample in data/.
     pub input: Option<String>,
-    /// Tumbling window length; a day must be a whole number of windows.
-    #[arg(long, default_value = "1h", value_parser = duration_ms)]
-    pub window: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     /// Zone in which days start at 00:00 (UTC+8: the dataset's zone): an offset or an IANA name
     /// (Asia/Shanghai). Must always be a whole number of windows away from UTC.
     #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
@@ -64,12 +67,6 @@ pub struct Args {
     /// Only the overall rows, no per-category rows.
     #[arg(long)]
     pub overall_only: bool,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late records still correct it (`update: true`).
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -319,10 +316,11 @@ impl WindowFold for Steps {
 pub fn run(args: Args) -> Result<(), Failure> {
     let days = Days::parse(&args.day_tz)?;
     let zone = days.zone();
-    if args.window == 0 || !DAY_MS.is_multiple_of(args.window) {
-        return Err(format!("--window ({} ms) must divide a day", args.window).into());
+    let window = args.time.size.window;
+    if window == 0 || !DAY_MS.is_multiple_of(window) {
+        return Err(format!("--window ({window} ms) must divide a day").into());
     }
-    if !days.aligned_to(args.window) {
+    if !days.aligned_to(window) {
         return Err(format!(
             "--day-tz {} is not always a whole number of windows away from UTC: days must be unions of windows",
             args.day_tz
@@ -330,12 +328,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .into());
     }
     let day_tz = args.day_tz.clone();
-    let windows = Windows::tumbling(args.window, args.allowed_lateness);
+    let windows = args.time.windows()?;
     let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
     let (overall_only, out_of_orderness, lateness) = (
         args.overall_only,
-        args.out_of_orderness,
-        args.allowed_lateness,
+        args.time.out_of_orderness(),
+        windows.lateness,
     );
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {

@@ -21,17 +21,20 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, HOUR, MINUTE, OutputArgs, SlidingArgs};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::operators::topn::Ranked;
 use crate::engine::operators::window_count::ranked_counts;
-use crate::engine::time::windows::{Window, Windows};
+use crate::engine::time::windows::Window;
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
+
+/// hot-items' windows: 1 h sliding by 5 min; in-order input, no allowed lateness.
+type EventTime = SlidingArgs<HOUR, { 5 * MINUTE }>;
 
 /// Top N items by page views in each sliding window (the tutorial's HotItems).
 ///
@@ -44,21 +47,11 @@ pub struct Args {
     /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
     /// Default: the sample in data/.
     pub input: Option<String>,
-    /// Window size.
-    #[arg(long, default_value = "1h", value_parser = duration_ms)]
-    pub window: u64,
-    /// Window slide; the window size must be a multiple of it.
-    #[arg(long, default_value = "5m", value_parser = duration_ms)]
-    pub slide: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     /// How many items to print per window.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late records still correct it (`update: true`).
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -109,11 +102,10 @@ impl WindowReport for Report {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    Windows::validate(args.window, args.slide)?;
+    let windows = args.time.windows()?;
     if args.top == 0 {
         return Err("--top must be at least 1".into());
     }
-    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
     let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
@@ -129,7 +121,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ctx.feed(
             0,
             views,
-            args.out_of_orderness,
+            args.time.out_of_orderness(),
             Lateness::Windowed(windows),
             |b: &UserBehavior| b.behavior == Behavior::Pv,
             move |b, t| ((b.item_id, windows.pane(b.ts)), windows.pane_time(b.ts, t)),

@@ -30,14 +30,14 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, MINUTE, OutputArgs, SECOND, SlidingArgs};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::operators::hashed_keys::{NamedPane, name_id, ranked_names};
 use crate::engine::input::records::ApacheLogEvent;
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::operators::topn::Ranked;
-use crate::engine::time::windows::{Window, Windows};
+use crate::engine::time::windows::Window;
 
 /// What `--exclude-static` drops: URLs whose path (before any `?query`) ends with one of these,
 /// in any letter case.
@@ -60,6 +60,10 @@ to the late side output (--late FILE).";
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<ApacheLogEvent as Record>::NAME];
 
+/// hot-pages' windows: 1 min sliding by 5 s; the log is out of order by up to 3 s, and windows
+/// accept late lines for 1 min more.
+type EventTime = SlidingArgs<MINUTE, { 5 * SECOND }, { 3 * SECOND }, MINUTE>;
+
 /// Top N URLs by GET requests in each sliding window of a web server log (HotPages).
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = HELP)]
@@ -67,22 +71,11 @@ pub struct Args {
     /// Web server log file like apache.log, or `-` for stdin.
     #[arg(required_unless_present = "inputs", conflicts_with = "inputs")]
     pub input: Option<String>,
-    /// Window size.
-    #[arg(long, default_value = "1m", value_parser = duration_ms)]
-    pub window: u64,
-    /// Window slide; the window size must be a multiple of it.
-    #[arg(long, default_value = "5s", value_parser = duration_ms)]
-    pub slide: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     /// How many URLs to print per window.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Bounded out-of-orderness of the log: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "3s", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late lines still correct it (`update: true`); later ones go
-    /// to the late side output.
-    #[arg(long, default_value = "1m", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
     /// Drops static resources: URLs ending in .css, .js, .png or .ico (before any `?query`, in
     /// any letter case). They are counted as filtered.
     #[arg(long)]
@@ -146,13 +139,12 @@ impl WindowReport for Report {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    Windows::validate(args.window, args.slide)?;
+    let windows = args.time.windows()?;
     if args.top == 0 {
         return Err("--top must be at least 1".into());
     }
-    let windows = Windows::sliding(args.window, args.slide, args.allowed_lateness);
     let (top, out_of_orderness, exclude_static) =
-        (args.top, args.out_of_orderness, args.exclude_static);
+        (args.top, args.time.out_of_orderness(), args.exclude_static);
 
     runner::execute(
         &[crate::jobs::inputs::named_input(&args.input)],

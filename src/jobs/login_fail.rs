@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, SECOND, duration_ms};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::operators::patterns::{Seq, Token};
@@ -37,6 +37,9 @@ use crate::engine::sink::{self, AppendReport};
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<LoginEvent as Record>::NAME];
+
+/// login-fail's event time: the log is out of order by up to 3 s.
+type EventTime = OutOfOrderness<{ 3 * SECOND }>;
 
 /// Users who fail to log in N times in a row within T (the tutorial's LoginFail).
 ///
@@ -55,9 +58,8 @@ pub struct Args {
     /// The most time between the first and the last failure of a match (inclusive).
     #[arg(long, default_value = "2s", value_parser = duration_ms)]
     pub within: u64,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "3s", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -190,7 +192,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ctx.feed_with_origin(
                 0,
                 logins,
-                args.out_of_orderness,
+                args.time.out_of_orderness,
                 Lateness::Strict,
                 |_: &LoginEvent| true,
                 move |l, t, origin| {

@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::operators::patterns::{Seq, Token, tally};
@@ -46,6 +46,9 @@ pub const OUTCOMES: [&str; 4] = ["paid", "timeout", "paid_late", "pay_without_cr
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<OrderEvent as Record>::NAME];
+
+/// order-timeout's event time: in-order input.
+type EventTime = OutOfOrderness;
 
 /// Orders paid in time, timed out, paid late, or paid without a create (OrderTimeout).
 ///
@@ -66,9 +69,8 @@ pub struct Args {
     /// and a later create starts the order anew. At least --timeout.
     #[arg(long, default_value = "24h", value_parser = duration_ms)]
     pub retention: u64,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     /// Print only these outcomes (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = OUTCOMES)]
     pub only: Option<Vec<String>>,
@@ -244,7 +246,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Err("--retention must be at least --timeout".into());
     }
     let (timeout, retention, out_of_orderness) =
-        (args.timeout, args.retention, args.out_of_orderness);
+        (args.timeout, args.retention, args.time.out_of_orderness);
     let only = args.only.clone();
 
     runner::execute(

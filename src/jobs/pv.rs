@@ -21,14 +21,14 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, HOUR, OutputArgs, TumblingArgs};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::operators::topn::Ranked;
 use crate::engine::operators::window_count::ranked_counts;
-use crate::engine::time::windows::{Window, Windows};
+use crate::engine::time::windows::Window;
 
 /// What `uba pv --help` adds after the flags.
 const HELP: &str = "\
@@ -41,6 +41,9 @@ later than that go to the late side output (--late FILE).";
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
+/// pv's windows: 1 h tumbling; in-order input, no allowed lateness.
+type EventTime = TumblingArgs<HOUR>;
+
 /// Page views (`pv` rows) per tumbling window (PageView).
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = HELP)]
@@ -48,15 +51,8 @@ pub struct Args {
     /// UserBehavior csv (`userId,itemId,categoryId,behavior,ts`), or `-` for stdin.
     /// Default: the sample in data/.
     pub input: Option<String>,
-    /// Window size (tumbling).
-    #[arg(long, default_value = "1h", value_parser = duration_ms)]
-    pub window: u64,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late records still correct it (`update: true`).
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -103,8 +99,7 @@ impl WindowReport for Report {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    Windows::validate(args.window, args.window)?;
-    let windows = Windows::tumbling(args.window, args.allowed_lateness);
+    let windows = args.time.windows()?;
     let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
@@ -120,7 +115,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ctx.feed(
             0,
             views,
-            args.out_of_orderness,
+            args.time.out_of_orderness(),
             Lateness::Windowed(windows),
             |b: &UserBehavior| b.behavior == Behavior::Pv,
             move |b, t| (((), windows.pane(b.ts)), windows.pane_time(b.ts, t)),

@@ -48,7 +48,7 @@ use crate::engine::input::event_time::Lateness;
 use crate::engine::operators::broadcast::per_key_with_table;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
 use crate::engine::sink::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::Output;
 use crate::engine::input::records::{Behavior, UserBehavior};
@@ -64,6 +64,9 @@ pub const SCALE: f64 = 1e9;
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
+
+/// recommend's event time: in-order input.
+type EventTime = OutOfOrderness;
 
 /// Item-to-item collaborative filtering over a sliding horizon; `--evaluate T` against popularity.
 ///
@@ -101,9 +104,8 @@ pub struct Args {
     /// Learn before T, test on the carts and buys from T on (epoch seconds or ISO date-time).
     #[arg(long, value_name = "T", value_parser = parse_instant)]
     pub evaluate: Option<u64>,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -511,7 +513,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         args.top,
         args.max_user_items,
         args.evaluate,
-        args.out_of_orderness,
+        args.time.out_of_orderness,
     );
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {

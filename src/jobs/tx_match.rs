@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::operators::patterns::{Seq, Token, tally};
@@ -43,6 +43,9 @@ pub const OUTCOMES: [&str; 3] = ["matched", "unmatched_pay", "unmatched_receipt"
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<OrderEvent as Record>::NAME, <ReceiptEvent as Record>::NAME];
+
+/// tx-match's event time: in-order inputs.
+type EventTime = OutOfOrderness;
 
 /// Pays matched against payment receipts by txId, within bounds (the tutorial's TxMatch).
 ///
@@ -67,9 +70,8 @@ pub struct Args {
     /// matched; one after that starts the txId anew.
     #[arg(long, default_value = "24h", value_parser = duration_ms)]
     pub retention: u64,
-    /// Bounded out-of-orderness of each input: its watermark trails its latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     /// Print only these outcomes (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = OUTCOMES)]
     pub only: Option<Vec<String>>,
@@ -261,7 +263,7 @@ impl AppendReport for Report {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let (before, after) = (args.receipt_before, args.receipt_after);
-    let (retention, out_of_orderness) = (args.retention, args.out_of_orderness);
+    let (retention, out_of_orderness) = (args.retention, args.time.out_of_orderness);
     if retention < before.max(after) {
         return Err("--retention must be at least --receipt-before and --receipt-after".into());
     }

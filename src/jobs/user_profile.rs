@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
 use crate::engine::sink::keyed::{KeyedReport, Mode, keyed};
 use crate::engine::output::Output;
 use crate::engine::input::records::{Behavior, UserBehavior};
@@ -46,6 +46,9 @@ const TOP_CATEGORIES: usize = 3;
 
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
+
+/// user-profile's event time: in-order input.
+type EventTime = OutOfOrderness;
 
 /// Per-user profile over a sliding horizon: behaviour counts, top categories, segment.
 ///
@@ -81,9 +84,8 @@ pub struct Args {
     /// Only these users' profiles (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub users: Vec<u64>,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -382,7 +384,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ctx.feed_with_origin(
             0,
             events,
-            args.out_of_orderness,
+            args.time.out_of_orderness,
             Lateness::from(horizon),
             |_: &UserBehavior| true,
             |b, t, origin| {

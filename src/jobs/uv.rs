@@ -25,13 +25,13 @@ use serde::Serialize;
 
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
-use crate::engine::options::{ClusterArgs, OutputArgs, duration_ms};
+use crate::engine::options::{ClusterArgs, HOUR, OutputArgs, TumblingArgs};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::input::records::{Behavior, UserBehavior};
 use crate::engine::runner;
 use crate::engine::sink::{self, WindowReport};
 use crate::engine::operators::sketch::{self, SketchKind, mix64};
-use crate::engine::time::windows::{Window, Windows, expand_panes};
+use crate::engine::time::windows::{Window, expand_panes};
 
 /// The tutorial's Redis bitmap: 2^29 bits (64 MiB when dense).
 pub const TUTORIAL_BLOOM_BITS: u64 = 1 << 29;
@@ -77,6 +77,9 @@ Estimates are rounded to whole users and are the same for any -w / -n.";
 /// The input formats this job reads, for the hint when a file of another format is given.
 pub const READS: &[&str] = &[<UserBehavior as Record>::NAME];
 
+/// uv's windows: 1 h tumbling; in-order input, no allowed lateness.
+type EventTime = TumblingArgs<HOUR>;
+
 /// Distinct users among `pv` rows per tumbling window: exact, Bloom filter or HyperLogLog (UniqueVisitor).
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = HELP)]
@@ -100,15 +103,8 @@ pub struct Args {
     /// Also count exactly, and print the exact count and the relative error of the estimate.
     #[arg(long)]
     pub compare: bool,
-    /// Window size (tumbling).
-    #[arg(long, default_value = "1h", value_parser = duration_ms)]
-    pub window: u64,
-    /// Bounded out-of-orderness of the input: the watermark trails the latest time by this much.
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub out_of_orderness: u64,
-    /// How long after a window's end late records still correct it (`update: true`).
-    #[arg(long, default_value = "0", value_parser = duration_ms)]
-    pub allowed_lateness: u64,
+    #[command(flatten)]
+    pub time: EventTime,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -177,7 +173,7 @@ impl WindowReport for Report {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    Windows::validate(args.window, args.window)?;
+    let windows = args.time.windows()?;
     // A sketch's flag with another method would be ignored: say so rather than run without it.
     for (flag, given, applies_to) in [
         ("--bloom-bits", args.bloom_bits.is_some(), Method::Bloom),
@@ -211,9 +207,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if let Some(kind) = kind {
         kind.validate()?;
     }
-    let windows = Windows::tumbling(args.window, args.allowed_lateness);
     let input = crate::jobs::inputs::input_or_sample(&args.input, &args.cluster)?;
-    let (out_of_orderness, compare, method) = (args.out_of_orderness, args.compare, args.method);
+    let (out_of_orderness, compare, method) =
+        (args.time.out_of_orderness(), args.compare, args.method);
 
     runner::execute(&[input], &args.cluster, &args.output, move |worker, ctx| {
         let output = ctx.output();

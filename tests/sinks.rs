@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ok, scratch, stderr, tutorial, uba};
+use common::{Unavailable, ok, scratch, stderr, tutorial, uba};
 
 /// How a job's rows are kept in its table.
 #[derive(Clone, Copy)]
@@ -757,29 +757,66 @@ struct Postgres {
 }
 
 impl Postgres {
-    /// Starts a server, or says why it cannot (no server programs installed).
-    fn start(name: &str) -> Result<Postgres, String> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .map_err(|_| "no /usr/lib/postgresql (Debian's postgresql package)".to_owned())?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .find(|b| b.join("initdb").exists())
-            .ok_or("no initdb under /usr/lib/postgresql/*/bin")?;
-        if Command::new("psql").arg("--version").output().is_err() {
-            return Err("no psql on PATH".into());
+    /// Starts a server. Missing (the tests may skip, unless `UBA_REQUIRE` names `postgres`): no
+    /// server programs (`initdb` under `/usr/lib/postgresql/*/bin`, Debian's postgresql package,
+    /// or in the directory that the test-only variable `UBA_TEST_POSTGRES_BIN` names), no `psql`
+    /// on PATH, or, as root, no `runuser`. Failed (always a test failure): anything that is there
+    /// but does not work: `initdb`, `pg_ctl` or `runuser` failing, no `pg_ctl` beside `initdb`.
+    fn start(name: &str) -> Result<Postgres, Unavailable> {
+        use Unavailable::{Failed, Missing};
+        let bin = match std::env::var_os("UBA_TEST_POSTGRES_BIN") {
+            Some(bin) => {
+                let bin = std::path::PathBuf::from(bin);
+                if !bin.join("initdb").exists() {
+                    return Err(Missing(format!(
+                        "no initdb in UBA_TEST_POSTGRES_BIN={}",
+                        bin.display()
+                    )));
+                }
+                bin
+            }
+            None => std::fs::read_dir("/usr/lib/postgresql")
+                .map_err(|_| {
+                    Missing("no /usr/lib/postgresql (Debian's postgresql package)".into())
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .find(|b| b.join("initdb").exists())
+                .ok_or_else(|| Missing("no initdb under /usr/lib/postgresql/*/bin".into()))?,
+        };
+        if !bin.join("pg_ctl").exists() {
+            return Err(Failed(format!(
+                "{} has initdb but no pg_ctl",
+                bin.display()
+            )));
+        }
+        if common::on_path("psql").is_none() {
+            return Err(Missing("no psql on PATH".into()));
+        }
+        // initdb refuses to run as root: the server runs as the `postgres` user then.
+        let root = unsafe { libc_geteuid() } == 0;
+        if root && common::on_path("runuser").is_none() {
+            return Err(Missing(
+                "no runuser on PATH, to run the server as the postgres user (running as root)"
+                    .into(),
+            ));
         }
         // A short path: a Unix socket's path must fit in 107 bytes.
         let dir = std::path::PathBuf::from(format!("/tmp/uba-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let pg = Postgres { dir, bin };
-        // initdb refuses to run as root: the server runs as the `postgres` user then.
-        let root = unsafe { libc_geteuid() } == 0;
         if root {
-            let status = Command::new("chown")
+            let out = Command::new("chown")
                 .args(["postgres:postgres", pg.dir.to_str().unwrap()])
-                .status()
+                .output()
                 .unwrap();
-            assert!(status.success());
+            if !out.status.success() {
+                return Err(Failed(format!(
+                    "chown postgres:postgres {} failed: {}",
+                    pg.dir.display(),
+                    stderr(&out)
+                )));
+            }
         }
         let data = pg.dir.join("data");
         pg.run(
@@ -794,7 +831,9 @@ impl Postgres {
                 "postgres",
                 "--no-sync",
             ],
-        )?;
+        )
+        .map_err(Failed)?;
+        let log = pg.dir.join("log");
         pg.run(
             root,
             &[
@@ -802,7 +841,7 @@ impl Postgres {
                 "-D",
                 data.to_str().unwrap(),
                 "-l",
-                pg.dir.join("log").to_str().unwrap(),
+                log.to_str().unwrap(),
                 "-o",
                 &format!(
                     "-k {} -c listen_addresses='' -c fsync=off",
@@ -811,7 +850,11 @@ impl Postgres {
                 "-w",
                 "start",
             ],
-        )?;
+        )
+        .map_err(|why| {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            Failed(format!("{why}\nthe server's log:\n{log}"))
+        })?;
         Ok(pg)
     }
 
@@ -831,8 +874,10 @@ impl Postgres {
             .map_err(|e| format!("cannot run {}: {e}", args[0]))?;
         if !out.status.success() {
             return Err(format!(
-                "{} failed: {}{}",
+                "{}{} failed ({}): {}{}",
+                if root { "runuser -u postgres -- " } else { "" },
                 args[0],
+                out.status,
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             ));
@@ -898,12 +943,12 @@ impl Drop for Postgres {
 
 #[test]
 fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
-    let pg = match Postgres::start("top5") {
-        Ok(pg) => pg,
-        Err(why) => {
-            eprintln!("skipped: no PostgreSQL server to start: {why}");
-            return;
-        }
+    let Some(pg) = common::require(
+        "postgres",
+        "postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5",
+        Postgres::start("top5"),
+    ) else {
+        return;
     };
     let input = tutorial("UserBehavior.csv");
     let csv = ok(&["hot-items", &input, "--format", "csv"]);
@@ -946,12 +991,12 @@ fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
 
 #[test]
 fn postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed() {
-    let pg = match Postgres::start("resume") {
-        Ok(pg) => pg,
-        Err(why) => {
-            eprintln!("skipped: no PostgreSQL server to start: {why}");
-            return;
-        }
+    let Some(pg) = common::require(
+        "postgres",
+        "postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed",
+        Postgres::start("resume"),
+    ) else {
+        return;
     };
     let input = orders_input("sink-postgres-orders-input");
     let csv = ok(&["order-timeout", &input, "--format", "csv"]);

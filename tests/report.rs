@@ -4,11 +4,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{scratch, stderr, tutorial, uba};
+use common::{Unavailable, scratch, stderr, tutorial, uba};
 
 /// Writes the report of the tutorial's samples with `extra` flags; returns the page.
 fn report(dir: &Path, extra: &[&str]) -> String {
@@ -304,22 +304,42 @@ fn a_failing_job_is_one_sentence() {
     assert!(!output.exists(), "a failed report wrote its file");
 }
 
+/// The browser of [`chromium_renders_the_report`]: `chromium` (Debian's package) on `PATH`, or
+/// the program that the test-only variable `UBA_TEST_CHROMIUM` names (to check what the test
+/// does with a browser that is missing or broken). Missing: not found. Failed: found, but
+/// `--version` cannot run or fails.
+fn chromium() -> Result<PathBuf, Unavailable> {
+    let name = std::env::var("UBA_TEST_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let program = common::on_path(&name).ok_or_else(|| {
+        Unavailable::Missing(format!("no `{name}` on PATH (apt-get install chromium)"))
+    })?;
+    let out = Command::new(&program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Unavailable::Failed(format!("cannot run {}: {e}", program.display())))?;
+    if !out.status.success() {
+        return Err(Unavailable::Failed(format!(
+            "`{} --version` failed ({}): {}{}",
+            program.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )));
+    }
+    Ok(program)
+}
+
 /// Renders the page in headless chromium (Debian's package): the screenshot is not blank and
-/// has the charts' colors, and the rendered DOM has every bar. Skipped, saying so, where
-/// chromium is not installed (`.ci/run` installs it).
+/// has the charts' colors, and the rendered DOM has every bar. Where chromium is not installed
+/// the test says it is skipped, unless `UBA_REQUIRE` names `chromium` (`.ci/run` does, and
+/// installs it); a chromium that is there but fails is a failure (`common::require`).
 #[test]
 fn chromium_renders_the_report() {
-    let found = Command::new("which")
-        .arg("chromium")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        eprintln!(
-            "SKIPPED chromium_renders_the_report: no `chromium` on PATH (apt-get install chromium)"
-        );
+    let Some(chromium) = common::require("chromium", "chromium_renders_the_report", chromium())
+    else {
         return;
-    }
+    };
     let dir = scratch("report-chromium");
     let page = report(&dir, &[]);
     let url = format!("file://{}", dir.join("report.html").display());
@@ -327,7 +347,8 @@ fn chromium_renders_the_report() {
     let browse = |extra: &[String]| {
         let profile = dir.join(format!("profile-{}", extra.len()));
         let dump = dir.join(format!("stdout-{}", extra.len()));
-        let mut child = Command::new("chromium")
+        let log = dir.join(format!("stderr-{}", extra.len()));
+        let mut child = Command::new(&chromium)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -344,9 +365,9 @@ fn chromium_renders_the_report() {
             // A file, not a pipe: the DOM is larger than a pipe holds, and nobody reads it
             // until chromium ends.
             .stdout(std::fs::File::create(&dump).unwrap())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
-            .expect("running chromium");
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
         let started = Instant::now();
         while child.try_wait().unwrap().is_none() {
             if started.elapsed() > Duration::from_secs(120) {
@@ -356,7 +377,11 @@ fn chromium_renders_the_report() {
             std::thread::sleep(Duration::from_millis(100));
         }
         let status = child.wait().unwrap();
-        assert!(status.success(), "chromium failed: {status:?}");
+        assert!(
+            status.success(),
+            "chromium failed: {status:?}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         std::fs::read_to_string(&dump).unwrap()
     };
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ok, scratch, stderr, tutorial, uba};
+use common::{Unavailable, ok, scratch, stderr, tutorial, uba};
 
 /// How a job's rows are kept in its table.
 #[derive(Clone, Copy)]
@@ -74,15 +74,20 @@ fn expected(kind: Kind, csv: &str, through: u64) -> Rows {
     }
 }
 
+/// The key columns a table is read in the order of.
+fn key_order(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Windows => "window_end, rank",
+        Kind::Users => "user_id",
+        Kind::Appended => "seq",
+    }
+}
+
 /// The table's rows in key order, as csv would print them (booleans as `true`/`false`, NULL as
 /// an empty field).
 fn table_rows(db: &Path, table: &str, kind: Kind) -> Rows {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let order = match kind {
-        Kind::Windows => "window_end, rank",
-        Kind::Users => "user_id",
-        Kind::Appended => "seq",
-    };
+    let order = key_order(kind);
     let booleans: Vec<bool> = conn
         .prepare(&format!("SELECT type FROM pragma_table_info('{table}')"))
         .unwrap()
@@ -115,15 +120,28 @@ fn table_rows(db: &Path, table: &str, kind: Kind) -> Rows {
         .collect()
 }
 
-/// `(committed_time, complete)` of the job's progress row, if any.
+/// `(committed_time, complete)` of the job's progress row, if any (`None` where no run has made
+/// the progress table yet, or put the job's row in it; any other error of the query panics).
 fn progress(db: &Path, table: &str) -> Option<(u64, bool)> {
+    use rusqlite::OptionalExtension;
     let conn = rusqlite::Connection::open(db).unwrap();
+    let made: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'uba_progress'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if made == 0 {
+        return None;
+    }
     conn.query_row(
         "SELECT committed_time, complete FROM uba_progress WHERE table_name = ?1",
         [table],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?)),
     )
-    .ok()
+    .optional()
+    .unwrap()
 }
 
 fn sqlite(db: &Path) -> String {
@@ -503,9 +521,66 @@ fn wait_all(children: Vec<Child>) -> (bool, String) {
     (all, first)
 }
 
-/// Kills the run into `db` at `kills` seeded points (SIGKILL to process 0, the writer; the
-/// others then stop on their own), resuming each time; after each kill the table must be the
-/// stream's state at the committed time, and in the end that of a run never interrupted.
+/// Where the kill tests write their tables: SQLite files, or the test's own PostgreSQL server.
+#[derive(Clone, Copy)]
+enum Store<'a> {
+    Sqlite,
+    Postgres(&'a Postgres),
+}
+
+impl<'a> Store<'a> {
+    /// A new, empty database of this store, named `name` within scratch directory `dir`.
+    fn fresh(self, dir: &Path, name: &str) -> Db<'a> {
+        match self {
+            Store::Sqlite => {
+                let path = dir.join(format!("{name}.db"));
+                assert!(!path.exists());
+                Db::Sqlite(path)
+            }
+            Store::Postgres(pg) => {
+                let db = format!("{}_{name}", dir.file_name().unwrap().to_str().unwrap())
+                    .replace('-', "_");
+                pg.psql(&format!("DROP DATABASE IF EXISTS {db}"));
+                pg.psql(&format!("CREATE DATABASE {db}"));
+                Db::Postgres(pg, db)
+            }
+        }
+    }
+}
+
+/// A database a run writes its table to.
+enum Db<'a> {
+    Sqlite(std::path::PathBuf),
+    /// A database of the test's own server, by name.
+    Postgres(&'a Postgres, String),
+}
+
+impl Db<'_> {
+    fn sink(&self) -> String {
+        match self {
+            Db::Sqlite(path) => sqlite(path),
+            Db::Postgres(pg, db) => pg.sink_in(db),
+        }
+    }
+
+    /// The table's rows in key order, as csv would print them.
+    fn rows(&self, table: &str, kind: Kind) -> Rows {
+        match self {
+            Db::Sqlite(path) => table_rows(path, table, kind),
+            Db::Postgres(pg, db) => pg.table_rows(db, table, kind),
+        }
+    }
+
+    /// `(committed_time, complete)` of the job's progress row, if any.
+    fn progress(&self, table: &str) -> Option<(u64, bool)> {
+        match self {
+            Db::Sqlite(path) => progress(path, table),
+            Db::Postgres(pg, db) => pg.progress(db, table),
+        }
+    }
+}
+
+/// [`killed_and_resumed_in`] SQLite files.
 fn killed_and_resumed(
     name: &str,
     args: &[&str],
@@ -515,27 +590,98 @@ fn killed_and_resumed(
     kills: usize,
     seed: u64,
 ) {
+    killed_and_resumed_in(Store::Sqlite, name, args, table, kind, layout, kills, seed);
+}
+
+/// The time the kill points are spread over. A killed run reads its input paced with
+/// `--replay-rate` (which a resume may change), in the time an uninterrupted run took (its start
+/// included) plus this; each kill comes after the time an uninterrupted run took, and within
+/// this, so after the run has started and before it can have ended. (Unpaced, these runs take a
+/// few hundred milliseconds, a local cluster a second to connect: kill points spread over the
+/// time an uninterrupted run took came mostly after the killed run had ended, or before a
+/// cluster had started.)
+const PACE_MS: u64 = 1000;
+
+/// The lines of the input files among `args`.
+fn input_lines(args: &[&str]) -> u64 {
+    args.iter()
+        .filter(|a| Path::new(a).is_file())
+        .map(|a| {
+            std::fs::read(a)
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+        })
+        .sum()
+}
+
+/// Kills the run at `kills` seeded points (SIGKILL to process 0, the writer; the others then
+/// stop on their own), resuming each time; after each kill the table must be the stream's state
+/// at the committed time, and in the end that of a run never interrupted. The killed runs are
+/// paced so that each kill comes before the run can have ended (see [`PACE_MS`]). The kills
+/// must have landed mid-run: none came after the run had ended or left the table complete, and
+/// at least one left a committed time strictly between the first and the last time of the
+/// uninterrupted run (a kill before anything was committed proves nothing). Returns the
+/// database of the killed and resumed runs.
+fn killed_and_resumed_in<'a>(
+    store: Store<'a>,
+    name: &str,
+    args: &[&str],
+    table: &str,
+    kind: Kind,
+    layout: Layout,
+    kills: usize,
+    seed: u64,
+) -> Db<'a> {
     let dir = scratch(name);
     let csv = ok(&[args, &["--format", "csv"]].concat());
-    let db = dir.join("results.db");
-    let sink = sqlite(&db);
-    let run: Vec<&str> = [args, &["--sink", &sink]].concat();
-    // How long an uninterrupted run takes, to spread the kills over it.
+    // The uninterrupted run, into a database of its own: what a killed run leaves is then never
+    // this run's complete table (a fresh run drops it only once it has started).
+    let whole = store.fresh(&dir, "uninterrupted");
+    let whole_sink = whole.sink();
     let started = Instant::now();
-    let (ok_run, err) = wait_all(start(&run, layout, &dir));
+    let (ok_run, err) = wait_all(start(
+        &[args, &["--sink", &whole_sink]].concat(),
+        layout,
+        &dir,
+    ));
     assert!(ok_run, "{err}");
     let span = started.elapsed().as_millis() as u64;
-    let complete = table_rows(&db, table, kind);
+    let complete = whole.rows(table, kind);
     assert_eq!(complete, expected(kind, &csv, u64::MAX));
+    // The first and the last time of the uninterrupted run: a time strictly between them was
+    // committed by a run that was killed mid-run.
+    let (header, rows) = csv_table(&csv);
+    let at = header.iter().position(|h| h == "emitted_at").unwrap();
+    let times: Vec<u64> = rows.iter().map(|r| r[at].parse().unwrap()).collect();
+    let (first, last) = (*times.iter().min().unwrap(), *times.iter().max().unwrap());
+    assert!(
+        first < last,
+        "{name}: one time only, no run can be killed mid-run"
+    );
+    assert_eq!(whole.progress(table), Some((last, true)));
 
+    let db = store.fresh(&dir, "killed");
+    let sink = db.sink();
+    let run: Vec<&str> = [args, &["--sink", &sink]].concat();
+    let lines = input_lines(args);
+    assert!(lines > 1000, "{name}: {lines} lines of input");
+    // Reading takes at least `span + PACE_MS`.
+    let rate = (lines * 1000 / (span + PACE_MS)).max(1).to_string();
+    let paced: Vec<&str> = [run.as_slice(), &["--replay-rate", &rate]].concat();
     let mut rng = Rng(seed);
     let resume: Vec<&str> = [run.as_slice(), &["--resume"]].concat();
+    let paced_resume: Vec<&str> = [paced.as_slice(), &["--resume"]].concat();
     let mut committed = Vec::new();
+    // What each kill left: the progress row, and whether the run had ended before it.
+    let mut after_kills: Vec<(Option<(u64, bool)>, bool)> = Vec::new();
     let mut fresh = true;
     for _ in 0..kills {
-        let args = if fresh { &run } else { &resume };
+        let args = if fresh { &paced } else { &paced_resume };
         let mut children = start(args, layout, &dir);
-        std::thread::sleep(Duration::from_millis(10 + rng.below(span)));
+        std::thread::sleep(Duration::from_millis(span + rng.below(PACE_MS - 100)));
+        let ended = children[0].try_wait().unwrap().is_some();
         let _ = children[0].kill();
         // The other processes stop on their own once they notice process 0 is gone, except
         // those still waiting for it to start, which retry forever (timely's connect loop).
@@ -547,14 +693,15 @@ fn killed_and_resumed(
             let _ = child.kill();
         }
         let _ = wait_all(children);
-        match progress(&db, table) {
+        let state = db.progress(table);
+        match state {
             Some((time, complete)) => {
                 fresh = false;
                 // What the table holds is the stream's state as of its progress row: never half
                 // of a time's changes.
                 let through = if complete { u64::MAX } else { time };
                 assert_eq!(
-                    table_rows(&db, table, kind),
+                    db.rows(table, kind),
                     expected(kind, &csv, through),
                     "{name}: after a kill, committed through {time}"
                 );
@@ -562,19 +709,41 @@ fn killed_and_resumed(
             }
             None => assert!(fresh, "a resumed run lost its progress row"),
         }
+        after_kills.push((state, ended));
     }
+    eprintln!(
+        "{name}: the uninterrupted run: {span} ms, times {first} to {last}; killed runs paced \
+         at {rate} lines/s ({lines} lines); after each kill (committed time, complete), whether \
+         the run had ended before it: {after_kills:?}"
+    );
     assert!(
         committed.windows(2).all(|w| w[0] <= w[1]),
         "committed times go forward: {committed:?}"
     );
+    // The kills landed mid-run.
+    assert!(
+        after_kills
+            .iter()
+            .all(|(state, ended)| !ended && !state.is_some_and(|(_, complete)| complete)),
+        "{name}: a kill came after the run had ended ({first} to {last}): {after_kills:?}"
+    );
+    assert!(
+        after_kills.iter().any(|(state, _)| {
+            state.is_some_and(|(time, complete)| !complete && first < time && time < last)
+        }),
+        "{name}: no kill left a committed time strictly between {first} and {last}: \
+         {after_kills:?}"
+    );
+    // The last resume is not paced.
     let (ok_run, err) = wait_all(start(&resume, layout, &dir));
     assert!(ok_run, "{err}");
     assert_eq!(
-        table_rows(&db, table, kind),
+        db.rows(table, kind),
         complete,
         "{name}: a killed and resumed run ends with the table of an uninterrupted one"
     );
-    assert_eq!(progress(&db, table).map(|p| p.1), Some(true));
+    assert_eq!(db.progress(table), Some((last, true)));
+    db
 }
 
 fn generated(dir: &Path, args: &[&str]) -> String {
@@ -757,29 +926,66 @@ struct Postgres {
 }
 
 impl Postgres {
-    /// Starts a server, or says why it cannot (no server programs installed).
-    fn start(name: &str) -> Result<Postgres, String> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .map_err(|_| "no /usr/lib/postgresql (Debian's postgresql package)".to_owned())?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .find(|b| b.join("initdb").exists())
-            .ok_or("no initdb under /usr/lib/postgresql/*/bin")?;
-        if Command::new("psql").arg("--version").output().is_err() {
-            return Err("no psql on PATH".into());
+    /// Starts a server. Missing (the tests may skip, unless `UBA_REQUIRE` names `postgres`): no
+    /// server programs (`initdb` under `/usr/lib/postgresql/*/bin`, Debian's postgresql package,
+    /// or in the directory that the test-only variable `UBA_TEST_POSTGRES_BIN` names), no `psql`
+    /// on PATH, or, as root, no `runuser`. Failed (always a test failure): anything that is there
+    /// but does not work: `initdb`, `pg_ctl` or `runuser` failing, no `pg_ctl` beside `initdb`.
+    fn start(name: &str) -> Result<Postgres, Unavailable> {
+        use Unavailable::{Failed, Missing};
+        let bin = match std::env::var_os("UBA_TEST_POSTGRES_BIN") {
+            Some(bin) => {
+                let bin = std::path::PathBuf::from(bin);
+                if !bin.join("initdb").exists() {
+                    return Err(Missing(format!(
+                        "no initdb in UBA_TEST_POSTGRES_BIN={}",
+                        bin.display()
+                    )));
+                }
+                bin
+            }
+            None => std::fs::read_dir("/usr/lib/postgresql")
+                .map_err(|_| {
+                    Missing("no /usr/lib/postgresql (Debian's postgresql package)".into())
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .find(|b| b.join("initdb").exists())
+                .ok_or_else(|| Missing("no initdb under /usr/lib/postgresql/*/bin".into()))?,
+        };
+        if !bin.join("pg_ctl").exists() {
+            return Err(Failed(format!(
+                "{} has initdb but no pg_ctl",
+                bin.display()
+            )));
+        }
+        if common::on_path("psql").is_none() {
+            return Err(Missing("no psql on PATH".into()));
+        }
+        // initdb refuses to run as root: the server runs as the `postgres` user then.
+        let root = unsafe { libc_geteuid() } == 0;
+        if root && common::on_path("runuser").is_none() {
+            return Err(Missing(
+                "no runuser on PATH, to run the server as the postgres user (running as root)"
+                    .into(),
+            ));
         }
         // A short path: a Unix socket's path must fit in 107 bytes.
         let dir = std::path::PathBuf::from(format!("/tmp/uba-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let pg = Postgres { dir, bin };
-        // initdb refuses to run as root: the server runs as the `postgres` user then.
-        let root = unsafe { libc_geteuid() } == 0;
         if root {
-            let status = Command::new("chown")
+            let out = Command::new("chown")
                 .args(["postgres:postgres", pg.dir.to_str().unwrap()])
-                .status()
+                .output()
                 .unwrap();
-            assert!(status.success());
+            if !out.status.success() {
+                return Err(Failed(format!(
+                    "chown postgres:postgres {} failed: {}",
+                    pg.dir.display(),
+                    stderr(&out)
+                )));
+            }
         }
         let data = pg.dir.join("data");
         pg.run(
@@ -794,7 +1000,9 @@ impl Postgres {
                 "postgres",
                 "--no-sync",
             ],
-        )?;
+        )
+        .map_err(Failed)?;
+        let log = pg.dir.join("log");
         pg.run(
             root,
             &[
@@ -802,7 +1010,7 @@ impl Postgres {
                 "-D",
                 data.to_str().unwrap(),
                 "-l",
-                pg.dir.join("log").to_str().unwrap(),
+                log.to_str().unwrap(),
                 "-o",
                 &format!(
                     "-k {} -c listen_addresses='' -c fsync=off",
@@ -811,7 +1019,11 @@ impl Postgres {
                 "-w",
                 "start",
             ],
-        )?;
+        )
+        .map_err(|why| {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            Failed(format!("{why}\nthe server's log:\n{log}"))
+        })?;
         Ok(pg)
     }
 
@@ -831,8 +1043,10 @@ impl Postgres {
             .map_err(|e| format!("cannot run {}: {e}", args[0]))?;
         if !out.status.success() {
             return Err(format!(
-                "{} failed: {}{}",
+                "{}{} failed ({}): {}{}",
+                if root { "runuser -u postgres -- " } else { "" },
                 args[0],
+                out.status,
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             ));
@@ -841,14 +1055,25 @@ impl Postgres {
     }
 
     fn sink(&self) -> String {
+        self.sink_in("postgres")
+    }
+
+    /// The `--sink` of database `db`.
+    fn sink_in(&self, db: &str) -> String {
         format!(
-            "postgres:host={} user=postgres dbname=postgres",
+            "postgres:host={} user=postgres dbname={db}",
             self.dir.display()
         )
     }
 
     /// Runs `sql` in psql, as a user would; returns its unaligned output.
     fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", &[], sql)
+    }
+
+    /// Runs `sql` in psql in database `db` with `flags` beside the usual ones; returns its
+    /// output.
+    fn psql_in(&self, db: &str, flags: &[&str], sql: &str) -> String {
         let out = Command::new("psql")
             .args([
                 "-h",
@@ -856,19 +1081,91 @@ impl Postgres {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                db,
                 "-X",
                 "-A",
                 "-t",
                 "-F",
                 ",",
-                "-c",
-                sql,
+                "-v",
+                "ON_ERROR_STOP=1",
             ])
+            .args(flags)
+            .args(["-c", sql])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The table's rows in key order, as csv would print them (booleans as `true`/`false`, NULL
+    /// as an empty field), read with psql.
+    fn table_rows(&self, db: &str, table: &str, kind: Kind) -> Rows {
+        let booleans: Vec<bool> = self
+            .psql_in(
+                db,
+                &[],
+                &format!(
+                    "SELECT data_type FROM information_schema.columns \
+                     WHERE table_name = '{table}' ORDER BY ordinal_position"
+                ),
+            )
+            .lines()
+            .map(|t| t == "boolean")
+            .collect();
+        assert!(!booleans.is_empty(), "no table {table} in {db}");
+        let text = self.psql_in(
+            db,
+            &["--csv"],
+            &format!("SELECT * FROM \"{table}\" ORDER BY {}", key_order(kind)),
+        );
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                assert_eq!(r.len(), booleans.len(), "{r:?}");
+                r.iter()
+                    .zip(&booleans)
+                    .map(|(v, &boolean)| match (v, boolean) {
+                        ("t", true) => "true".to_owned(),
+                        ("f", true) => "false".to_owned(),
+                        (v, true) => panic!("a boolean '{v}'"),
+                        (v, false) => v.to_owned(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `(committed_time, complete)` of the job's progress row in database `db`, if any (`None`
+    /// where no run has made the progress table yet, or put the job's row in it).
+    fn progress(&self, db: &str, table: &str) -> Option<(u64, bool)> {
+        let made = self.psql_in(db, &[], "SELECT to_regclass('uba_progress') IS NOT NULL");
+        if made == "f\n" {
+            return None;
+        }
+        assert_eq!(made, "t\n");
+        let row = self.psql_in(
+            db,
+            &[],
+            &format!(
+                "SELECT committed_time, complete FROM uba_progress WHERE table_name = '{table}'"
+            ),
+        );
+        if row.is_empty() {
+            return None;
+        }
+        let (time, complete) = row.trim_end().split_once(',').unwrap();
+        Some((
+            time.parse().unwrap(),
+            match complete {
+                "t" => true,
+                "f" => false,
+                other => panic!("complete is '{other}'"),
+            },
+        ))
     }
 }
 
@@ -898,12 +1195,12 @@ impl Drop for Postgres {
 
 #[test]
 fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
-    let pg = match Postgres::start("top5") {
-        Ok(pg) => pg,
-        Err(why) => {
-            eprintln!("skipped: no PostgreSQL server to start: {why}");
-            return;
-        }
+    let Some(pg) = common::require(
+        "postgres",
+        "postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5",
+        Postgres::start("top5"),
+    ) else {
+        return;
     };
     let input = tutorial("UserBehavior.csv");
     let csv = ok(&["hot-items", &input, "--format", "csv"]);
@@ -944,43 +1241,44 @@ fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
     );
 }
 
+/// The kill test of the SQLite tables, against the test's own PostgreSQL server: the table after
+/// each kill, the kills landed mid-run, and the end is the table of a run never killed, as psql
+/// shows it.
 #[test]
 fn postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed() {
-    let pg = match Postgres::start("resume") {
-        Ok(pg) => pg,
-        Err(why) => {
-            eprintln!("skipped: no PostgreSQL server to start: {why}");
-            return;
-        }
+    let Some(pg) = common::require(
+        "postgres",
+        "postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed",
+        Postgres::start("resume"),
+    ) else {
+        return;
     };
     let input = orders_input("sink-postgres-orders-input");
-    let csv = ok(&["order-timeout", &input, "--format", "csv"]);
-    let run = ["order-timeout", input.as_str(), "--sink", &pg.sink()];
-    let dump = || {
-        pg.psql("SELECT seq, order_id, outcome, create_ts, pay_ts, tx_id, timeout_at, emitted_at FROM order_timeout ORDER BY seq")
+    let args = ["order-timeout", input.as_str()];
+    let csv = ok(&[args.as_slice(), &["--format", "csv"]].concat());
+    let db = killed_and_resumed_in(
+        Store::Postgres(&pg),
+        "sink-postgres-orders",
+        &args,
+        "order_timeout",
+        Kind::Appended,
+        Layout::Threads(1),
+        3,
+        21,
+    );
+    let Db::Postgres(_, name) = &db else {
+        unreachable!()
     };
+    let dump = pg.psql_in(
+        name,
+        &[],
+        "SELECT seq, order_id, outcome, create_ts, pay_ts, tx_id, timeout_at, emitted_at FROM order_timeout ORDER BY seq",
+    );
     let want: String = expected(Kind::Appended, &csv, u64::MAX)
         .iter()
         .map(|r| r.join(",") + "\n")
         .collect();
-    let started = Instant::now();
-    ok(&run);
-    let span = started.elapsed().as_millis() as u64;
-    assert_eq!(dump(), want);
-    let mut rng = Rng(21);
-    for kill in 0..3 {
-        let args = if kill == 0 {
-            run.to_vec()
-        } else {
-            [run.as_slice(), &["--resume"]].concat()
-        };
-        let mut child = spawn(&args);
-        std::thread::sleep(Duration::from_millis(10 + rng.below(span)));
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    ok(&[run.as_slice(), &["--resume"]].concat());
-    assert_eq!(dump(), want);
+    assert_eq!(dump, want);
 }
 
 // ## Faults around a table: no hole lets a wrong answer be marked complete (issue 22)

@@ -312,3 +312,101 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .map(|l| l.split(',').map(String::from).collect())
         .collect()
 }
+
+/// The components of the machine that some tests need, and that `UBA_REQUIRE` may name.
+pub const COMPONENTS: &[&str] = &["postgres", "chromium"];
+
+/// Why a component a test needs cannot be used.
+#[derive(Debug)]
+pub enum Unavailable {
+    /// Not installed: the test may skip, saying so, unless `UBA_REQUIRE` names the component.
+    Missing(String),
+    /// Installed, but it failed (to start, to run): always a test failure, required or not.
+    Failed(String),
+}
+
+/// The components that `list` (the value of `UBA_REQUIRE`: names separated by commas, spaces
+/// and empty names ignored) requires. A name that is not one of [`COMPONENTS`] is an error: a
+/// typo must not quietly turn a requirement off.
+pub fn required_components(list: &str) -> Result<Vec<&str>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            if COMPONENTS.contains(&name) {
+                Ok(name)
+            } else {
+                Err(format!(
+                    "UBA_REQUIRE names '{name}', which is none of the components {COMPONENTS:?}"
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The require-or-skip decision of every test that needs a component of the machine, given the
+/// value of `UBA_REQUIRE` (`None`: not set). `Ok(Some(value))`: the component is there, the test
+/// runs. `Ok(None)`: it is not installed and not required, the test may skip. `Err(why)`: the
+/// test fails, because the component is installed but failed, or is required but not installed.
+pub fn decide<T>(
+    require: Option<&str>,
+    component: &str,
+    found: Result<T, Unavailable>,
+) -> Result<Option<T>, String> {
+    assert!(
+        COMPONENTS.contains(&component),
+        "'{component}' is none of the components {COMPONENTS:?}"
+    );
+    let required = required_components(require.unwrap_or(""))?.contains(&component);
+    match found {
+        Ok(value) => Ok(Some(value)),
+        Err(Unavailable::Failed(why)) => Err(format!("{component} is installed but failed: {why}")),
+        Err(Unavailable::Missing(why)) if required => Err(format!(
+            "{component} is required (UBA_REQUIRE={}) but not installed: {why}",
+            require.unwrap_or_default()
+        )),
+        Err(Unavailable::Missing(_)) => Ok(None),
+    }
+}
+
+/// What test `test` does when it needs `component` (one of [`COMPONENTS`]) and `found` says
+/// whether it can be used: returns the value to run with; panics (the test fails, with the
+/// reason) when the component is installed but failed, or when `UBA_REQUIRE` names it and it is
+/// not installed; returns `None` after printing `SKIPPED test: ...` on stderr when it is not
+/// installed and not required, and the test then returns without checking anything.
+///
+/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium`, so that CI cannot pass by skipping.
+pub fn require<T>(component: &str, test: &str, found: Result<T, Unavailable>) -> Option<T> {
+    let list = std::env::var("UBA_REQUIRE").ok();
+    let why = match &found {
+        Err(Unavailable::Missing(why)) => why.clone(),
+        _ => String::new(),
+    };
+    match decide(list.as_deref(), component, found) {
+        Ok(Some(value)) => Some(value),
+        Ok(None) => {
+            eprintln!(
+                "SKIPPED {test}: {component} is not installed: {why} (UBA_REQUIRE={component} makes this a failure)"
+            );
+            None
+        }
+        Err(failure) => panic!("{test}: {failure}"),
+    }
+}
+
+/// Where `program` is: itself if it names a path (holds a `/`) that exists, else the first
+/// executable file of that name in a directory of `PATH`. (A file that is there but cannot be
+/// run is found: running it then fails, which is not the same as missing.)
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return path.exists().then_some(path);
+    }
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}

@@ -440,8 +440,14 @@ fn write_errors_end_the_run_with_one_sentence() {
 
 /// Starts `uba ARGS` (one process, or process `p` of a local cluster).
 fn spawn(args: &[&str]) -> Child {
+    spawn_with(args, &[])
+}
+
+/// [`spawn`] with environment variables set.
+fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_uba"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -472,39 +478,30 @@ enum Layout {
 fn start(args: &[&str], layout: Layout, dir: &Path) -> Vec<Child> {
     match layout {
         Layout::Threads(w) => vec![spawn(&[args, &["-w", &w.to_string()]].concat())],
-        Layout::Processes(n) => {
-            let hosts: Vec<String> = (0..n)
-                .map(|_| {
-                    let port = std::net::TcpListener::bind("127.0.0.1:0")
-                        .unwrap()
-                        .local_addr()
-                        .unwrap()
-                        .port();
-                    format!("127.0.0.1:{port}")
-                })
-                .collect();
-            let hostfile = dir.join("hosts.txt");
-            std::fs::write(&hostfile, hosts.join("\n") + "\n").unwrap();
-            (0..n)
-                .map(|p| {
-                    spawn(
-                        &[
-                            args,
-                            &[
-                                "-n",
-                                &n.to_string(),
-                                "-p",
-                                &p.to_string(),
-                                "--hostfile",
-                                hostfile.to_str().unwrap(),
-                            ],
-                        ]
-                        .concat(),
-                    )
-                })
-                .collect()
-        }
+        Layout::Processes(n) => start_cluster(n, dir, |_| (args.to_vec(), Vec::new())),
     }
+}
+
+/// Starts a local cluster of `n` processes, process `p` with the arguments and environment
+/// `each(p)` gives (its own `--inputs`, a fault of its own).
+fn start_cluster<'a>(
+    n: usize,
+    dir: &Path,
+    each: impl Fn(usize) -> (Vec<&'a str>, Vec<(&'a str, &'a str)>),
+) -> Vec<Child> {
+    let hosts: Vec<String> = (0..n)
+        .map(|_| format!("127.0.0.1:{}", common::free_port()))
+        .collect();
+    let hostfile = dir.join("hosts.txt");
+    std::fs::write(&hostfile, hosts.join("\n") + "\n").unwrap();
+    (0..n)
+        .map(|p| {
+            let (args, env) = each(p);
+            let (n, p) = (n.to_string(), p.to_string());
+            let cluster = ["-n", &n, "-p", &p, "--hostfile", hostfile.to_str().unwrap()];
+            spawn_with(&[args.as_slice(), &cluster].concat(), &env)
+        })
+        .collect()
 }
 
 /// Waits for every process; returns whether all succeeded, and process 0's stderr.
@@ -1501,4 +1498,145 @@ fn a_resume_by_another_build_is_refused() {
         err.contains("results of two builds are never mixed"),
         "{err}"
     );
+}
+
+/// The tutorial's UserBehavior sample dealt into two files, line by line (even lines and odd
+/// lines), so that each covers the whole span of event time, as two processes' shares do.
+fn dealt_in_two(dir: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(tutorial("UserBehavior.csv")).unwrap();
+    let (mut a, mut b) = (String::new(), String::new());
+    for (i, line) in text.lines().enumerate() {
+        let half = if i % 2 == 0 { &mut a } else { &mut b };
+        half.push_str(line);
+        half.push('\n');
+    }
+    let (pa, pb) = (dir.join("a.csv"), dir.join("b.csv"));
+    std::fs::write(&pa, a).unwrap();
+    std::fs::write(&pb, b).unwrap();
+    (pa.display().to_string(), pb.display().to_string())
+}
+
+/// Each process's exit code and stderr.
+fn outcomes(children: Vec<Child>) -> Vec<(Option<i32>, String)> {
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (out.status.code(), stderr(&out))
+        })
+        .collect()
+}
+
+/// Process `p`'s arguments: `job`, its own share of the input, then `rest`.
+fn shares(job: &str, files: [&str; 2], rest: &[&str]) -> Vec<Vec<String>> {
+    files
+        .iter()
+        .map(|file| {
+            [&[job, "--inputs", file], rest]
+                .concat()
+                .into_iter()
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// Starts the two processes of `argv` (process 1 with `env1` set) and returns their outcomes;
+/// `during` runs while they do.
+fn two_processes(
+    dir: &Path,
+    argv: &[Vec<String>],
+    env1: &[(&str, &str)],
+    during: impl FnOnce(&[Child]),
+) -> Vec<(Option<i32>, String)> {
+    let children = start_cluster(2, dir, |p| {
+        let env = if p == 1 { env1.to_vec() } else { Vec::new() };
+        (argv[p].iter().map(String::as_str).collect(), env)
+    });
+    during(&children);
+    outcomes(children)
+}
+
+#[test]
+fn ctrl_c_at_one_process_of_a_cluster_stops_every_process_and_commits_nothing_after_it() {
+    let dir = scratch("sink-cluster-ctrl-c");
+    let (a, b) = dealt_in_two(&dir);
+    let db = dir.join("results.db");
+    // Paced (about 5 s of reading each), so that the Ctrl-C lands mid-run.
+    let argv = shares(
+        "hot-items",
+        [&a, &b],
+        &["--sink", &sqlite(&db), "--replay-rate", "10000"],
+    );
+    let outcomes = two_processes(&dir, &argv, &[], |children| {
+        std::thread::sleep(Duration::from_millis(2500));
+        let status = Command::new("kill")
+            .args(["-INT", &children[1].id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    });
+    for (p, (code, err)) in outcomes.iter().enumerate() {
+        assert_eq!(*code, Some(130), "process {p}: {err}");
+        assert!(
+            err.contains("uba: process 1: stopped by Ctrl-C"),
+            "process {p}: {err}"
+        );
+    }
+    assert!(progress(&db, "hot_items").is_none_or(|(_, complete)| !complete));
+}
+
+#[test]
+fn a_read_error_in_one_process_of_a_cluster_ends_every_process_with_its_sentence() {
+    let dir = scratch("sink-cluster-read-error");
+    let (a, b) = dealt_in_two(&dir);
+    let db = dir.join("results.db");
+    let argv = shares(
+        "hot-items",
+        [&a, &b],
+        &["--sink", &sqlite(&db), "--replay-rate", "20000"],
+    );
+    let outcomes = two_processes(&dir, &argv, &[("UBA_FAULT_READ_AFTER", "1000000")], |_| {});
+    for (p, (code, err)) in outcomes.iter().enumerate() {
+        assert_eq!(*code, Some(1), "process {p}: {err}");
+        assert!(
+            err.contains("uba: process 1: cannot read") && err.contains("Input/output error"),
+            "process {p}: {err}"
+        );
+    }
+    assert!(progress(&db, "hot_items").is_none_or(|(_, complete)| !complete));
+}
+
+#[test]
+fn a_resume_checks_every_byte_of_every_process_s_inputs() {
+    let dir = scratch("sink-cluster-inputs");
+    let (a, b) = dealt_in_two(&dir);
+    let db = dir.join("results.db");
+    let fresh = shares("hot-items", [&a, &b], &["--sink", &sqlite(&db)]);
+    let resume = shares("hot-items", [&a, &b], &["--sink", &sqlite(&db), "--resume"]);
+    let each_ends = |argv: &[Vec<String>], code: i32, says: &str| {
+        for (p, (c, err)) in two_processes(&dir, argv, &[], |_| {}).iter().enumerate() {
+            assert_eq!(*c, Some(code), "process {p}: {err}");
+            assert!(err.contains(says), "process {p}: {err}");
+        }
+    };
+    each_ends(&fresh, 0, "");
+    // Process 1's file cut to a third: the writer (process 0) never reads it, yet refuses.
+    let text = std::fs::read(&b).unwrap();
+    std::fs::write(&b, &text[..text.len() / 3]).unwrap();
+    each_ends(&resume, 2, "cannot resume");
+    // Back as it was: resumed.
+    std::fs::write(&b, &text).unwrap();
+    each_ends(&resume, 0, "");
+    // The same length, one digit of an id in the middle rewritten: refused.
+    let mut edited = text.clone();
+    let middle = edited.len() / 2;
+    let digit = edited[middle..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .unwrap()
+        + middle;
+    edited[digit] = if edited[digit] == b'7' { b'8' } else { b'7' };
+    std::fs::write(&b, &edited).unwrap();
+    each_ends(&resume, 2, "process 1: ");
 }

@@ -150,6 +150,11 @@ pub fn report_lost_peers(this_process: usize) {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if let Some(cause) = message.strip_prefix("timely communication error: ") {
+            // Every process knew of a stop and is ending with it: a peer that exited first
+            // is that, not a lost process.
+            if let Some(stop) = crate::engine::status::stop::stopped() {
+                exit(&Failure::new(stop.code, stop.reason));
+            }
             let thread = std::thread::current();
             let peer = thread
                 .name()

@@ -462,6 +462,14 @@ where
             .collect::<Result<Vec<_>, _>>()?,
         None => inputs.iter().map(|_| Vec::new()).collect(),
     };
+    // A table's resume check covers every byte of every process's inputs: each process
+    // fingerprints the files it reads, and announces them before the run starts.
+    let inputs_fingerprint = match (&out.sink, &own_files) {
+        (None, _) => None,
+        (Some(_), Some(files)) => Some(fingerprints(files, out.resume)?),
+        (Some(_), None) if first => Some(fingerprints(inputs, out.resume)?),
+        (Some(_), None) => None,
+    };
     let (output, sides) = if first {
         let mut output = match &out.sink {
             None => Output::open(
@@ -514,14 +522,6 @@ where
             progress::input(source.size);
         }
     }
-    // A table's resume check covers every byte of every process's inputs: each process
-    // fingerprints the files it reads, and announces them before the run starts.
-    let inputs_fingerprint = match (&out.sink, &own_files) {
-        (None, _) => None,
-        (Some(_), Some(files)) => Some(fingerprints(files, out.resume)?),
-        (Some(_), None) if first => Some(fingerprints(inputs, out.resume)?),
-        (Some(_), None) => None,
-    };
     let shared = Arc::new(Shared {
         sources: Mutex::new(sources),
         output: Mutex::new(output),

@@ -239,8 +239,10 @@ impl Output {
             None => Ok(()),
         }
         .unwrap_or_else(|e| io_failed(e));
-        if let Some(table) = &mut self.table {
-            table.time_done(time);
+        if let Some(table) = &mut self.table
+            && let Err(e) = table.time_done(time)
+        {
+            fail(&e);
         }
     }
 

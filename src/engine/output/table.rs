@@ -144,6 +144,24 @@ struct Group {
 /// How many parameters one statement binds at most (SQLite allows 32,766, PostgreSQL 65,535).
 const CHUNK_PARAMS: usize = 8192;
 
+/// At most this many changes wait in memory for a commit (about 750 bytes each).
+const BATCH_CAP: usize = 20_000;
+
+/// The sizes of the statements that write `n` rows, at most `most` a statement: as many of
+/// `most` as fit, then the rest in powers of two, largest first. Only `most` and the powers of
+/// two below it occur, so a database that prepares each statement text (PostgreSQL) holds a few
+/// dozen, not one per batch size.
+fn statement_sizes(n: usize, most: usize) -> impl Iterator<Item = usize> {
+    let full = n / most;
+    let rest = n % most;
+    std::iter::repeat_n(most, full).chain(
+        (0..usize::BITS)
+            .rev()
+            .map(|bit| 1usize << bit)
+            .filter(move |size| rest & size != 0),
+    )
+}
+
 enum Op {
     /// The rows of this group that follow (in the same time) replace the ones it had.
     Replace {
@@ -180,6 +198,8 @@ pub struct Table {
     replace_previous: bool,
     /// The inputs of the run this one resumes, until `agree_on_inputs` compares them.
     recorded_inputs: Option<String>,
+    /// A transaction is open: changes were written ahead of the commit that will end it.
+    open: bool,
     generation: u64,
     group: Option<Group>,
     seq: HashMap<String, i64>,
@@ -237,6 +257,19 @@ impl Table {
             int = db.type_name(SqlType::Integer)
         ))
         .map_err(failed)?;
+        // Nothing is written before the first commit: find out now that the database cannot be
+        // written (a read-only file, no rights), before the run starts, as a file that cannot
+        // be created is found.
+        db.batch("BEGIN").map_err(failed)?;
+        let probe = db.execute(
+            &format!(
+                "INSERT INTO {PROGRESS} (table_name, job, arguments, inputs, tables, committed_time, complete)
+                 VALUES ($1, '', '', '', '', 0, $2)"
+            ),
+            &[SqlValue::Text(" uba write probe".into()), SqlValue::Boolean(false)],
+        );
+        let _ = db.batch("ROLLBACK");
+        probe.map_err(failed)?;
         let previous = db
             .query_row(
                 &format!(
@@ -255,6 +288,7 @@ impl Table {
             previous: Vec::new(),
             replace_previous: false,
             recorded_inputs: None,
+            open: false,
             generation: 0,
             group: None,
             seq: HashMap::new(),
@@ -475,15 +509,44 @@ impl Table {
     }
 
     /// Ends logical time `time`: its changes join the batch of the next [`Table::commit`].
-    /// Changes of times the resumed run had committed are dropped.
-    pub fn time_done(&mut self, time: u64) {
+    /// Changes of times the resumed run had committed are dropped. A batch of more than
+    /// [`BATCH_CAP`] changes is written ahead, inside the transaction the commit will end, so the
+    /// memory a batch holds is bounded (a snapshot of millions of users is one commit).
+    pub fn time_done(&mut self, time: u64) -> Result<(), String> {
         self.group = None;
         let ops = std::mem::take(&mut self.ops);
         if self.resumed_through.is_some_and(|t| time <= t) || ops.is_empty() {
-            return;
+            return Ok(());
         }
         self.batch.extend(ops);
         self.batch_time = Some(time);
+        if self.batch.len() < BATCH_CAP || crate::engine::status::stop::results_withheld() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut self.batch);
+        let sink = self.sink.clone();
+        self.begin()
+            .and_then(|()| self.write(ops))
+            .map_err(|e| self.rolled_back(format!("cannot write to {sink}: {e}")))
+    }
+
+    /// Opens the transaction the next commit ends, if none is open; a fresh run's first one
+    /// drops the tables of the run it replaces.
+    fn begin(&mut self) -> Result<(), String> {
+        if !self.open {
+            self.db.batch("BEGIN")?;
+            self.open = true;
+            self.drop_previous()?;
+        }
+        Ok(())
+    }
+
+    /// Rolls the open transaction back, after `error`.
+    fn rolled_back(&mut self, error: String) -> String {
+        if std::mem::take(&mut self.open) {
+            let _ = self.db.batch("ROLLBACK");
+        }
+        error
     }
 
     /// Writes the completed times since the last commit, and the progress row, in one
@@ -496,35 +559,31 @@ impl Table {
         // After Ctrl-C the pending windows fire as if the input had ended: that is not the answer
         // a resumed run would give, so nothing more is committed (nor when the run will fail).
         if crate::engine::status::stop::results_withheld() {
+            let _ = self.rolled_back(String::new());
             return Ok(());
         }
         let sink = self.sink.clone();
         self.transaction(time, ops)
-            .map_err(|e| format!("cannot write to {sink}: {e}"))
+            .map_err(|e| self.rolled_back(format!("cannot write to {sink}: {e}")))
     }
 
     fn transaction(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {
-        self.db.batch("BEGIN")?;
-        let result = self.drop_previous().and_then(|()| self.apply(time, ops));
-        match result {
-            Ok(()) => {
-                self.db.batch("COMMIT")?;
-                self.transactions += 1;
-                self.committed = Some(time);
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.db.batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        self.begin()?;
+        self.write(ops)?;
+        self.progress(time, false)?;
+        self.db.batch("COMMIT")?;
+        self.open = false;
+        self.transactions += 1;
+        self.committed = Some(time);
+        Ok(())
     }
 
     /// Writes a batch's net effect: a group replaced several times in the batch (a window
     /// corrected at several times) is written once, as it stands at the end, since no reader
     /// sees inside the transaction. Deletes and inserts go in multi-row statements: one round
-    /// trip for many rows, which is what a server over a socket needs.
-    fn apply(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {
+    /// trip for many rows, which is what a server over a socket needs; their sizes are few
+    /// ([`statement_sizes`]), so that PostgreSQL prepares few statements.
+    fn write(&mut self, ops: Vec<Op>) -> Result<(), String> {
         let mut latest: HashMap<(String, &'static str, i64), u64> = HashMap::new();
         for op in &ops {
             if let Op::Replace {
@@ -579,7 +638,11 @@ impl Table {
             }
         }
         for ((table, column), values) in deletes {
-            for chunk in values.chunks(CHUNK_PARAMS) {
+            for chunk in statement_sizes(values.len(), CHUNK_PARAMS).scan(&values[..], |rest, n| {
+                let (chunk, tail) = rest.split_at(n);
+                *rest = tail;
+                Some(chunk)
+            }) {
                 let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
                 let params: Vec<SqlValue> = chunk.iter().map(|v| SqlValue::Integer(*v)).collect();
                 self.db.execute(
@@ -597,7 +660,12 @@ impl Table {
             }
             let names: Vec<String> = rows[0].iter().map(|c| format!("\"{}\"", c.0)).collect();
             let width = names.len();
-            for chunk in rows.chunks((CHUNK_PARAMS / width).max(1)) {
+            let most = (CHUNK_PARAMS / width).max(1);
+            for chunk in statement_sizes(rows.len(), most).scan(&rows[..], |rest, n| {
+                let (chunk, tail) = rest.split_at(n);
+                *rest = tail;
+                Some(chunk)
+            }) {
                 let tuples: Vec<String> = (0..chunk.len())
                     .map(|r| {
                         let cells: Vec<String> =
@@ -620,7 +688,7 @@ impl Table {
                 self.rows_written += chunk.len() as u64;
             }
         }
-        self.progress(time, false)
+        Ok(())
     }
 
     fn exists(&self, table: &str) -> bool {
@@ -680,13 +748,14 @@ impl Table {
         }
         let time = self.committed.unwrap_or(0);
         let sink = self.sink.clone();
-        (|| {
-            self.db.batch("BEGIN")?;
-            self.drop_previous()?;
+        let written = (|| -> Result<(), String> {
+            self.begin()?;
             self.progress(time, true)?;
-            self.db.batch("COMMIT")
-        })()
-        .map_err(|e| format!("cannot write to {sink}: {e}"))
+            self.db.batch("COMMIT")?;
+            self.open = false;
+            Ok(())
+        })();
+        written.map_err(|e| self.rolled_back(format!("cannot write to {sink}: {e}")))
     }
 
     /// What the run wrote, for the summary on stderr.
@@ -711,7 +780,22 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
-    use super::result_arguments;
+    use super::{result_arguments, statement_sizes};
+
+    #[test]
+    fn statements_come_in_few_sizes_that_add_up() {
+        for n in [0, 1, 7, 8192, 8193, 20_000, 123_457] {
+            let sizes: Vec<usize> = statement_sizes(n, 8192).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| *s == 8192 || s.is_power_of_two() && *s < 8192)
+            );
+        }
+        assert_eq!(statement_sizes(13, 4).collect::<Vec<_>>(), [4, 4, 4, 1]);
+        assert_eq!(statement_sizes(7, 10).collect::<Vec<_>>(), [4, 2, 1]);
+    }
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

@@ -54,15 +54,15 @@ struct Expected {
 }
 
 /// A marketing event line as `docs/jobs.md` defines it: `userId,behavior,channel,ts`, the user an
-/// unsigned integer, behaviour `CLICK`, `DOWNLOAD`, `INSTALL` or `UNINSTALL`, the channel any
-/// text, ts epoch milliseconds (not after the year 9999); spaces around a field are tolerated.
-/// Returns (behaviour, channel, ts); None for a line the job must reject.
+/// unsigned integer up to 2^63 - 1, behaviour `CLICK`, `DOWNLOAD`, `INSTALL` or `UNINSTALL`, the
+/// channel any text, ts epoch milliseconds (not after the year 9999); spaces around a field are
+/// tolerated. Returns (behaviour, channel, ts); None for a line the job must reject.
 fn parse(line: &str) -> Option<(&str, &str, u64)> {
     let f: Vec<&str> = line.split(',').map(str::trim).collect();
     if f.len() != 4 {
         return None;
     }
-    let _user: u64 = f[0].parse().ok()?;
+    let _user = reference::id(f[0])?;
     let behavior = ["CLICK", "DOWNLOAD", "INSTALL", "UNINSTALL"]
         .into_iter()
         .find(|b| *b == f[1])?;

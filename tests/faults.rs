@@ -648,3 +648,105 @@ fn a_live_stream_waits_for_the_anchor_only_with_the_guard_on() {
         );
     }
 }
+
+/// Ids are the tutorial's Java `Long`s (and a database table's signed 64-bit integers): an id
+/// above 9223372036854775807 (2^63 and 2^64 - 1 here) is a rejected line, with its line number
+/// and the reason, in every input format that has ids; the largest one is accepted and written.
+#[test]
+fn ids_above_the_tutorials_long_are_rejected_with_their_line_numbers() {
+    const LONG: u64 = i64::MAX as u64;
+    let (over, top) = (1u64 << 63, u64::MAX);
+    let t = 1_511_658_000u64;
+    let ms = t * 1000;
+    // The job and its flags; its lines; the rejected ones (line, field, id); a part of the output.
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<String>,
+        Vec<(usize, &'a str, u64)>,
+        String,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            vec!["hot-items"],
+            vec![
+                format!("1,{LONG},3,pv,{t}"),
+                format!("{over},2,3,pv,{}", t + 1),
+                format!("1,{top},3,pv,{}", t + 2),
+                format!("{LONG},2,3,pv,{}", t + 3),
+            ],
+            vec![(2, "userId", over), (3, "itemId", top)],
+            format!(",{LONG},1,false,"),
+        ),
+        (
+            vec!["login-fail"],
+            vec![
+                format!("{LONG},1.1.1.1,fail,{t}"),
+                format!("{over},1.1.1.1,fail,{}", t + 1),
+                format!("{top},1.1.1.1,fail,{}", t + 1),
+                format!("{LONG},1.1.1.1,fail,{}", t + 1),
+            ],
+            vec![(2, "userId", over), (3, "userId", top)],
+            format!("{LONG},"),
+        ),
+        (
+            vec!["order-timeout"],
+            vec![
+                format!("{LONG},create,,{t}"),
+                format!("{over},create,,{}", t + 1),
+                format!("{top},pay,tx2,{}", t + 2),
+                format!("{LONG},pay,tx1,{}", t + 60),
+            ],
+            vec![(2, "orderId", over), (3, "orderId", top)],
+            format!("{LONG},"),
+        ),
+        (
+            vec!["ad-stats", "--max-clicks", "1"],
+            vec![
+                format!("{LONG},{LONG},beijing,beijing,{t}"),
+                format!("{over},1,beijing,beijing,{}", t + 1),
+                format!("1,{top},beijing,beijing,{}", t + 2),
+                format!("{LONG},{LONG},beijing,beijing,{}", t + 3),
+            ],
+            vec![(2, "userId", over), (3, "adId", top)],
+            format!(",{LONG},{LONG},"),
+        ),
+        (
+            vec!["app-marketing"],
+            vec![
+                format!("{LONG},CLICK,wechat,{ms}"),
+                format!("{over},CLICK,wechat,{}", ms + 1),
+                format!("{top},INSTALL,weibo,{}", ms + 2),
+                format!("{LONG},DOWNLOAD,weibo,{}", ms + 3),
+            ],
+            vec![(2, "userId", over), (3, "userId", top)],
+            ",wechat,CLICK,1,".to_owned(),
+        ),
+    ];
+    let dir = scratch("faults-ids");
+    for (job, lines, rejected, shown) in cases {
+        let input = write(
+            &dir.join(format!("{}.csv", job[0])),
+            &(lines.join("\n") + "\n"),
+        );
+        let out = uba(&[&job[..], &[&input, "--format", "csv"]].concat());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{job:?}: {err}");
+        let accounting = format!(
+            "{input}: 4 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 2 rejected;"
+        );
+        assert!(err.contains(&accounting), "{job:?}: {err}");
+        for (line, field, id) in rejected {
+            let reject = format!(
+                "uba: rejected {input}:{line}: {field} {id} is out of range (at most \
+                 9223372036854775807, as the tutorial's Long): {}\n",
+                lines[line - 1]
+            );
+            assert!(err.contains(&reject), "{job:?}: no {reject:?} in\n{err}");
+        }
+        let output = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            output.contains(&shown),
+            "{job:?}: no {shown:?} in\n{output}"
+        );
+    }
+}

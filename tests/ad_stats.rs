@@ -57,15 +57,15 @@ fn date(days: i64) -> String {
 }
 
 /// An AdClick line as `docs/jobs.md` defines it: `userId,adId,province,city,ts`, ids unsigned
-/// integers, province and city any text, ts epoch seconds (not after the year 9999); spaces
-/// around a field are tolerated. Returns (user, ad, province, ts in ms); None for a line the job
+/// integers up to 2^63 - 1, province and city any text, ts epoch seconds (not after the year
+/// 9999); spaces around a field are tolerated. Returns (user, ad, province, ts in ms); None for a line the job
 /// must reject.
 fn parse(line: &str) -> Option<(u64, u64, &str, u64)> {
     let f: Vec<&str> = line.split(',').map(str::trim).collect();
     if f.len() != 5 {
         return None;
     }
-    let (user, ad) = (f[0].parse().ok()?, f[1].parse().ok()?);
+    let (user, ad) = (reference::id(f[0])?, reference::id(f[1])?);
     let ts = f[4].parse::<u64>().ok()?.checked_mul(1000)?;
     if ts > LAST_TIME {
         return None;
@@ -343,7 +343,7 @@ fn ids_of_any_size_and_limits_past_a_byte_count_like_the_reference() {
         (7, 8),
         ((1u64 << 32) + 7, 8),
         (7, (1u64 << 24) + 8),
-        (u64::MAX, u64::MAX),
+        (i64::MAX as u64, i64::MAX as u64), // the largest ids (the tutorial's Long)
         ((1u64 << 32) - 1, (1u64 << 24) - 1),
     ];
     let start = 1_511_658_000;

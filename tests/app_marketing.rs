@@ -54,15 +54,15 @@ struct Expected {
 }
 
 /// A marketing event line as `docs/jobs.md` defines it: `userId,behavior,channel,ts`, the user an
-/// unsigned integer, behaviour `CLICK`, `DOWNLOAD`, `INSTALL` or `UNINSTALL`, the channel any
-/// text, ts epoch milliseconds (not after the year 9999); spaces around a field are tolerated.
-/// Returns (behaviour, channel, ts); None for a line the job must reject.
+/// unsigned integer up to 2^63 - 1, behaviour `CLICK`, `DOWNLOAD`, `INSTALL` or `UNINSTALL`, the
+/// channel any text, ts epoch milliseconds (not after the year 9999); spaces around a field are
+/// tolerated. Returns (behaviour, channel, ts); None for a line the job must reject.
 fn parse(line: &str) -> Option<(&str, &str, u64)> {
     let f: Vec<&str> = line.split(',').map(str::trim).collect();
     if f.len() != 4 {
         return None;
     }
-    let _user: u64 = f[0].parse().ok()?;
+    let _user = reference::id(f[0])?;
     let behavior = ["CLICK", "DOWNLOAD", "INSTALL", "UNINSTALL"]
         .into_iter()
         .find(|b| *b == f[1])?;
@@ -260,15 +260,17 @@ fn live_job(extra: &[&str]) -> Child {
 #[test]
 fn generator_follow_streams_windows_while_it_runs() {
     // The test is the pipe of `uba gen marketing --follow | uba app-marketing -`, keeping a copy.
+    // The job holds the first rows back until it has the 1,000 that anchor its bogus-time guard
+    // (3.3 s here), then decides them and goes on live (docs/event-time.md, "Bogus timestamps").
     let mut generator = Command::new(env!("CARGO_BIN_EXE_uba"))
         .args([
             "gen",
             "marketing",
             "--follow",
             "--rows",
-            "300",
+            "1500",
             "--rate",
-            "100",
+            "300",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -295,14 +297,17 @@ fn generator_follow_streams_windows_while_it_runs() {
     job.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(job.wait().unwrap().success(), "{err}");
     let received: Vec<(Instant, String)> = lines.iter().collect();
-    // 3 s of events in 1 s slides: windows fired while the generator was still writing.
+    // 5 s of events in 1 s slides: windows fired while the generator was still writing.
     let early = received
         .iter()
         .skip(1)
         .filter(|(at, _)| *at < input_ended)
         .count();
     assert!(early > 0, "no window was written before the input ended");
-    assert!(err.contains("stdin: 300 lines read: 300 accepted"), "{err}");
+    assert!(
+        err.contains("stdin: 1500 lines read: 1500 accepted"),
+        "{err}"
+    );
     let text = String::from_utf8(copy).unwrap();
     let p = Params {
         window: 10_000,
@@ -319,7 +324,9 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
     let lines = lines_of(&mut job);
     let mut stdin = job.stdin.take().unwrap();
     let start = 1_511_658_000_000u64;
-    let text: String = (0..50)
+    // 1,000 rows: the first rows are held back until the bogus-time guard has its anchor, the
+    // median of the first 1,000 valid rows (docs/event-time.md, "Bogus timestamps").
+    let text: String = (0..1000)
         .map(|i| {
             let behavior = ["CLICK", "DOWNLOAD", "INSTALL", "UNINSTALL"][i % 4];
             let channel = ["AppStore", "wechat", "weibo"][i % 3];
@@ -328,7 +335,7 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
         .collect();
     stdin.write_all(text.as_bytes()).unwrap();
     stdin.flush().unwrap();
-    // The watermark is at +4.9 s: the windows ending at +1 s .. +4 s fire while stdin stays open.
+    // The watermark is at +99.9 s: the windows ending at +1 s .. +99 s fire while stdin stays open.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut received = Vec::new();
     while !received
@@ -354,7 +361,7 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
     assert!(err.contains("uba: stopped by Ctrl-C"), "{err}");
     received.extend(lines.iter().map(|(_, l)| l));
     drop(stdin);
-    // Ctrl-C closed the input: every pending window fired, up to the one ending at +14 s.
+    // Ctrl-C closed the input: every pending window fired, up to the one ending at +109 s.
     let output: String = received.iter().map(|l| format!("{l}\n")).collect();
     let p = Params {
         window: 10_000,
@@ -362,9 +369,9 @@ fn ctrl_c_fires_the_pending_windows_and_writes_the_summary() {
         ..DEFAULTS
     };
     assert_eq!(output, reference(&text, &p).csv);
-    assert!(output.contains(&format!(",{},", start + 14_000)));
+    assert!(output.contains(&format!(",{},", start + 109_000)));
     assert!(
-        err.contains("stdin: 50 lines read: 50 accepted (38 used, 12 filtered, 0 late; 0 corrections), 0 rejected"),
+        err.contains("stdin: 1000 lines read: 1000 accepted (750 used, 250 filtered, 0 late; 0 corrections), 0 rejected"),
         "{err}"
     );
 }

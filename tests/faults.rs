@@ -445,3 +445,308 @@ fn any_number_of_parsers_gives_the_same_run() {
         assert_eq!(run(parsers), one, "--parsers {parsers}");
     }
 }
+
+/// The accounting line of a run (`N lines read: ... rejected`), without its source and timing.
+fn accounting_of(err: &str) -> String {
+    let line = err
+        .lines()
+        .find(|l| l.contains(" lines read: "))
+        .unwrap_or_else(|| panic!("no accounting line: {err}"));
+    let read = line.find(" lines read: ").unwrap();
+    let start = line[..read].rfind(' ').unwrap() + 1;
+    line[start..line.find(" rejected").unwrap() + " rejected".len()].to_owned()
+}
+
+/// The bogus-time guard is anchored on the median of the first 1,000 valid rows of the input,
+/// not of the first block read (1 MB, 16 KB with `--replay-rate`, whatever a pipe had): 300 rows
+/// 30 h ahead, then 2,000 rows in time, are judged the same read at once, paced, or from a pipe
+/// that gives a few hundred bytes at a time (issue 22). A blank and a too-long line among the
+/// first rows keep their place and numbers in the rejects.
+#[test]
+fn the_time_guard_anchor_is_a_fact_of_the_input_not_of_its_blocks() {
+    let dir = scratch("faults-anchor");
+    let start = 1_511_658_000;
+    let mut text = String::new();
+    for i in 0..300 {
+        let row = format!(
+            "{},{},{},pv,{}\n",
+            543_462 + i,
+            1_715_000 + i % 50,
+            1_464_116 + i % 7,
+            start + 30 * 3600 + i
+        );
+        text.push_str(&row);
+        match i {
+            4 => text.push_str(&format!("{}\n", "x".repeat(1000))),
+            6 => text.push('\n'),
+            _ => {}
+        }
+    }
+    for i in 0..2000 {
+        let row = format!(
+            "{},{},{},pv,{}\n",
+            600_000 + i,
+            1_715_000 + i % 50,
+            1_464_116 + i % 7,
+            start + i
+        );
+        text.push_str(&row);
+    }
+    let input = write(&dir.join("ahead.csv"), &text);
+    let rejects = dir.join("rejects.csv");
+    let args = |source: &str| -> Vec<String> {
+        [
+            source,
+            "--format",
+            "csv",
+            "--max-line-bytes",
+            "500",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // (output, accounting, rejects without their source column)
+    let outcome = |out: &std::process::Output| {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let rows: Vec<Vec<String>> = csv_rows(&std::fs::read_to_string(&rejects).unwrap())
+            .into_iter()
+            .map(|r| r[1..].to_vec())
+            .collect();
+        (
+            String::from_utf8(out.stdout.clone()).unwrap(),
+            accounting_of(&err),
+            rows,
+        )
+    };
+    let whole = outcome(&uba(&[&["pv"], &strs(&args(&input))[..]].concat()));
+    assert_eq!(
+        whole.1,
+        "2302 lines read: 2000 accepted (2000 used, 0 filtered, 0 late; 0 corrections), 302 rejected"
+    );
+    let lines: Vec<&str> = whole.2[1..].iter().map(|r| r[0].as_str()).collect();
+    let expected: Vec<String> = (1..=302).map(|l| l.to_string()).collect();
+    assert_eq!(lines, expected);
+    assert_eq!(whole.2[6][1], "line too long (more than 500 bytes)");
+    assert_eq!(whole.2[9][1], "empty line");
+    assert!(
+        whole.2[1][1].starts_with("bogus timestamp: 1day 5h"),
+        "{:?}",
+        whole.2[1]
+    );
+
+    let same = |run: &(String, String, Vec<Vec<String>>), how: &str| {
+        assert_eq!(run.1, whole.1, "{how}: the accounting");
+        assert_eq!(run.0, whole.0, "{how}: the output");
+        let rows = run.2.len().max(whole.2.len());
+        if let Some(i) = (0..rows).find(|&i| run.2.get(i) != whole.2.get(i)) {
+            panic!(
+                "{how}: rejects row {i} is {:?}, not {:?}",
+                run.2.get(i),
+                whole.2.get(i)
+            );
+        }
+    };
+    let paced = uba(&[
+        &["pv"],
+        &strs(&args(&input))[..],
+        &["--replay-rate", "10000000"],
+    ]
+    .concat());
+    same(&outcome(&paced), "with --replay-rate");
+
+    // From a pipe, a few hundred bytes at a time.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .arg("pv")
+        .args(args("-"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for piece in text.as_bytes().chunks(300) {
+        stdin.write_all(piece).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(stdin);
+    same(
+        &outcome(&child.wait_with_output().unwrap()),
+        "from a pipe in pieces",
+    );
+}
+
+/// What holding the first rows back means on a live stream: with the guard on, its first rows
+/// wait (undecided, nothing written) until 1,000 valid rows have come or the stream ends; with
+/// `--max-time-jump off` nothing waits, and a window fires while the stream is still open.
+#[test]
+fn a_live_stream_waits_for_the_anchor_only_with_the_guard_on() {
+    let rows: String = (0..4)
+        .map(|i| format!("{},1,1,pv,{}\n", i + 1, 1_511_658_000 + i * 3600))
+        .collect();
+    for guard in ["1d", "off"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+            .args(["pv", "-", "--format", "csv", "--max-time-jump", guard])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(rows.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::thread::spawn(move || {
+            use std::io::BufRead;
+            // Reads every line, so that the job never blocks on a full pipe.
+            for line in std::io::BufReader::new(stdout).lines() {
+                tx.send(line.unwrap()).unwrap();
+            }
+        });
+        let first_window = |wait: Duration| {
+            let until = Instant::now() + wait;
+            loop {
+                let left = until.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(line) if line.starts_with("window_start") => continue,
+                    Ok(line) => return Some(line),
+                    Err(_) => return None,
+                }
+            }
+        };
+        if guard == "off" {
+            let line = first_window(Duration::from_secs(20));
+            assert_eq!(
+                line.as_deref(),
+                Some("1511658000000,1511661600000,1,false,1511661599999"),
+                "with the guard off, the first window fires while the stream is open"
+            );
+        } else {
+            assert_eq!(
+                first_window(Duration::from_secs(1)),
+                None,
+                "rows decided before the anchor"
+            );
+        }
+        drop(stdin);
+        let status = wait_for(&mut child, Duration::from_secs(20), "pv on stdin");
+        lines.join().unwrap();
+        assert!(status.success());
+        let rest: Vec<String> = rx
+            .try_iter()
+            .filter(|l| !l.starts_with("window_start"))
+            .collect();
+        assert_eq!(
+            rest.len(),
+            if guard == "off" { 3 } else { 4 },
+            "{guard}: {rest:?}"
+        );
+    }
+}
+
+/// Ids are the tutorial's Java `Long`s (and a database table's signed 64-bit integers): an id
+/// above 9223372036854775807 (2^63 and 2^64 - 1 here) is a rejected line, with its line number
+/// and the reason, in every input format that has ids; the largest one is accepted and written.
+#[test]
+fn ids_above_the_tutorials_long_are_rejected_with_their_line_numbers() {
+    const LONG: u64 = i64::MAX as u64;
+    let (over, top) = (1u64 << 63, u64::MAX);
+    let t = 1_511_658_000u64;
+    let ms = t * 1000;
+    // The job and its flags; its lines; the rejected ones (line, field, id); a part of the output.
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<String>,
+        Vec<(usize, &'a str, u64)>,
+        String,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            vec!["hot-items"],
+            vec![
+                format!("1,{LONG},3,pv,{t}"),
+                format!("{over},2,3,pv,{}", t + 1),
+                format!("1,{top},3,pv,{}", t + 2),
+                format!("{LONG},2,3,pv,{}", t + 3),
+            ],
+            vec![(2, "userId", over), (3, "itemId", top)],
+            format!(",{LONG},1,false,"),
+        ),
+        (
+            vec!["login-fail"],
+            vec![
+                format!("{LONG},1.1.1.1,fail,{t}"),
+                format!("{over},1.1.1.1,fail,{}", t + 1),
+                format!("{top},1.1.1.1,fail,{}", t + 1),
+                format!("{LONG},1.1.1.1,fail,{}", t + 1),
+            ],
+            vec![(2, "userId", over), (3, "userId", top)],
+            format!("{LONG},"),
+        ),
+        (
+            vec!["order-timeout"],
+            vec![
+                format!("{LONG},create,,{t}"),
+                format!("{over},create,,{}", t + 1),
+                format!("{top},pay,tx2,{}", t + 2),
+                format!("{LONG},pay,tx1,{}", t + 60),
+            ],
+            vec![(2, "orderId", over), (3, "orderId", top)],
+            format!("{LONG},"),
+        ),
+        (
+            vec!["ad-stats", "--max-clicks", "1"],
+            vec![
+                format!("{LONG},{LONG},beijing,beijing,{t}"),
+                format!("{over},1,beijing,beijing,{}", t + 1),
+                format!("1,{top},beijing,beijing,{}", t + 2),
+                format!("{LONG},{LONG},beijing,beijing,{}", t + 3),
+            ],
+            vec![(2, "userId", over), (3, "adId", top)],
+            format!(",{LONG},{LONG},"),
+        ),
+        (
+            vec!["app-marketing"],
+            vec![
+                format!("{LONG},CLICK,wechat,{ms}"),
+                format!("{over},CLICK,wechat,{}", ms + 1),
+                format!("{top},INSTALL,weibo,{}", ms + 2),
+                format!("{LONG},DOWNLOAD,weibo,{}", ms + 3),
+            ],
+            vec![(2, "userId", over), (3, "userId", top)],
+            ",wechat,CLICK,1,".to_owned(),
+        ),
+    ];
+    let dir = scratch("faults-ids");
+    for (job, lines, rejected, shown) in cases {
+        let input = write(
+            &dir.join(format!("{}.csv", job[0])),
+            &(lines.join("\n") + "\n"),
+        );
+        let out = uba(&[&job[..], &[&input, "--format", "csv"]].concat());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{job:?}: {err}");
+        let accounting = format!(
+            "{input}: 4 lines read: 2 accepted (2 used, 0 filtered, 0 late; 0 corrections), 2 rejected;"
+        );
+        assert!(err.contains(&accounting), "{job:?}: {err}");
+        for (line, field, id) in rejected {
+            let reject = format!(
+                "uba: rejected {input}:{line}: {field} {id} is out of range (at most \
+                 9223372036854775807, as the tutorial's Long): {}\n",
+                lines[line - 1]
+            );
+            assert!(err.contains(&reject), "{job:?}: no {reject:?} in\n{err}");
+        }
+        let output = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            output.contains(&shown),
+            "{job:?}: no {shown:?} in\n{output}"
+        );
+    }
+}

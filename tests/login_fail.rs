@@ -20,7 +20,7 @@ struct Expected {
 
 fn reference(text: &str, fails: usize, within: u64, out_of_orderness: u64) -> Expected {
     let (logins, late) = replay(text, out_of_orderness, |f| {
-        let user = f.first()?.parse::<u64>().ok()?;
+        let user = reference::id(f.first()?)?;
         let ok = match *f.get(2)? {
             "fail" => false,
             "success" => true,

@@ -34,7 +34,7 @@ fn firsts(events: &[(u64, usize, String)], retention: u64) -> Vec<(u64, String)>
 
 fn reference(text: &str, timeout: u64, retention: u64, out_of_orderness: u64) -> Expected {
     let (events, late) = replay(text, out_of_orderness, |f| {
-        let order = f.first()?.parse::<u64>().ok()?;
+        let order = reference::id(f.first()?)?;
         let create = match *f.get(1)? {
             "create" => true,
             "pay" => false,

@@ -44,7 +44,7 @@ fn firsts<T: Clone>(mut events: Vec<(u64, usize, T)>) -> Vec<(u64, T)> {
 
 fn reference(orders: &str, receipts: &str, b: &Bounds) -> Expected {
     let (pays, late_orders) = replay(orders, b.out_of_orderness, |f| {
-        let order = f.first()?.parse::<u64>().ok()?;
+        let order = reference::id(f.first()?)?;
         let pay = match *f.get(1)? {
             "pay" => !f[2].is_empty(),
             "create" => false,

@@ -125,6 +125,15 @@ pub fn changes<K: Ord + Clone, R: PartialEq + Clone>(
 /// time is rejected (`bad time: ... after the year 9999`).
 pub const LAST_TIME: u64 = 253_402_300_799_999;
 
+/// An id as `docs/jobs.md` defines it: an unsigned integer, at most 9223372036854775807 (the
+/// tutorial's Java `Long`); None for a field the job must reject.
+pub fn id(field: &str) -> Option<u64> {
+    field
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id <= i64::MAX as u64)
+}
+
 /// Seconds in a file, milliseconds in the dataflow; None for a time after [`LAST_TIME`].
 pub fn secs(field: Option<&&str>) -> Option<u64> {
     field

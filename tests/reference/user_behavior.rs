@@ -15,17 +15,17 @@ pub struct UserBehavior<'a> {
 }
 
 /// A UserBehavior line as `docs/jobs.md` defines it: `userId,itemId,categoryId,behavior,ts`, ids
-/// unsigned integers (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or `fav`, ts epoch
-/// seconds, not after the year 9999; spaces around a field are tolerated. None for a line the job
-/// must reject.
+/// unsigned integers up to 2^63 - 1 (the category a 32-bit one), behaviour `pv`, `buy`, `cart` or
+/// `fav`, ts epoch seconds, not after the year 9999; spaces around a field are tolerated. None for
+/// a line the job must reject.
 pub fn parse(line: &str) -> Option<UserBehavior<'_>> {
     let f: Vec<&str> = line.split(',').map(str::trim).collect();
     if f.len() != 5 {
         return None;
     }
     Some(UserBehavior {
-        user: f[0].parse().ok()?,
-        item: f[1].parse().ok()?,
+        user: super::id(f[0])?,
+        item: super::id(f[1])?,
         category: f[2].parse().ok()?,
         behavior: ["pv", "buy", "cart", "fav"]
             .into_iter()

@@ -82,14 +82,21 @@ impl From<Horizon> for Lateness {
 ///
 /// The real Taobao data has a few rows dated 1970 and 2037. One row from 2037 must not push the
 /// watermark twenty years ahead and make every row after it late. The policy: the input's
-/// *anchor* starts at the median time of its first block of rows (so a bogus first row cannot
-/// become the anchor) and then follows the maximum accepted time; a row more than `max_jump` away
-/// from the anchor, in either direction, is rejected as a bogus timestamp and reported with its
-/// line number. `max_jump = None` turns the guard off.
+/// *anchor* starts at the median time of its first valid rows (so a bogus first row cannot
+/// become the anchor; see [`TimeGuard::anchor_at_median`]) and then follows the maximum accepted
+/// time; a row more than `max_jump` away from the anchor, in either direction, is rejected as a
+/// bogus timestamp and reported with its line number. `max_jump = None` turns the guard off.
+///
+/// Which rows anchor the guard is a fact of the input, never of how it was read: the reader holds
+/// its first lines back, undecided, until it has the first `ANCHOR_ROWS` valid rows of the input
+/// or the input ended (`source.rs`), whatever the block size, `--replay-rate` or pipe timing.
 #[derive(Clone, Debug)]
 pub struct TimeGuard {
     max_jump: Option<u64>,
     anchor: Option<u64>,
+    /// Whether the first rows were looked at ([`TimeGuard::anchor_at_median`]); the anchor can
+    /// still be `None` then, when they held no valid row: the first row checked becomes it.
+    anchored: bool,
 }
 
 impl TimeGuard {
@@ -97,16 +104,21 @@ impl TimeGuard {
         TimeGuard {
             max_jump,
             anchor: None,
+            anchored: false,
         }
     }
 
-    /// Whether the guard still needs a first block of times to anchor itself.
+    /// Whether the guard still waits for the first rows of its input to anchor itself: no row
+    /// may be decided before. Never with the guard off.
     pub fn needs_anchor(&self) -> bool {
-        self.max_jump.is_some() && self.anchor.is_none()
+        self.max_jump.is_some() && !self.anchored
     }
 
-    /// Anchors the guard at the median of `times` (the first rows of the input).
+    /// Anchors the guard at the median of `times` (the times of the first valid rows of the
+    /// input, in line order; of an even count, the later of the two middle ones). With no times
+    /// the first row checked becomes the anchor.
     pub fn anchor_at_median(&mut self, mut times: Vec<u64>) {
+        self.anchored = true;
         if times.is_empty() {
             return;
         }

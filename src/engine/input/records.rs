@@ -19,6 +19,8 @@ pub enum Reject {
     FieldCount { expected: usize, found: usize },
     /// A field that must be a number is not one.
     NotANumber { field: &'static str },
+    /// An id above [`MAX_ID`] (`value` as the line gives it).
+    OutOfRange { field: &'static str, value: String },
     /// A field holds a value outside its fixed vocabulary (`pv|buy|cart|fav`, ...).
     Unknown { field: &'static str, value: String },
     /// A text field is not valid UTF-8.
@@ -42,6 +44,10 @@ impl fmt::Display for Reject {
                 )
             }
             Reject::NotANumber { field } => write!(f, "{field} is not a number"),
+            Reject::OutOfRange { field, value } => write!(
+                f,
+                "{field} {value} is out of range (at most {MAX_ID}, as the tutorial's Long)"
+            ),
             Reject::Unknown { field, value } => write!(f, "unknown {field} '{value}'"),
             Reject::BadUtf8 { field } => write!(f, "{field} is not valid UTF-8"),
             Reject::BadTime { detail } => write!(f, "bad time: {detail}"),
@@ -94,6 +100,33 @@ pub fn number<N: std::str::FromStr>(bytes: &[u8], field: &'static str) -> Result
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or(Reject::NotANumber { field })
+}
+
+/// The largest id: the tutorial's Flink code reads every id as a Java `Long`, and a database
+/// table (`--sink`) stores it as a signed 64-bit integer. A larger one is rejected, so a run never
+/// accepts a value its table cannot hold.
+pub const MAX_ID: u64 = i64::MAX as u64;
+
+/// Parses an id: a number as [`number`] reads it, at most [`MAX_ID`]. A larger one, also one too
+/// large for 64 bits, is out of range; anything else that is not a number is not a number.
+fn id(bytes: &[u8], field: &'static str) -> Result<u64, Reject> {
+    let out_of_range = || Reject::OutOfRange {
+        field,
+        value: String::from_utf8_lossy(bytes.trim_ascii()).into_owned(),
+    };
+    match number::<u64>(bytes, field) {
+        Ok(id) if id <= MAX_ID => Ok(id),
+        Ok(_) => Err(out_of_range()),
+        Err(not_a_number) => {
+            let text = bytes.trim_ascii();
+            let digits = text.strip_prefix(b"+").unwrap_or(text);
+            if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+                Err(out_of_range())
+            } else {
+                Err(not_a_number)
+            }
+        }
+    }
 }
 
 fn text<'a>(bytes: &'a [u8], field: &'static str) -> Result<&'a str, Reject> {
@@ -160,8 +193,8 @@ impl Record for UserBehavior {
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 5)?;
         Ok(UserBehavior {
-            user_id: number(&f[0], "userId")?,
-            item_id: number(&f[1], "itemId")?,
+            user_id: id(&f[0], "userId")?,
+            item_id: id(&f[1], "itemId")?,
             category_id: number(&f[2], "categoryId")?,
             behavior: Behavior::parse(&f[3])?,
             ts: seconds(&f[4])?,
@@ -231,7 +264,7 @@ impl Record for LoginEvent {
             other => return Err(unknown("event type", other)),
         };
         Ok(LoginEvent {
-            user_id: number(&f[0], "userId")?,
+            user_id: id(&f[0], "userId")?,
             ip: text(&f[1], "ip")?.trim().to_owned(),
             outcome,
             ts: seconds(&f[3])?,
@@ -268,7 +301,7 @@ impl Record for OrderEvent {
             other => return Err(unknown("event type", other)),
         };
         Ok(OrderEvent {
-            order_id: number(&f[0], "orderId")?,
+            order_id: id(&f[0], "orderId")?,
             kind,
             tx_id: text(&f[2], "txId")?.trim().to_owned(),
             ts: seconds(&f[3])?,
@@ -317,8 +350,8 @@ impl Record for AdClickEvent {
     fn parse(f: &ByteRecord) -> Result<Self, Reject> {
         expect_fields(f, 5)?;
         Ok(AdClickEvent {
-            user_id: number(&f[0], "userId")?,
-            ad_id: number(&f[1], "adId")?,
+            user_id: id(&f[0], "userId")?,
+            ad_id: id(&f[1], "adId")?,
             province: text(&f[2], "province")?.trim().to_owned(),
             city: text(&f[3], "city")?.trim().to_owned(),
             ts: seconds(&f[4])?,
@@ -359,7 +392,7 @@ impl Record for MarketingEvent {
             other => return Err(unknown("behavior", other)),
         };
         Ok(MarketingEvent {
-            user_id: number(&f[0], "userId")?,
+            user_id: id(&f[0], "userId")?,
             behavior,
             channel: text(&f[2], "channel")?.trim().to_owned(),
             ts: number(&f[3], "timestamp")?,
@@ -461,6 +494,38 @@ mod tests {
         );
         assert_eq!(bad("1,x,3,pv,5"), "itemId is not a number");
         assert_eq!(bad("1,2,3,like,5"), "unknown behavior 'like'");
+    }
+
+    #[test]
+    fn ids_are_at_most_the_tutorials_long() {
+        let user = |id: &str| UserBehavior::parse(&fields(&format!("{id},2,3,pv,5"), b','));
+        assert_eq!(user("9223372036854775807").unwrap().user_id, MAX_ID);
+        assert_eq!(user(" +42 ").unwrap().user_id, 42);
+        for (id, shown) in [
+            ("9223372036854775808", "9223372036854775808"),
+            ("18446744073709551615", "18446744073709551615"),
+            (" 99999999999999999999999 ", "99999999999999999999999"),
+            ("+18446744073709551616", "+18446744073709551616"),
+        ] {
+            assert_eq!(
+                user(id).unwrap_err().to_string(),
+                format!(
+                    "userId {shown} is out of range (at most 9223372036854775807, as the tutorial's Long)"
+                )
+            );
+        }
+        for id in ["-1", "", "+", "1e9", "NaN", "-9223372036854775809"] {
+            assert_eq!(
+                user(id).unwrap_err(),
+                Reject::NotANumber { field: "userId" },
+                "{id:?}"
+            );
+        }
+        let ad = AdClickEvent::parse(&fields("1,9223372036854775808,p,c,5", b',')).unwrap_err();
+        assert!(
+            ad.to_string()
+                .starts_with("adId 9223372036854775808 is out of range")
+        );
     }
 
     #[test]

@@ -67,10 +67,18 @@ pub fn fingerprint(path: &str) -> Result<String, String> {
 /// The bytes read at a time. Larger blocks mean fewer, larger batches per timestamp.
 const BLOCK: usize = 1 << 20;
 
-/// The first rows whose median anchors the bogus-time guard: the start of the input, not a whole
-/// block (a small file spanning days, like `apache.log`, fits in one block and its median would be
-/// days after its first lines).
+/// The first valid rows whose median anchors the bogus-time guard: the start of the input, not a
+/// whole block (a small file spanning days, like `apache.log`, fits in one block and its median
+/// would be days after its first lines). They are the first rows of the input, whatever the block
+/// size (`--replay-rate` reads small blocks; a pipe gives what it has): the reader holds its first
+/// lines back, undecided, until it has read this many valid rows, or [`ANCHOR_BYTES`] of input,
+/// or the input ended ([`Held`]). On a live stream the first rows thus wait for the 1,000th.
 const ANCHOR_ROWS: usize = 1000;
+
+/// Only rows on lines that start in the first this many bytes of an input anchor its guard: what
+/// is held back stays bounded when the input starts with many lines that are not valid rows (a
+/// wrong file). If those bytes hold no valid row, the first row checked becomes the anchor.
+const ANCHOR_BYTES: u64 = 16 << 20;
 
 /// An opened input: its name for messages, and its bytes.
 pub struct Source {
@@ -252,6 +260,9 @@ impl<K, P, D> Reader<K, P, D> {
         let mut filled = 0;
         let mut shown_lines = 0;
         let started = std::time::Instant::now();
+        // The first lines wait here, undecided, until the guard can be anchored on the first
+        // rows of the input, not of the first block (see `ANCHOR_ROWS`). Not with the guard off.
+        let mut held = self.state.guard.needs_anchor().then(Held::default);
         loop {
             if crate::engine::status::stop::inputs_ended() {
                 return Ok(());
@@ -259,7 +270,7 @@ impl<K, P, D> Reader<K, P, D> {
             if filled == buffer.len() {
                 // The buffer holds one unfinished line (whole lines were handed on).
                 if filled > self.policy.max_line_bytes {
-                    filled = self.skip_long_line(&mut input, &mut buffer, filled)?;
+                    filled = self.skip_long_line(&mut input, &mut buffer, filled, held.as_mut())?;
                     continue;
                 }
                 buffer.resize(buffer.len() * 2, 0); // a line longer than a block
@@ -278,14 +289,28 @@ impl<K, P, D> Reader<K, P, D> {
                 match memchr::memrchr(b'\n', &buffer[..filled]) {
                     Some(i) => i + 1,
                     None if filled > self.policy.max_line_bytes => {
-                        filled = self.skip_long_line(&mut input, &mut buffer, filled)?;
+                        filled =
+                            self.skip_long_line(&mut input, &mut buffer, filled, held.as_mut())?;
                         continue;
                     }
                     None => continue,
                 }
             };
-            if complete > 0 {
-                let updates = self.lines::<R>(&buffer[..complete]);
+            let updates = match held.as_mut() {
+                None => (complete > 0).then(|| self.lines::<R>(&buffer[..complete])),
+                Some(first) => {
+                    first.add::<R>(&buffer[..complete], self.policy.max_line_bytes);
+                    if first.anchors() || eof {
+                        let first = held.take().expect("lines held back");
+                        self.release::<R>(first)
+                    } else {
+                        None
+                    }
+                }
+            };
+            buffer.copy_within(complete..filled, 0);
+            filled -= complete;
+            if let Some(updates) = updates {
                 crate::engine::status::progress::read(0, self.state.counts.read - shown_lines);
                 shown_lines = self.state.counts.read;
                 if let Some(rate) = self.policy.replay_rate {
@@ -305,8 +330,6 @@ impl<K, P, D> Reader<K, P, D> {
                 if self.tx.send(batch).is_err() {
                     return Ok(()); // the dataflow stopped listening (Ctrl-C)
                 }
-                buffer.copy_within(complete..filled, 0);
-                filled -= complete;
             }
             if eof {
                 return Ok(());
@@ -314,36 +337,77 @@ impl<K, P, D> Reader<K, P, D> {
         }
     }
 
-    /// Rejects the line that fills `buffer[..filled]` without a newline as too long, and reads
-    /// past its end without holding it. Returns how many bytes of the following lines are left
-    /// at the start of the buffer.
+    /// Rejects the line that fills `buffer[..filled]` without a newline as too long (or holds
+    /// its rejection back with the lines before it, in `held`), and reads past its end without
+    /// holding it. Returns how many bytes of the following lines are left at the start of the
+    /// buffer.
     fn skip_long_line(
         &mut self,
         input: &mut Box<dyn Read + Send>,
         buffer: &mut [u8],
         filled: usize,
+        held: Option<&mut Held>,
     ) -> Result<usize, String> {
-        let line = self.state.next_line;
-        let reason = Reject::TooLong {
-            limit: self.policy.max_line_bytes,
-        };
-        self.state.counts.read += 1;
-        self.reject(line, &reason, &shortened(&buffer[..filled]));
-        self.state.next_line += 1;
-        loop {
+        let shown = shortened(&buffer[..filled]);
+        if held.is_none() {
+            self.too_long(&shown);
+        }
+        let mut length = filled as u64;
+        let left = loop {
             let n = match input.read(buffer) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("cannot read {}: {e}", self.state.name)),
             };
             if n == 0 {
-                return Ok(0);
+                break 0;
             }
             if let Some(end) = memchr::memchr(b'\n', &buffer[..n]) {
+                length += end as u64 + 1;
                 buffer.copy_within(end + 1..n, 0);
-                return Ok(n - end - 1);
+                break n - end - 1;
+            }
+            length += n as u64;
+        };
+        if let Some(held) = held {
+            held.too_long(shown, length);
+        }
+        Ok(left)
+    }
+
+    /// Rejects the next line as longer than `--max-line-bytes`; `shown` is its start.
+    fn too_long(&mut self, shown: &[u8]) {
+        let reason = Reject::TooLong {
+            limit: self.policy.max_line_bytes,
+        };
+        self.state.counts.read += 1;
+        self.reject(self.state.next_line, &reason, shown);
+        self.state.next_line += 1;
+    }
+
+    /// Anchors the guard on the first rows of the input, then decides the lines held back until
+    /// then, in line order, as if they had come in one block. None when nothing was held (an
+    /// empty input): no batch.
+    fn release<R>(&mut self, held: Held) -> Option<Vec<(D, u64, isize)>>
+    where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool,
+        P: FnMut(R, u64, Origin) -> (D, u64),
+    {
+        self.state.guard.anchor_at_median(held.times);
+        if held.parts.is_empty() {
+            return None;
+        }
+        let mut updates = Vec::new();
+        for part in held.parts {
+            match part {
+                HeldPart::Lines(bytes) => updates.extend(self.lines::<R>(&bytes)),
+                HeldPart::TooLong(shown) => self.too_long(&shown),
             }
         }
+        consolidate_updates(&mut updates);
+        Some(updates)
     }
 
     /// Parses whole lines; returns their updates, consolidated.
@@ -354,15 +418,10 @@ impl<K, P, D> Reader<K, P, D> {
         K: Fn(&R) -> bool,
         P: FnMut(R, u64, Origin) -> (D, u64),
     {
-        if self.state.guard.needs_anchor() {
-            let times = records::<R>(bytes)
-                .filter_map(|(_, r)| r.ok())
-                .map(|r| r.event_time())
-                .filter(|ts| *ts <= crate::engine::input::records::MAX_EVENT_TIME)
-                .take(ANCHOR_ROWS)
-                .collect();
-            self.state.guard.anchor_at_median(times);
-        }
+        debug_assert!(
+            !self.state.guard.needs_anchor(),
+            "lines decided before the guard has its anchor"
+        );
         let mut updates = Vec::new();
         let first_line = self.state.next_line;
         let mut expected = 1;
@@ -459,6 +518,66 @@ impl<K, P, D> Reader<K, P, D> {
         }
         self.sides
             .reject(&self.state.name, line, &reason.to_string(), text);
+    }
+}
+
+/// The first lines of an input, held back undecided until the bogus-time guard has its anchor: the
+/// median of the first [`ANCHOR_ROWS`] valid rows of the input (among its first [`ANCHOR_BYTES`]),
+/// or of all of them if the input ends before. Which lines they are, and so every decision, is a
+/// fact of the input, whatever the blocks it was read in.
+#[derive(Default)]
+struct Held {
+    /// The lines, in input order: runs of whole lines, and the start of each line too long to
+    /// hold (its rejection waits with the lines before it).
+    parts: Vec<HeldPart>,
+    /// The times of the valid rows among them (those that pass everything but the guard), in line
+    /// order, at most [`ANCHOR_ROWS`].
+    times: Vec<u64>,
+    /// The bytes of input they span, the lines too long to hold included.
+    bytes: u64,
+}
+
+enum HeldPart {
+    Lines(Vec<u8>),
+    TooLong(Vec<u8>),
+}
+
+impl Held {
+    /// Holds a run of whole lines, and takes the times of its valid rows.
+    fn add<R: Record>(&mut self, run: &[u8], max_line_bytes: usize) {
+        if run.is_empty() {
+            return;
+        }
+        let mut records = records::<R>(run);
+        while self.times.len() < ANCHOR_ROWS {
+            let Some((_, parsed)) = records.next() else {
+                break;
+            };
+            if self.bytes + records.start as u64 >= ANCHOR_BYTES {
+                break;
+            }
+            let valid = parsed.ok().map(|r| r.event_time()).filter(|&ts| {
+                line_text(&run[records.start..]).len() <= max_line_bytes
+                    && crate::engine::input::records::within_range(ts).is_ok()
+            });
+            self.times.extend(valid);
+        }
+        match self.parts.last_mut() {
+            Some(HeldPart::Lines(lines)) => lines.extend_from_slice(run),
+            _ => self.parts.push(HeldPart::Lines(run.to_vec())),
+        }
+        self.bytes += run.len() as u64;
+    }
+
+    /// Holds the rejection of a line too long to hold, `length` bytes with its newline.
+    fn too_long(&mut self, shown: Vec<u8>, length: u64) {
+        self.parts.push(HeldPart::TooLong(shown));
+        self.bytes += length;
+    }
+
+    /// Whether the rows that anchor the guard are all read (else they are, at the end of input).
+    fn anchors(&self) -> bool {
+        self.times.len() >= ANCHOR_ROWS || self.bytes >= ANCHOR_BYTES
     }
 }
 
@@ -758,6 +877,52 @@ impl<D: ExchangeData> Pump for Feed<D> {
 mod tests {
     use super::*;
     use crate::engine::input::records::UserBehavior;
+
+    /// The rows that anchor the guard are the first valid rows of the input, whatever the runs of
+    /// lines it came in: bad, blank, too-long and out-of-range lines are skipped, and only lines
+    /// that start in the first `ANCHOR_BYTES` count.
+    #[test]
+    fn the_anchor_rows_do_not_depend_on_the_runs() {
+        let mut text = String::new();
+        for i in 0..3000u64 {
+            match i % 7 {
+                0 => text.push_str("not a row\n"),
+                1 => text.push('\n'),
+                2 => text.push_str(&format!(
+                    "1,2,3,pv,{}{}\n",
+                    1_511_658_000 + i,
+                    " ".repeat(90)
+                )),
+                3 => text.push_str("1,2,3,pv,999999999999999\n"),
+                _ => text.push_str(&format!("1,2,3,pv,{}\n", 1_511_658_000 + i)),
+            }
+        }
+        let whole = {
+            let mut held = Held::default();
+            held.add::<UserBehavior>(text.as_bytes(), 80);
+            held
+        };
+        assert_eq!(whole.times.len(), ANCHOR_ROWS);
+        assert!(whole.anchors());
+        assert_eq!(whole.times[0], 1_511_658_004_000);
+        for cut in [1, 30, 100, 4096] {
+            let mut held = Held::default();
+            let mut rest = text.as_bytes();
+            while !rest.is_empty() && !held.anchors() {
+                let end = rest.len().min(cut);
+                let end = memchr::memchr(b'\n', &rest[end - 1..]).map_or(rest.len(), |i| end + i);
+                held.add::<UserBehavior>(&rest[..end], 80);
+                rest = &rest[end..];
+            }
+            assert_eq!(held.times, whole.times, "runs of {cut} bytes");
+        }
+        // Past `ANCHOR_BYTES`, no row anchors, and nothing more is held.
+        let mut held = Held::default();
+        held.too_long(b"x...".to_vec(), ANCHOR_BYTES - 10);
+        held.add::<UserBehavior>(b"1,2,3,pv,1511658000\n1,2,3,pv,1511658001\n", 80);
+        assert_eq!(held.times, [1_511_658_000_000]);
+        assert!(held.anchors());
+    }
 
     /// Shares cut at line ends give the lines, numbers and offsets of one pass, whatever falls
     /// at a cut: blank lines, CRLF and lone `\r` lines, bad rows, a last line without `\n`.

@@ -1242,6 +1242,49 @@ fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
 /// each kill, the kills landed mid-run, and the end is the table of a run never killed, as psql
 /// shows it.
 #[test]
+fn postgres_with_a_progress_table_of_another_schema_is_one_sentence_not_a_panic() {
+    let Some(pg) = common::require(
+        "postgres",
+        "postgres_with_a_progress_table_of_another_schema_is_one_sentence_not_a_panic",
+        Postgres::start("schema"),
+    ) else {
+        return;
+    };
+    let input = tutorial("UserBehavior.csv");
+    // A table of that name, with other columns, and with the same names but other types.
+    for (db, ddl) in [
+        (
+            "odd_columns",
+            "CREATE TABLE uba_progress (id INTEGER, note TEXT)",
+        ),
+        (
+            "odd_types",
+            "CREATE TABLE uba_progress (table_name TEXT PRIMARY KEY, job INTEGER, arguments TEXT, \
+             inputs TEXT, tables TEXT, committed_time BIGINT, complete BOOLEAN); \
+             INSERT INTO uba_progress VALUES ('hot_items', 7, '', '', '', 0, true)",
+        ),
+    ] {
+        pg.psql(&format!("CREATE DATABASE {db}"));
+        pg.psql_in(db, &[], ddl);
+        for resume in [false, true] {
+            let mut args = vec!["hot-items", input.as_str(), "--sink"];
+            let sink = pg.sink_in(db);
+            args.push(&sink);
+            if resume {
+                args.push("--resume");
+            }
+            let out = uba(&args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{db}: {err}");
+            assert!(
+                err.starts_with("uba: cannot ") && !err.contains("panicked"),
+                "{db}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed() {
     let Some(pg) = common::require(
         "postgres",
@@ -1639,4 +1682,79 @@ fn a_resume_checks_every_byte_of_every_process_s_inputs() {
     edited[digit] = if edited[digit] == b'7' { b'8' } else { b'7' };
     std::fs::write(&b, &edited).unwrap();
     each_ends(&resume, 2, "process 1: ");
+}
+
+#[test]
+fn user_profile_the_blacklist_and_settled_windows_resume_as_if_never_killed() {
+    let behavior = user_behavior_input();
+    let user_profile = ["user-profile", behavior.as_str()];
+    killed_and_resumed(
+        "sink-kill-user-profile",
+        &user_profile,
+        "user_profile",
+        Kind::Users,
+        Layout::Threads(1),
+        3,
+        21,
+    );
+    let dir = scratch("sink-kill-ad-stats-input");
+    let clicks = generated(
+        &dir,
+        &["gen", "ad-clicks", "--rows", "200000", "--seed", "14"],
+    );
+    let blacklist = [
+        "ad-stats",
+        clicks.as_str(),
+        "--only",
+        "blacklist",
+        "--max-clicks",
+        "5",
+    ];
+    killed_and_resumed(
+        "sink-kill-ad-stats",
+        &blacklist,
+        "ad_stats_blacklist",
+        Kind::Appended,
+        Layout::Threads(1),
+        3,
+        23,
+    );
+    let pages = hot_pages_input();
+    let settled = [&["hot-pages", pages.as_str(), "--settled"], HOT_PAGES].concat();
+    killed_and_resumed(
+        "sink-kill-hot-pages-settled",
+        &settled,
+        "hot_pages",
+        Kind::Windows,
+        Layout::Threads(1),
+        3,
+        24,
+    );
+}
+
+#[test]
+fn a_commit_larger_than_the_batch_cap_is_written_ahead_within_its_transaction() {
+    // The profiles of every user at the last input time: one commit of more rows than a batch
+    // holds in memory (20,000 changes).
+    let dir = scratch("sink-batch-cap-input");
+    let input = generated(
+        &dir,
+        &[
+            "gen",
+            "user-behavior",
+            "--rows",
+            "400000",
+            "--seed",
+            "15",
+            "--users",
+            "100000",
+        ],
+    );
+    let csv = table_equals_stream(
+        "sink-batch-cap",
+        &["user-profile", &input, "--snapshot"],
+        "user_profile",
+        Kind::Users,
+    );
+    assert!(csv.lines().count() > 30_000, "{} rows", csv.lines().count());
 }

@@ -180,6 +180,45 @@ enum Op {
     },
 }
 
+/// The last replacement of each group among `ops`: the one whose rows are written.
+fn latest_generations(ops: &[Op]) -> HashMap<(String, &'static str, i64), u64> {
+    let mut latest = HashMap::new();
+    for op in ops {
+        if let Op::Replace {
+            table,
+            column,
+            value,
+            generation,
+        } = op
+        {
+            latest.insert((table.clone(), *column, *value), *generation);
+        }
+    }
+    latest
+}
+
+/// `ops` without the replacements a later one in `ops` supersedes, nor their rows: the batch's
+/// net effect, which is all a commit writes.
+fn net(ops: Vec<Op>) -> Vec<Op> {
+    let latest = latest_generations(&ops);
+    ops.into_iter()
+        .filter(|op| match op {
+            Op::Replace {
+                table,
+                column,
+                value,
+                generation,
+            } => latest[&(table.clone(), *column, *value)] == *generation,
+            Op::Insert {
+                table,
+                group: Some((column, value, generation)),
+                ..
+            } => latest[&(table.clone(), *column, *value)] == *generation,
+            Op::Insert { group: None, .. } => true,
+        })
+        .collect()
+}
+
 /// The results of one job in a database: its table(s) and its progress row.
 pub struct Table {
     db: Box<dyn Database>,
@@ -200,6 +239,8 @@ pub struct Table {
     recorded_inputs: Option<String>,
     /// A transaction is open: changes were written ahead of the commit that will end it.
     open: bool,
+    /// The batch's length at which it is next reduced to its net effect ([`net`]).
+    batch_limit: usize,
     generation: u64,
     group: Option<Group>,
     seq: HashMap<String, i64>,
@@ -289,6 +330,7 @@ impl Table {
             replace_previous: false,
             recorded_inputs: None,
             open: false,
+            batch_limit: BATCH_CAP,
             generation: 0,
             group: None,
             seq: HashMap::new(),
@@ -520,9 +562,17 @@ impl Table {
         }
         self.batch.extend(ops);
         self.batch_time = Some(time);
+        if self.batch.len() < self.batch_limit {
+            return Ok(());
+        }
+        // Superseded replacements go first (a user's list changed a thousand times in a batch
+        // is one list); only a net effect this large is written ahead.
+        self.batch = net(std::mem::take(&mut self.batch));
+        self.batch_limit = BATCH_CAP.max(2 * self.batch.len());
         if self.batch.len() < BATCH_CAP || crate::engine::status::stop::results_withheld() {
             return Ok(());
         }
+        self.batch_limit = BATCH_CAP;
         let ops = std::mem::take(&mut self.batch);
         let sink = self.sink.clone();
         self.begin()
@@ -553,6 +603,7 @@ impl Table {
     /// transaction: a reader sees all of a time's changes or none.
     pub fn commit(&mut self) -> Result<(), String> {
         let ops = std::mem::take(&mut self.batch);
+        self.batch_limit = BATCH_CAP;
         let Some(time) = self.batch_time.take() else {
             return Ok(());
         };
@@ -584,18 +635,7 @@ impl Table {
     /// trip for many rows, which is what a server over a socket needs; their sizes are few
     /// ([`statement_sizes`]), so that PostgreSQL prepares few statements.
     fn write(&mut self, ops: Vec<Op>) -> Result<(), String> {
-        let mut latest: HashMap<(String, &'static str, i64), u64> = HashMap::new();
-        for op in &ops {
-            if let Op::Replace {
-                table,
-                column,
-                value,
-                generation,
-            } = op
-            {
-                latest.insert((table.clone(), *column, *value), *generation);
-            }
-        }
+        let latest = latest_generations(&ops);
         // Deletes per (table, column), in first-seen order; rows per table, in order.
         let mut deletes: Vec<((String, &'static str), Vec<i64>)> = Vec::new();
         let mut inserts: Vec<(String, Vec<&'static str>, Vec<Vec<Column>>)> = Vec::new();

@@ -1600,6 +1600,14 @@ fn two_processes(
     outcomes(children)
 }
 
+/// Every process ended with `code` and says `says` on stderr.
+fn every_process_ends(outcomes: &[(Option<i32>, String)], code: i32, says: &str) {
+    for (p, (c, err)) in outcomes.iter().enumerate() {
+        assert_eq!(*c, Some(code), "process {p}: {err}");
+        assert!(err.contains(says), "process {p}: {err}");
+    }
+}
+
 #[test]
 fn ctrl_c_at_one_process_of_a_cluster_stops_every_process_and_commits_nothing_after_it() {
     let dir = scratch("sink-cluster-ctrl-c");
@@ -1619,13 +1627,7 @@ fn ctrl_c_at_one_process_of_a_cluster_stops_every_process_and_commits_nothing_af
             .unwrap();
         assert!(status.success());
     });
-    for (p, (code, err)) in outcomes.iter().enumerate() {
-        assert_eq!(*code, Some(130), "process {p}: {err}");
-        assert!(
-            err.contains("uba: process 1: stopped by Ctrl-C"),
-            "process {p}: {err}"
-        );
-    }
+    every_process_ends(&outcomes, 130, "uba: process 1: stopped by Ctrl-C");
     assert!(progress(&db, "hot_items").is_none_or(|(_, complete)| !complete));
 }
 
@@ -1640,13 +1642,8 @@ fn a_read_error_in_one_process_of_a_cluster_ends_every_process_with_its_sentence
         &["--sink", &sqlite(&db), "--replay-rate", "20000"],
     );
     let outcomes = two_processes(&dir, &argv, &[("UBA_FAULT_READ_AFTER", "1000000")], |_| {});
-    for (p, (code, err)) in outcomes.iter().enumerate() {
-        assert_eq!(*code, Some(1), "process {p}: {err}");
-        assert!(
-            err.contains("uba: process 1: cannot read") && err.contains("Input/output error"),
-            "process {p}: {err}"
-        );
-    }
+    every_process_ends(&outcomes, 1, "uba: process 1: cannot read");
+    every_process_ends(&outcomes, 1, "Input/output error");
     assert!(progress(&db, "hot_items").is_none_or(|(_, complete)| !complete));
 }
 
@@ -1658,10 +1655,7 @@ fn a_resume_checks_every_byte_of_every_process_s_inputs() {
     let fresh = shares("hot-items", [&a, &b], &["--sink", &sqlite(&db)]);
     let resume = shares("hot-items", [&a, &b], &["--sink", &sqlite(&db), "--resume"]);
     let each_ends = |argv: &[Vec<String>], code: i32, says: &str| {
-        for (p, (c, err)) in two_processes(&dir, argv, &[], |_| {}).iter().enumerate() {
-            assert_eq!(*c, Some(code), "process {p}: {err}");
-            assert!(err.contains(says), "process {p}: {err}");
-        }
+        every_process_ends(&two_processes(&dir, argv, &[], |_| {}), code, says);
     };
     each_ends(&fresh, 0, "");
     // Process 1's file cut to a third: the writer (process 0) never reads it, yet refuses.

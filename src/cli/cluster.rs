@@ -169,8 +169,16 @@ fn supervise(children: &mut [Child], last_words: &[Arc<Mutex<String>>]) -> Resul
             done[p] = true;
             running -= 1;
             if !status.success() {
+                // The others hear of a stop or a failure on the control plane and end with the
+                // same sentence: give them the time to, then stop those that did not.
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
                 for (q, other) in children.iter_mut().enumerate() {
                     if !done[q] {
+                        while other.try_wait().ok().flatten().is_none()
+                            && std::time::Instant::now() < deadline
+                        {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                         let _ = other.kill();
                         let _ = other.wait();
                     }

@@ -209,11 +209,14 @@ fn net(ops: Vec<Op>) -> Vec<Op> {
                 value,
                 generation,
             } => latest[&(table.clone(), *column, *value)] == *generation,
+            // A group whose replacement was written ahead has none here: its rows stay.
             Op::Insert {
                 table,
                 group: Some((column, value, generation)),
                 ..
-            } => latest[&(table.clone(), *column, *value)] == *generation,
+            } => latest
+                .get(&(table.clone(), *column, *value))
+                .is_none_or(|g| g == generation),
             Op::Insert { group: None, .. } => true,
         })
         .collect()
@@ -241,6 +244,9 @@ pub struct Table {
     open: bool,
     /// The batch's length at which it is next reduced to its net effect ([`net`]).
     batch_limit: usize,
+    /// The times a resumed run had committed are past (or it resumes nothing): the changes now
+    /// written are to be committed, and may be written ahead.
+    past_resume: bool,
     generation: u64,
     group: Option<Group>,
     seq: HashMap<String, i64>,
@@ -331,6 +337,7 @@ impl Table {
             recorded_inputs: None,
             open: false,
             batch_limit: BATCH_CAP,
+            past_resume: true,
             generation: 0,
             group: None,
             seq: HashMap::new(),
@@ -365,6 +372,7 @@ impl Table {
                     .collect();
                 table.resumed_through = committed;
                 table.committed = committed;
+                table.past_resume = committed.is_none();
             }
             previous => {
                 // A fresh run replaces the results of an earlier one at its first commit, and
@@ -547,6 +555,13 @@ impl Table {
             columns: cols,
             group,
         });
+        // One time's rows can be many (a snapshot of every user): once past the times a resumed
+        // run had committed, they too count towards the batch's bound.
+        if self.ops.len() + self.batch.len() >= self.batch_limit && self.past_resume {
+            let ops = std::mem::take(&mut self.ops);
+            self.batch.extend(ops);
+            return self.bound_batch();
+        }
         Ok(())
     }
 
@@ -562,6 +577,13 @@ impl Table {
         }
         self.batch.extend(ops);
         self.batch_time = Some(time);
+        self.past_resume = true;
+        self.bound_batch()
+    }
+
+    /// Keeps the batch within its bound: reduced to its net effect when it reaches its limit,
+    /// and written ahead (inside the transaction its commit will end) when that is still large.
+    fn bound_batch(&mut self) -> Result<(), String> {
         if self.batch.len() < self.batch_limit {
             return Ok(());
         }
@@ -666,7 +688,9 @@ impl Table {
                     group,
                 } => {
                     if let Some((column, value, generation)) = group
-                        && latest[&(table.clone(), column, value)] != generation
+                        && latest
+                            .get(&(table.clone(), column, value))
+                            .is_some_and(|g| *g != generation)
                     {
                         continue;
                     }

@@ -104,11 +104,13 @@ impl Control {
         inputs
     }
 
-    /// Tells every worker that the run stops, and why (once per worker).
+    /// Tells every worker that the run stops, and why (once per worker). This process withholds
+    /// its results at once, before the others have heard.
     pub fn announce_stop(&mut self, stop: Stopped) {
         if std::mem::replace(&mut self.announced_stop, true) {
             return;
         }
+        stop::stopped_because(stop.clone());
         if let Some(input) = self.input.as_mut() {
             input.send(Message::Stop {
                 code: stop.code,

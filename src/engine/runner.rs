@@ -42,10 +42,11 @@ struct Shared {
 }
 
 impl Shared {
-    /// A sentence as every process of a cluster prints it: naming the process it is about.
-    fn in_process(&self, sentence: &str) -> String {
+    /// A sentence about `process` as every process of a cluster prints it: naming that process
+    /// (on one process, as it is).
+    fn about(&self, process: usize, sentence: &str) -> String {
         if self.processes > 1 {
-            format!("process {}: {sentence}", self.process)
+            format!("process {process}: {sentence}")
         } else {
             sentence.to_owned()
         }
@@ -180,7 +181,7 @@ impl Context {
                 // abandoned, a table keeps its last commit, and `--resume` goes on from there.
                 control.announce_stop(Stopped {
                     code: failure::FAILED,
-                    reason: self.shared.in_process(&error),
+                    reason: self.shared.about(self.shared.process, &error),
                 });
             }
             if moved {
@@ -233,7 +234,7 @@ impl Context {
         if stop::ctrl_c() {
             control.announce_stop(Stopped {
                 code: failure::INTERRUPTED,
-                reason: self.shared.in_process("stopped by Ctrl-C"),
+                reason: self.shared.about(self.shared.process, "stopped by Ctrl-C"),
             });
         }
         match control.attend() {
@@ -257,10 +258,7 @@ impl Context {
     fn check_inputs(&mut self, heard: &[(usize, String)], control: &mut Control) {
         let inputs = heard
             .iter()
-            .map(|(process, fingerprint)| match self.shared.processes {
-                1 => fingerprint.clone(),
-                _ => format!("process {process}: {fingerprint}"),
-            })
+            .map(|(process, fingerprint)| self.shared.about(*process, fingerprint))
             .collect::<Vec<_>>()
             .join("; ");
         let mut output = self.shared.output.lock().expect("output lock");

@@ -759,10 +759,12 @@ impl<D: ExchangeData> Feed<D> {
         }
     }
 
+    /// The least watermark of the files still read. A file that failed holds the input at its
+    /// last watermark for good: no time after the failure may complete (the run stops instead).
     fn session_time(&self) -> Option<u64> {
         self.readings
             .iter()
-            .filter(|r| !r.done)
+            .filter(|r| !r.done || r.error.is_some())
             .map(|r| r.frontier)
             .min()
     }
@@ -804,6 +806,10 @@ impl<D: ExchangeData> Pump for Feed<D> {
             .filter(|r| !r.done)
             .min_by_key(|r| r.frontier)
         else {
+            // Every file is done; one that failed keeps the input open.
+            if self.session_time().is_some() {
+                return false;
+            }
             self.close();
             return true;
         };

@@ -256,8 +256,7 @@ fn a_normal_cluster_start_prints_no_error() {
         for line in err.lines() {
             assert!(!line.to_lowercase().contains("error"), "{err}");
             assert!(
-                line.starts_with("[process ")
-                    && (line.contains("] waiting for process ") || line.contains("] uba: ")),
+                line.starts_with("[process ") && line.contains("] uba: "),
                 "{err}"
             );
         }

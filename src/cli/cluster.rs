@@ -101,23 +101,9 @@ pub fn run(args: Args) -> Result<(), String> {
         let stderr = child.stderr.take().expect("stderr is piped");
         let last = last.clone();
         std::thread::spawn(move || {
-            let mut waited_for = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                match startup_chatter(&line) {
-                    Some(Chatter::Connecting(peer)) if !waited_for.contains(&peer) => {
-                        crate::engine::status::progress::eprint_line(&format!(
-                            "[process {p}] waiting for process {peer} to start"
-                        ));
-                        waited_for.push(peer);
-                    }
-                    Some(_) => {}
-                    None => {
-                        crate::engine::status::progress::eprint_line(&format!(
-                            "[process {p}] {line}"
-                        ));
-                        *last.lock().expect("stderr lock") = line;
-                    }
-                }
+                crate::engine::status::progress::eprint_line(&format!("[process {p}] {line}"));
+                *last.lock().expect("stderr lock") = line;
             }
         });
         children.push(child);
@@ -125,32 +111,6 @@ pub fn run(args: Args) -> Result<(), String> {
     let result = supervise(&mut children, &last_words);
     let _ = std::fs::remove_file(&hostfile);
     result
-}
-
-/// Timely's messages while the processes find each other.
-#[derive(Debug, PartialEq, Eq)]
-enum Chatter {
-    /// "worker 1:\terror connecting to worker 0: Connection refused (os error 111); retrying":
-    /// process 0 is not listening yet, which is how every start goes.
-    Connecting(String),
-    /// "awaiting connections (at 0/1)": process 0 waits for the others to call.
-    Awaiting,
-}
-
-/// Recognises timely's start-up messages (printed with `println!` every second until the
-/// connections are made), so that a normal start does not read as a failure: the relay prints one
-/// calm line per peer instead, and everything else as it is.
-fn startup_chatter(line: &str) -> Option<Chatter> {
-    if line.starts_with("awaiting connections (at ") {
-        return Some(Chatter::Awaiting);
-    }
-    let (_, rest) = line.split_once(":\terror connecting to worker ")?;
-    if !line.starts_with("worker ") || !line.ends_with("; retrying") {
-        return None;
-    }
-    let peer = rest.split(':').next()?;
-    peer.parse::<usize>().ok()?;
-    Some(Chatter::Connecting(peer.to_owned()))
 }
 
 /// Waits for every process; the first failure stops the others.
@@ -194,31 +154,4 @@ fn supervise(children: &mut [Child], last_words: &[Arc<Mutex<String>>]) -> Resul
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timely_start_up_messages_are_recognised() {
-        // The exact text of timely_communication 0.32 (networking.rs).
-        assert_eq!(
-            startup_chatter(
-                "worker 1:\terror connecting to worker 0: Connection refused (os error 111); retrying"
-            ),
-            Some(Chatter::Connecting("0".into()))
-        );
-        assert_eq!(
-            startup_chatter("awaiting connections (at 0/1)"),
-            Some(Chatter::Awaiting)
-        );
-        for real in [
-            "uba: cannot open input 'x.csv': No such file or directory (os error 2)",
-            "worker 1:\terror connecting to worker 0: Connection refused (os error 111)",
-            "timely communication error: connection reset",
-        ] {
-            assert_eq!(startup_chatter(real), None, "{real}");
-        }
-    }
 }

@@ -285,7 +285,7 @@ fn record_invocation(argv: &[String]) {
             _ => joined.push(arg.clone()),
         }
     }
-    crate::engine::output::table::set_invocation(job, joined);
+    crate::engine::status::invocation::set_invocation(job, joined);
 }
 
 /// clap's complete message (the missing argument's name, the similar flag, the possible values,

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! runner, options      run a job: workers, inputs, output, summary; the flags every job shares
+//! peers, control       a cluster's connections, and its control plane
 //!   sink               a collection's changes become rows          (output, time, status)
 //!   operators          the dataflow operators                      (input, time, status)
 //!   input  |  output   lines become records  |  rows go somewhere  (time, status)
@@ -15,8 +16,10 @@
 //! state machines), [`sink`] (a result's changes, in time order, as rows) and [`output`] (stdout,
 //! files, databases), with [`status`] (failures and exit codes, progress, latency, the stop
 //! flag) beside them all, and [`runner`], which runs a job's dataflow on timely's workers with
-//! the [`options`] every job shares, and a [`control`] plane on which the processes of a
-//! cluster agree on their inputs and hear of a stop in any of them. The contract all of this implements is `docs/event-time.md`.
+//! the [`options`] every job shares, the [`peers`] a cluster's process connects to (under a
+//! deadline, after a handshake, watched for silence), and a [`control`] plane on which the
+//! processes of a cluster agree on their inputs and hear of a stop in any of them. The contract
+//! all of this implements is `docs/event-time.md`.
 //!
 //! The engine names no job and no command line: jobs are built on it, the command line on them.
 
@@ -25,6 +28,7 @@ pub mod input;
 pub mod operators;
 pub mod options;
 pub mod output;
+pub mod peers;
 pub mod runner;
 pub mod sink;
 pub mod status;

@@ -45,6 +45,14 @@ pub struct ClusterArgs {
     /// one input; give it to every process.
     #[arg(long, value_name = "A.csv,B.csv")]
     pub inputs: Option<String>,
+    /// How long the processes of a cluster wait for each other at the start: a process that has
+    /// not connected by then is named, and every process exits with code 3.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration_ms)]
+    pub connect_timeout: u64,
+    /// How long a process of a cluster may be silent before the others count it lost (stopped,
+    /// its machine off or cut off): they stop with exit code 3 within about this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = peer_timeout_ms)]
+    pub peer_timeout: u64,
     /// Print help.
     #[arg(short = 'h', long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -296,6 +304,16 @@ pub fn duration_ms(s: &str) -> Result<u64, String> {
     humantime::parse_duration(s.trim())
         .map(|d| d.as_millis() as u64)
         .map_err(|e| format!("'{s}' is not a duration like 1h, 5m, 5s or 250ms ({e})"))
+}
+
+/// [`duration_ms`], at least a second: the processes send each other word several times within it.
+fn peer_timeout_ms(s: &str) -> Result<u64, String> {
+    match duration_ms(s)? {
+        ms if ms < 1000 => Err(format!(
+            "'{s}' is too short for --peer-timeout: at least 1s"
+        )),
+        ms => Ok(ms),
+    }
 }
 
 #[cfg(test)]

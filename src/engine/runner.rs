@@ -20,7 +20,9 @@ use crate::engine::input::source::{self, Origin, Pump, Source, TimePolicy};
 use crate::engine::options::{ClusterArgs, OutputArgs};
 use crate::engine::output::table::Table;
 use crate::engine::output::{self, Output};
+use crate::engine::peers;
 use crate::engine::status::failure::{self, Failure};
+use crate::engine::status::invocation;
 use crate::engine::status::progress;
 use crate::engine::status::stop::{self, Stopped};
 
@@ -314,8 +316,9 @@ fn peak_rss_kb() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Timely's configuration from `-w/-n/-p/-h`.
-pub fn timely_config(cluster: &ClusterArgs) -> Result<timely::Config, String> {
+/// Checks `-w/-n/-p` and reads the hostfile: the cluster's `host:port`s in process order (timely's
+/// default, `localhost:2101` and on, without one); empty for one process.
+fn cluster_hosts(cluster: &ClusterArgs) -> Result<Vec<String>, String> {
     if cluster.workers == 0 {
         return Err("-w (workers per process) must be at least 1".into());
     }
@@ -328,45 +331,60 @@ pub fn timely_config(cluster: &ClusterArgs) -> Result<timely::Config, String> {
             cluster.processes.max(1) - 1
         ));
     }
-    let communication = if cluster.processes <= 1 {
-        CommunicationConfig::Process(cluster.workers)
-    } else {
-        let addresses = match &cluster.hostfile {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read hostfile '{}': {e}", path.display()))?;
-                let hosts: Vec<String> = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from)
-                    .collect();
-                if hosts.len() < cluster.processes {
-                    return Err(format!(
-                        "hostfile '{}' names {} hosts, -n asks for {}",
-                        path.display(),
-                        hosts.len(),
-                        cluster.processes
-                    ));
-                }
-                hosts[..cluster.processes].to_vec()
+    if cluster.processes <= 1 {
+        return Ok(Vec::new());
+    }
+    match &cluster.hostfile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read hostfile '{}': {e}", path.display()))?;
+            let hosts: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            if hosts.len() < cluster.processes {
+                return Err(format!(
+                    "hostfile '{}' names {} hosts, -n asks for {}",
+                    path.display(),
+                    hosts.len(),
+                    cluster.processes
+                ));
             }
-            None => (0..cluster.processes)
-                .map(|i| format!("localhost:{}", 2101 + i))
-                .collect(),
-        };
-        CommunicationConfig::Cluster {
-            threads: cluster.workers,
-            process: cluster.process,
-            addresses,
-            report: false,
-            zerocopy: false,
+            Ok(hosts[..cluster.processes].to_vec())
         }
+        None => Ok((0..cluster.processes)
+            .map(|i| format!("localhost:{}", 2101 + i))
+            .collect()),
+    }
+}
+
+/// Timely's allocators: threads of this process, or (with several processes) connections to
+/// the others that uba makes itself ([`peers::connect`]).
+fn allocators(
+    cluster: &ClusterArgs,
+    hosts: Vec<String>,
+    inputs: &[String],
+) -> Result<peers::Connected, Failure> {
+    if hosts.is_empty() {
+        let (builders, guard) = CommunicationConfig::Process(cluster.workers).try_build()?;
+        return Ok(peers::Connected { builders, guard });
+    }
+    let (job, args) = invocation::invocation();
+    let identity = peers::Identity {
+        build: invocation::build(),
+        job,
+        // Each process reads its own `--inputs`.
+        arguments: invocation::result_arguments(&args, inputs, &["--inputs"]),
+        hosts,
+        workers: cluster.workers,
     };
-    Ok(timely::Config {
-        communication,
-        worker: timely::WorkerConfig::default(),
-    })
+    let timeouts = peers::Timeouts {
+        connect: Duration::from_millis(cluster.connect_timeout),
+        peer: Duration::from_millis(cluster.peer_timeout),
+    };
+    peers::connect(cluster.process, &identity, timeouts)
 }
 
 /// A fault for the tests, which cannot make a disk fail: `UBA_FAULT_READ_AFTER=BYTES` makes every
@@ -431,7 +449,7 @@ pub fn execute<F>(
 where
     F: Fn(&mut Worker, &mut Context) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
-    let config = timely_config(cluster)?;
+    let hosts = cluster_hosts(cluster)?;
     let display = out.progress()?;
     if cluster.processes > 1 {
         failure::report_lost_peers(cluster.process);
@@ -460,6 +478,9 @@ where
             .collect::<Result<Vec<_>, _>>()?,
         None => inputs.iter().map(|_| Vec::new()).collect(),
     };
+    // The processes find each other before anything is read or written: a peer that never
+    // comes ends the run before a table or an output is touched.
+    let connected = allocators(cluster, hosts, inputs)?;
     // A table's resume check covers every byte of every process's inputs: each process
     // fingerprints the files it reads, and announces them before the run starts.
     let inputs_fingerprint = match (&out.sink, &own_files) {
@@ -544,39 +565,44 @@ where
     }
     stop::install_ctrl_c();
     let workers = cluster.workers;
-    let guards = timely::execute(config, move |worker| {
-        let mut ctx = Context {
-            shared: shared.clone(),
-            writes: worker.index() == 0,
-            reads: if own_files.is_some() {
-                worker.index() % workers == 0
-            } else {
-                worker.index() == 0
-            },
-            feeds: Vec::new(),
-        };
-        let mut control = Control::new(worker);
-        let heard = control.agree_on_inputs(
-            worker,
-            worker.index() / workers,
-            ctx.reads.then(|| inputs_fingerprint.clone()).flatten(),
-        );
-        if ctx.writes {
-            ctx.check_inputs(&heard, &mut control);
-        }
-        let probe = build(worker, &mut ctx);
-        let result = ctx.drive(worker, &probe, &mut control);
-        control.close();
-        if ctx.reads {
-            progress::finish();
-            ctx.shared.sides.finish();
-            ctx.summarize();
-            if let Some(line) = crate::engine::status::latency::report() {
-                crate::engine::status::progress::eprint_line(&format!("uba: {line}"));
+    let guards = timely::execute::execute_from(
+        connected.builders,
+        connected.guard,
+        timely::WorkerConfig::default(),
+        move |worker| {
+            let mut ctx = Context {
+                shared: shared.clone(),
+                writes: worker.index() == 0,
+                reads: if own_files.is_some() {
+                    worker.index() % workers == 0
+                } else {
+                    worker.index() == 0
+                },
+                feeds: Vec::new(),
+            };
+            let mut control = Control::new(worker);
+            let heard = control.agree_on_inputs(
+                worker,
+                worker.index() / workers,
+                ctx.reads.then(|| inputs_fingerprint.clone()).flatten(),
+            );
+            if ctx.writes {
+                ctx.check_inputs(&heard, &mut control);
             }
-        }
-        result
-    })?;
+            let probe = build(worker, &mut ctx);
+            let result = ctx.drive(worker, &probe, &mut control);
+            control.close();
+            if ctx.reads {
+                progress::finish();
+                ctx.shared.sides.finish();
+                ctx.summarize();
+                if let Some(line) = crate::engine::status::latency::report() {
+                    crate::engine::status::progress::eprint_line(&format!("uba: {line}"));
+                }
+            }
+            result
+        },
+    )?;
     let results = guards.join();
     progress::finish();
     if let Some(stop) = stop::stopped() {

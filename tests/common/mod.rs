@@ -1,6 +1,7 @@
 //! Running the `uba` binary from tests, the same way a user does.
 #![allow(dead_code)]
 
+pub mod hosts;
 pub mod mutate;
 
 use std::io::{Read, Write};
@@ -314,7 +315,7 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The components of the machine that some tests need, and that `UBA_REQUIRE` may name.
-pub const COMPONENTS: &[&str] = &["postgres", "chromium"];
+pub const COMPONENTS: &[&str] = &["postgres", "chromium", "netns"];
 
 /// Why a component a test needs cannot be used.
 #[derive(Debug)]
@@ -375,7 +376,7 @@ pub fn decide<T>(
 /// not installed; returns `None` after printing `SKIPPED test: ...` on stderr when it is not
 /// installed and not required, and the test then returns without checking anything.
 ///
-/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium`, so that CI cannot pass by skipping.
+/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium,netns`, so that CI cannot pass by skipping.
 pub fn require<T>(component: &str, test: &str, found: Result<T, Unavailable>) -> Option<T> {
     let list = std::env::var("UBA_REQUIRE").ok();
     let why = match &found {

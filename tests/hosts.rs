@@ -56,7 +56,10 @@ fn three_hosts_reading_their_own_inputs_equal_three_workers_on_one() {
         .map(|i| {
             gen_file(
                 &dir.join(format!("day{i}.csv")),
-                &format!("user-behavior --rows 30000 --items 500 --categories 50 --rate 2 --seed {}", i + 1),
+                &format!(
+                    "user-behavior --rows 30000 --items 500 --categories 50 --rate 2 --seed {}",
+                    i + 1
+                ),
             )
         })
         .collect();

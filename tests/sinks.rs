@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::hosts::Network;
 use common::{Unavailable, ok, scratch, stderr, tutorial, uba};
 
 /// How a job's rows are kept in its table.
@@ -448,7 +449,12 @@ fn spawn(args: &[&str]) -> Child {
 
 /// [`spawn`] with environment variables set.
 fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_uba"))
+    spawn_in(Command::new(env!("CARGO_BIN_EXE_uba")), args, env)
+}
+
+/// [`spawn_with`] as `command` (uba, or uba on a host of the test's own).
+fn spawn_in(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Child {
+    command
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -472,37 +478,60 @@ impl Rng {
 
 /// How the job is run: its worker threads, or as a cluster of local processes.
 #[derive(Clone, Copy, Debug)]
-enum Layout {
+enum Layout<'a> {
     Threads(usize),
     Processes(usize),
+    /// A process on each of the first N hosts of a network of the test's own.
+    Hosts(&'a Network, usize),
 }
 
 /// Starts the run; returns its processes (process 0 first: it writes the table).
 fn start(args: &[&str], layout: Layout, dir: &Path) -> Vec<Child> {
+    let each = |_| (args.to_vec(), Vec::new());
     match layout {
         Layout::Threads(w) => vec![spawn(&[args, &["-w", &w.to_string()]].concat())],
-        Layout::Processes(n) => start_cluster(n, dir, |_| (args.to_vec(), Vec::new())),
+        Layout::Processes(n) => start_cluster(n, dir, None, each),
+        Layout::Hosts(network, n) => start_cluster(n, dir, Some(network), each),
     }
 }
 
-/// Starts a local cluster of `n` processes, process `p` with the arguments and environment
-/// `each(p)` gives (its own `--inputs`, a fault of its own).
+/// Starts a cluster of `n` processes, on 127.0.0.1 or on the hosts of `network`, process `p`
+/// with the arguments and environment `each(p)` gives (its own `--inputs`, a fault of its own).
 fn start_cluster<'a>(
     n: usize,
     dir: &Path,
+    network: Option<&Network>,
     each: impl Fn(usize) -> (Vec<&'a str>, Vec<(&'a str, &'a str)>),
 ) -> Vec<Child> {
-    let hosts: Vec<String> = (0..n)
-        .map(|_| format!("127.0.0.1:{}", common::free_port()))
-        .collect();
-    let hostfile = dir.join("hosts.txt");
-    std::fs::write(&hostfile, hosts.join("\n") + "\n").unwrap();
+    let hostfile = match network {
+        Some(network) => network.hostfile(dir, n, common::free_port()),
+        None => {
+            let hosts: Vec<String> = (0..n)
+                .map(|_| format!("127.0.0.1:{}", common::free_port()))
+                .collect();
+            let hostfile = dir.join("hosts.txt");
+            std::fs::write(&hostfile, hosts.join("\n") + "\n").unwrap();
+            hostfile
+        }
+    };
     (0..n)
         .map(|p| {
             let (args, env) = each(p);
-            let (n, p) = (n.to_string(), p.to_string());
-            let cluster = ["-n", &n, "-p", &p, "--hostfile", hostfile.to_str().unwrap()];
-            spawn_with(&[args.as_slice(), &cluster].concat(), &env)
+            let (n, p_) = (n.to_string(), p.to_string());
+            let cluster = [
+                "-n",
+                &n,
+                "-p",
+                &p_,
+                "--hostfile",
+                hostfile.to_str().unwrap(),
+            ];
+            let program = env!("CARGO_BIN_EXE_uba");
+            let command = match network {
+                Some(network) => network.command(p, program),
+                None => Command::new(program),
+            };
+            spawn_in(command, &[args.as_slice(), &cluster].concat(), &env)
         })
         .collect()
 }
@@ -689,7 +718,7 @@ fn killed_and_resumed_in<'a>(
         let ended = children[0].try_wait().unwrap().is_some();
         let _ = children[0].kill();
         // The other processes stop on their own once they notice process 0 is gone, except
-        // those still waiting for it to start, which retry forever (timely's connect loop).
+        // those still waiting for it to start, which wait up to --connect-timeout (60 s).
         let deadline = Instant::now() + Duration::from_secs(10);
         for child in &mut children[1..] {
             while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
@@ -923,11 +952,55 @@ fn hot_items_killed_ten_times_ends_as_if_never_killed() {
     );
 }
 
+/// A cluster of two hosts of the test's own, with a PostgreSQL server on a third, listening on that
+/// host's address: process 0 writes the table over the network, and it equals the csv; a host
+/// killed mid-run (process 0's: the others stop, exit 3), then the whole cluster started again
+/// with `--resume`, ends with the table of a run never interrupted.
+#[test]
+fn hot_items_across_hosts_into_postgres_on_its_own_host_killed_and_resumed() {
+    let Some(network) = common::require(
+        "netns",
+        "hot_items_across_hosts_into_postgres_on_its_own_host_killed_and_resumed",
+        Network::new("pg", 3),
+    ) else {
+        return;
+    };
+    let Some(pg) = common::require(
+        "postgres",
+        "hot_items_across_hosts_into_postgres_on_its_own_host_killed_and_resumed",
+        Postgres::start_on("hosts", &network, 2),
+    ) else {
+        return;
+    };
+    let input = user_behavior_input();
+    let args = [
+        "hot-items",
+        input.as_str(),
+        "--window",
+        "10m",
+        "--slide",
+        "1m",
+    ];
+    killed_and_resumed_in(
+        Store::Postgres(&pg),
+        "sink-kill-hot-items-hosts",
+        &args,
+        "hot_items",
+        Kind::Windows,
+        Layout::Hosts(&network, 2),
+        3,
+        10,
+    );
+}
+
 /// A PostgreSQL server of the test's own: `initdb` into a temporary directory, listening only on
 /// a Unix socket there, stopped when dropped.
 struct Postgres {
     dir: std::path::PathBuf,
     bin: std::path::PathBuf,
+    /// Where the server runs on a host of the test's own: its network namespace, and the
+    /// address it listens on besides its Unix socket.
+    host: Option<(String, String)>,
 }
 
 impl Postgres {
@@ -937,6 +1010,19 @@ impl Postgres {
     /// on PATH, or, as root, no `runuser`. Failed (always a test failure): anything that is there
     /// but does not work: `initdb`, `pg_ctl` or `runuser` failing, no `pg_ctl` beside `initdb`.
     fn start(name: &str) -> Result<Postgres, Unavailable> {
+        Self::start_with(name, None)
+    }
+
+    /// [`Postgres::start`] on host `i` of `network`, listening on its address too (the clients
+    /// of other hosts connect over TCP, without a password: `trust` for the test's subnet).
+    fn start_on(name: &str, network: &Network, i: usize) -> Result<Postgres, Unavailable> {
+        Self::start_with(
+            name,
+            Some((network.namespace(i).to_owned(), network.address(i))),
+        )
+    }
+
+    fn start_with(name: &str, host: Option<(String, String)>) -> Result<Postgres, Unavailable> {
         use Unavailable::{Failed, Missing};
         let bin = match std::env::var_os("UBA_TEST_POSTGRES_BIN") {
             Some(bin) => {
@@ -978,7 +1064,7 @@ impl Postgres {
         let dir = std::path::PathBuf::from(format!("/tmp/uba-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let pg = Postgres { dir, bin };
+        let pg = Postgres { dir, bin, host };
         if root {
             let out = Command::new("chown")
                 .args(["postgres:postgres", pg.dir.to_str().unwrap()])
@@ -1007,6 +1093,16 @@ impl Postgres {
             ],
         )
         .map_err(Failed)?;
+        let listen = match &pg.host {
+            Some((_, address)) => {
+                let hba = data.join("pg_hba.conf");
+                let mut rules = std::fs::read_to_string(&hba).unwrap();
+                rules.push_str(&format!("host all all {address}/24 trust\n"));
+                std::fs::write(&hba, rules).unwrap();
+                address.clone()
+            }
+            None => String::new(),
+        };
         let log = pg.dir.join("log");
         pg.run(
             root,
@@ -1018,7 +1114,7 @@ impl Postgres {
                 log.to_str().unwrap(),
                 "-o",
                 &format!(
-                    "-k {} -c listen_addresses='' -c fsync=off",
+                    "-k {} -c listen_addresses='{listen}' -c fsync=off",
                     pg.dir.display()
                 ),
                 "-w",
@@ -1034,13 +1130,17 @@ impl Postgres {
 
     fn run(&self, root: bool, args: &[&str]) -> Result<(), String> {
         let program = self.bin.join(args[0]);
-        let mut command = if root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
-        } else {
-            Command::new(&program)
-        };
+        // On its host, as the postgres user where the test runs as root.
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if let Some((namespace, _)) = &self.host {
+            argv.extend(["ip", "netns", "exec", namespace].map(Into::into));
+        }
+        if root {
+            argv.extend(["runuser", "-u", "postgres", "--"].map(Into::into));
+        }
+        argv.push(program.into());
+        let mut command = Command::new(&argv[0]);
+        command.args(&argv[1..]);
         let out = command
             .args(&args[1..])
             .current_dir(&self.dir)
@@ -1065,10 +1165,13 @@ impl Postgres {
 
     /// The `--sink` of database `db`.
     fn sink_in(&self, db: &str) -> String {
-        format!(
-            "postgres:host={} user=postgres dbname={db}",
-            self.dir.display()
-        )
+        match &self.host {
+            Some((_, address)) => format!("postgres://postgres@{address}/{db}"),
+            None => format!(
+                "postgres:host={} user=postgres dbname={db}",
+                self.dir.display()
+            ),
+        }
     }
 
     /// Runs `sql` in psql, as a user would; returns its unaligned output.
@@ -1600,7 +1703,7 @@ fn two_processes(
     env1: &[(&str, &str)],
     during: impl FnOnce(&[Child]),
 ) -> Vec<(Option<i32>, String)> {
-    let children = start_cluster(2, dir, |p| {
+    let children = start_cluster(2, dir, None, |p| {
         let env = if p == 1 { env1.to_vec() } else { Vec::new() };
         (argv[p].iter().map(String::as_str).collect(), env)
     });

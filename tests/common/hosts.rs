@@ -13,6 +13,7 @@ use super::Unavailable;
 /// The hosts' subnet: a private range (RFC 1918) that the test's switch alone carries.
 const SUBNET: &str = "10.213.0";
 
+#[derive(Debug)]
 pub struct Network {
     switch: String,
     hosts: Vec<String>,
@@ -61,6 +62,11 @@ impl Network {
             }
         }
         Ok(network)
+    }
+
+    /// Host `i`'s network namespace.
+    pub fn namespace(&self, i: usize) -> &str {
+        &self.hosts[i]
     }
 
     /// Host `i`'s address.

@@ -78,8 +78,8 @@ impl Output {
     /// before the run starts.
     ///
     /// With `guard_stdout`, results written to stdout go to a duplicate of it, and stdout itself
-    /// is pointed at stderr, so that nothing a library prints (timely's "awaiting connections"
-    /// while a cluster starts) mixes with the results.
+    /// is pointed at stderr, so that nothing a library prints (timely's own connection set-up
+    /// printed "awaiting connections") mixes with the results.
     pub fn open(
         path: Option<&str>,
         format: Format,

@@ -838,6 +838,9 @@ fn orders_input(name: &str) -> String {
     )
 }
 
+/// hot-items' windows in the kill tests: short, so that a run commits many times.
+const HOT_ITEMS: &[&str] = &["--window", "10m", "--slide", "1m"];
+
 fn user_behavior_input() -> String {
     let dir = scratch("sink-kill-user-behavior-input");
     generated(
@@ -915,14 +918,7 @@ fn order_timeout_killed_ten_times_ends_as_if_never_killed() {
 #[test]
 fn hot_items_killed_ten_times_ends_as_if_never_killed() {
     let input = user_behavior_input();
-    let args = [
-        "hot-items",
-        input.as_str(),
-        "--window",
-        "10m",
-        "--slide",
-        "1m",
-    ];
+    let args = [&["hot-items", input.as_str()], HOT_ITEMS].concat();
     killed_and_resumed(
         "sink-kill-hot-items",
         &args,
@@ -973,14 +969,7 @@ fn hot_items_across_hosts_into_postgres_on_its_own_host_killed_and_resumed() {
         return;
     };
     let input = user_behavior_input();
-    let args = [
-        "hot-items",
-        input.as_str(),
-        "--window",
-        "10m",
-        "--slide",
-        "1m",
-    ];
+    let args = [&["hot-items", input.as_str()], HOT_ITEMS].concat();
     killed_and_resumed_in(
         Store::Postgres(&pg),
         "sink-kill-hot-items-hosts",

@@ -2,7 +2,7 @@
 //! and 2 processes.
 //!
 //! `cargo bench --bench jobs -- [--rows 1000000,10000000] [--jobs hot-items,pv] [--reps 3]
-//! [--peers | --peers-only] [--latency] [--sinks]`
+//! [--peers | --peers-only] [--latency] [--sinks] [--split]`
 //!
 //! Data is generated once into `target/bench-data/` (by `uba gen`, so it is the same data every
 //! time). Each configuration runs `--reps` times in its own processes; the table shows the median
@@ -17,6 +17,8 @@
 //! written. `--sinks` runs hot-items, hot-pages and order-timeout into csv, a SQLite file and
 //! (with `UBA_BENCH_POSTGRES` naming a server, e.g. `postgres:host=/tmp/pg user=postgres
 //! dbname=postgres`) PostgreSQL, `-w 1`, and prints each sink's speed as a ratio to csv's.
+//! `--split` (alone: no main table) compares two threads and two processes reading the same rows
+//! as two files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -85,6 +87,7 @@ struct Options {
     table: bool,
     latency: bool,
     sinks: bool,
+    split: bool,
 }
 
 fn options() -> Options {
@@ -96,6 +99,7 @@ fn options() -> Options {
         table: true,
         latency: false,
         sinks: false,
+        split: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -125,6 +129,10 @@ fn options() -> Options {
             }
             "--latency" => o.latency = true,
             "--sinks" => o.sinks = true,
+            "--split" => {
+                o.split = true;
+                o.table = false
+            }
             "--bench" => {} // passed by cargo bench
             other => panic!("unknown benchmark flag {other}"),
         }
@@ -185,12 +193,13 @@ fn wait_peak(child: std::process::Child) -> u64 {
     usage.ru_maxrss as u64
 }
 
-fn run_once(args: &[String], shape: Shape) -> Measure {
+/// One run of `uba` with the arguments `each(p)` gives process `p` (on one process, `each(0)`).
+fn run_once(each: &dyn Fn(usize) -> Vec<String>, shape: Shape) -> Measure {
     let start = Instant::now();
     let peak_kb = match shape {
         Shape::Workers(w) => {
             let child = Command::new(UBA)
-                .args(args)
+                .args(each(0))
                 .args(["-w", &w.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -220,7 +229,7 @@ fn run_once(args: &[String], shape: Shape) -> Measure {
             let children: Vec<_> = (0..n)
                 .map(|p| {
                     Command::new(UBA)
-                        .args(args)
+                        .args(each(p))
                         .args(["-w", "1", "-n", &n.to_string(), "-p", &p.to_string(), "-h"])
                         .arg(&hostfile)
                         .stdout(Stdio::null())
@@ -244,7 +253,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn measure(args: &[String], shape: Shape, reps: usize) -> (f64, f64) {
-    let runs: Vec<Measure> = (0..reps).map(|_| run_once(args, shape)).collect();
+    measure_each(&|_| args.to_vec(), shape, reps)
+}
+
+/// [`measure`] with the arguments `each(p)` gives process `p`.
+fn measure_each(each: &dyn Fn(usize) -> Vec<String>, shape: Shape, reps: usize) -> (f64, f64) {
+    let runs: Vec<Measure> = (0..reps).map(|_| run_once(each, shape)).collect();
     (
         median(runs.iter().map(|m| m.seconds).collect()),
         median(runs.iter().map(|m| m.peak_kb as f64).collect()),
@@ -302,6 +316,66 @@ fn main() {
     if o.sinks {
         sinks(&o);
     }
+    if o.split {
+        split(&o);
+    }
+}
+
+/// Two files dealt from `file` line by line (odd and even lines: both span the same event time),
+/// written on first use.
+fn halves(file: &Path) -> [PathBuf; 2] {
+    use std::io::{BufRead, Write};
+    let paths = [0, 1].map(|i| file.with_extension(format!("half{i}.csv")));
+    if !paths.iter().all(|p| p.exists()) {
+        let mut writers = paths
+            .clone()
+            .map(|p| std::io::BufWriter::new(std::fs::File::create(p).unwrap()));
+        let reader = std::io::BufReader::new(std::fs::File::open(file).unwrap());
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let w = &mut writers[i % 2];
+            w.write_all(&line.unwrap()).unwrap();
+            w.write_all(b"\n").unwrap();
+        }
+        writers.iter_mut().for_each(|w| w.flush().unwrap());
+    }
+    paths
+}
+
+/// `--split`: the jobs with one input (pv, uv, hot-items unless `--jobs` says otherwise) over
+/// the same rows dealt into two files, read by `-w 2 --inputs a,b` and by two processes that
+/// each read their own file (`uba cluster --split-inputs`): what the exchange between processes
+/// costs against threads.
+fn split(o: &Options) {
+    println!(
+        "\n{:<22} {:>11} {:>13} {:>13} {:>9}",
+        "own inputs", "rows", "-w 2 ev/s", "2 procs ev/s", "procs/-w2"
+    );
+    let default = ["pv", "uv", "hot-items"].map(String::from).to_vec();
+    let jobs = o.jobs.clone().unwrap_or(default);
+    for bench in BENCHES
+        .iter()
+        .filter(|b| jobs.iter().any(|j| j == b.job) && b.generator == UB)
+    {
+        for &rows in o.rows.iter().filter(|&&rows| rows <= bench.max_rows) {
+            let files = halves(&input(bench.generator, rows)).map(|p| p.display().to_string());
+            let args = |inputs: &str| {
+                let mut a = vec![bench.job.to_owned(), "--format".into(), "csv".into()];
+                a.extend(bench.args.iter().map(|s| s.to_string()));
+                a.extend(["--inputs".into(), inputs.to_owned()]);
+                a
+            };
+            let (threads_s, _) = measure(&args(&files.join(",")), Shape::Workers(2), o.reps);
+            let (processes_s, _) = measure_each(&|p| args(&files[p]), Shape::Processes(2), o.reps);
+            println!(
+                "{:<22} {:>11} {:>13.0} {:>13.0} {:>8.2}x",
+                format!("{} {}", bench.job, bench.args.last().unwrap_or(&"")).trim_end(),
+                rows,
+                rows as f64 / threads_s,
+                rows as f64 / processes_s,
+                threads_s / processes_s
+            );
+        }
+    }
 }
 
 /// The same runs into csv, SQLite and PostgreSQL: what keeping the results in a table costs.
@@ -339,7 +413,7 @@ fn sinks(o: &Options) {
                         for suffix in ["", "-wal", "-shm"] {
                             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
                         }
-                        run_once(&args, Shape::Workers(1)).seconds
+                        run_once(&|_| args.clone(), Shape::Workers(1)).seconds
                     })
                     .collect();
                 let s = median(runs);

@@ -311,7 +311,11 @@ fn accept_all(
         };
         stream.set_nonblocking(false).ok();
         configure(&stream, timeouts.peer);
-        stream.set_read_timeout(Some(left)).ok();
+        // A peer says hello as soon as it has connected: a caller that says nothing (a port
+        // scanner holding the connection) must not hold up the others until the deadline.
+        stream
+            .set_read_timeout(Some(left.min(Duration::from_secs(5))))
+            .ok();
         let Ok(theirs) = hear_hello(&mut stream) else {
             continue;
         };

@@ -390,3 +390,81 @@ fn an_installed_binary_needs_no_build_directory() {
         ok(&["pv", "--format", "csv"])
     );
 }
+
+/// `--follow`: the lines appended to a file are read as they come (one of them written in two
+/// pieces), and its rotation followed (renamed, a new file at the path); Ctrl-C then fires the
+/// pending windows: the output is that of the whole input read at once.
+#[test]
+fn a_followed_file_is_read_as_it_grows_and_through_a_rotation() {
+    use std::io::{BufRead, Write};
+    let dir = scratch("follow");
+    let whole = gen_file(
+        &dir.join("whole.csv"),
+        "user-behavior --rows 3000 --rate 2 --items 500 --categories 50",
+    );
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, rest) = lines.split_at(1200);
+    let (second, third) = rest.split_at(900);
+    let joined = |part: &[&str]| part.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let args = ["pv", "--window", "1m", "--format", "csv"];
+    let expected = ok(&[&args[..], &[whole.as_str()]].concat());
+    let live = dir.join("live.csv");
+    std::fs::write(&live, joined(first)).unwrap();
+    let mut job = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(args)
+        .arg(&live)
+        .arg("--follow")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, received) = std::sync::mpsc::channel();
+    let stdout = job.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            tx.send(line.unwrap()).unwrap();
+        }
+    });
+    let mut output = Vec::new();
+    let mut wait_for = |lines: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while output.len() < lines {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            output.push(
+                received
+                    .recv_timeout(left)
+                    .expect("the followed lines' windows"),
+            );
+        }
+    };
+    // The first part's windows come while the file stays open.
+    wait_for(3);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&live)
+        .unwrap();
+    let second = joined(second);
+    let (a, b) = second.split_at(second.len() / 2 + 3);
+    file.write_all(a.as_bytes()).unwrap();
+    file.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    file.write_all(b.as_bytes()).unwrap();
+    drop(file);
+    std::fs::rename(&live, dir.join("live.csv.1")).unwrap();
+    std::fs::write(&live, joined(third)).unwrap();
+    // Every window but the last few fires only once the new file is read.
+    let total = expected.lines().count();
+    wait_for(total - 2);
+    let status = Command::new("kill")
+        .args(["-INT", &job.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = job.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    output.extend(received.iter());
+    assert_eq!(output.join("\n") + "\n", expected);
+    assert!(err.contains("3000 lines read: 3000 accepted"), "{err}");
+}

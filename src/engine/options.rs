@@ -112,6 +112,10 @@ pub struct OutputArgs {
     /// and read past without being held in memory.
     #[arg(long, default_value = "1M", value_parser = byte_size, value_name = "BYTES")]
     pub max_line_bytes: usize,
+    /// Keep reading each input file as lines are appended to it, and follow it when it is rotated
+    /// (renamed and created anew, as `tail -F` does), until stopped with Ctrl-C: a live stream.
+    #[arg(long)]
+    pub follow: bool,
     /// Benchmarking: read the input at this many lines per second of wall-clock time.
     #[arg(long, value_name = "LINES_PER_S")]
     pub replay_rate: Option<u64>,

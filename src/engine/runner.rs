@@ -14,6 +14,7 @@ use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use crate::engine::control::Control;
+use crate::engine::input::follow::Followed;
 use crate::engine::input::records::Record;
 use crate::engine::input::side::SideOutputs;
 use crate::engine::input::source::{self, Origin, Pump, Source, TimePolicy};
@@ -412,8 +413,9 @@ impl std::io::Read for FailingAfter {
     }
 }
 
-/// Opens an input path (`-` is stdin) with a clear error.
-pub fn open_input(path: &str) -> Result<Source, String> {
+/// Opens an input path (`-` is stdin) with a clear error; with `follow`, a file is read as it
+/// grows ([`Followed`]).
+pub fn open_input(path: &str, follow: bool) -> Result<Source, String> {
     if path == "-" {
         return Ok(Source {
             name: "stdin".into(),
@@ -425,6 +427,15 @@ pub fn open_input(path: &str) -> Result<Source, String> {
     let metadata = file.metadata().ok();
     if metadata.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(format!("input '{path}' is a directory, not a file"));
+    }
+    if follow {
+        return Ok(Source {
+            name: path.to_owned(),
+            reader: Box::new(
+                Followed::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?,
+            ),
+            size: None,
+        });
     }
     Ok(Source {
         name: path.to_owned(),
@@ -450,6 +461,13 @@ where
     F: Fn(&mut Worker, &mut Context) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
     let hosts = cluster_hosts(cluster)?;
+    if out.follow && out.resume {
+        return Err(
+            "--resume cannot continue a followed file yet: the table keeps no input \
+                    positions, and a resume replays its inputs from their start"
+                .into(),
+        );
+    }
     let display = out.progress()?;
     if cluster.processes > 1 {
         failure::report_lost_peers(cluster.process);
@@ -469,12 +487,12 @@ where
         Some(files) => vec![
             files
                 .iter()
-                .map(|p| open_input(p))
+                .map(|p| open_input(p, out.follow))
                 .collect::<Result<Vec<_>, _>>()?,
         ],
         None if first => inputs
             .iter()
-            .map(|p| open_input(p).map(|s| vec![s]))
+            .map(|p| open_input(p, out.follow).map(|s| vec![s]))
             .collect::<Result<Vec<_>, _>>()?,
         None => inputs.iter().map(|_| Vec::new()).collect(),
     };

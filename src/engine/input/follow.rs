@@ -1,0 +1,93 @@
+//! A followed file (`--follow`): the lines appended after its end are read as they come, and a
+//! rotation is followed, as `tail -F` does, until the run is stopped (Ctrl-C).
+//!
+//! The reader of an input ([`source`](super::source)) needs no change for it: a followed file is
+//! a [`Read`] whose end of file is never reached while the run goes on. At the end of what is
+//! written, it waits and looks again; at a stop it reports the end, and the reader takes a last
+//! unfinished line as the last line, as it does at the end of a file.
+//!
+//! Rotation: when the path names another file than the one being read (the file was renamed,
+//! `logrotate`'s default, and a new one created), what is left of the old file is read to its
+//! end, then the new file from its start. A file that became shorter than what was read
+//! (truncated in place, `copytruncate`) is read again from its start. While nothing is at the
+//! path (between the rename and the creation), the old file is kept.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use crate::engine::status::stop;
+
+/// How often the end of a followed file is looked at again.
+const POLL: Duration = Duration::from_millis(50);
+
+pub struct Followed {
+    path: String,
+    file: File,
+    /// The file being read: its device and inode, to see that the path names another.
+    identity: (u64, u64),
+    /// Bytes read from this file.
+    offset: u64,
+}
+
+impl Followed {
+    /// Follows the file at `path`, from its start.
+    pub fn open(path: &str) -> std::io::Result<Followed> {
+        let file = File::open(path)?;
+        let metadata = file.metadata()?;
+        Ok(Followed {
+            path: path.to_owned(),
+            file,
+            identity: (metadata.dev(), metadata.ino()),
+            offset: 0,
+        })
+    }
+
+    /// At the end of the file being read: the file now at the path, if it is another one.
+    /// A file truncated in place is read again from its start.
+    fn look_again(&mut self) -> std::io::Result<Option<File>> {
+        let Ok(at_path) = std::fs::metadata(&self.path) else {
+            return Ok(None); // nothing at the path for now: keep the old file
+        };
+        if (at_path.dev(), at_path.ino()) != self.identity {
+            return Ok(File::open(&self.path).ok());
+        }
+        if at_path.len() < self.offset {
+            self.file.seek(SeekFrom::Start(0))?;
+            self.offset = 0;
+        }
+        Ok(None)
+    }
+}
+
+impl Read for Followed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.file.read(buf)?;
+            if n > 0 {
+                self.offset += n as u64;
+                return Ok(n);
+            }
+            if stop::inputs_ended() {
+                return Ok(0);
+            }
+            match self.look_again()? {
+                Some(next) => {
+                    // Rotated: what was written to the old file before the rename is read
+                    // first, then the new file from its start.
+                    let n = self.file.read(buf)?;
+                    if n > 0 {
+                        self.offset += n as u64;
+                        return Ok(n);
+                    }
+                    let metadata = next.metadata()?;
+                    self.identity = (metadata.dev(), metadata.ino());
+                    self.file = next;
+                    self.offset = 0;
+                }
+                None => std::thread::sleep(POLL),
+            }
+        }
+    }
+}

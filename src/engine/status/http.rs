@@ -72,7 +72,7 @@ fn answer(request: Request) {
                 (503, "text/plain; charset=utf-8", format!("{reason}\n"))
             }
         },
-        "/state" => (200, "application/json", state().to_string()),
+        "/state" => (200, "application/json", state()),
         "/" => (200, "text/html; charset=utf-8", PAGE.to_owned()),
         _ => (404, "text/plain; charset=utf-8", "not found\n".to_owned()),
     };
@@ -84,8 +84,9 @@ fn answer(request: Request) {
     let _ = request.respond(response);
 }
 
-/// What the live page shows, as JSON.
-fn state() -> Value {
+/// What the live page shows, as JSON. The rows are written as the output serialized them, so
+/// that their columns keep the job's order.
+fn state() -> String {
     let watermark = metrics::job_watermark();
     let inputs: Vec<Value> = metrics::inputs()
         .into_iter()
@@ -96,23 +97,23 @@ fn state() -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = live::latest()
+    let results: Vec<String> = live::latest()
         .into_iter()
         .map(|batch| {
-            let rows: Vec<Value> = batch
+            let rows: Vec<String> = batch
                 .rows
                 .iter()
-                .map(|(section, row)| {
-                    json!({
-                        "section": section,
-                        "row": serde_json::from_str::<Value>(row).unwrap_or(Value::Null),
-                    })
-                })
+                .map(|(section, row)| format!(r#"{{"section":{},"row":{row}}}"#, json!(section)))
                 .collect();
-            json!({ "time": batch.time, "rows": rows, "more": batch.more })
+            format!(
+                r#"{{"time":{},"more":{},"rows":[{}]}}"#,
+                batch.time,
+                batch.more,
+                rows.join(",")
+            )
         })
         .collect();
-    json!({
+    let head = json!({
         "job": metrics::job(),
         "ended": live::ended(),
         "unhealthy": health::unhealthy(),
@@ -120,6 +121,12 @@ fn state() -> Value {
         "watermark": watermark,
         "rows_emitted": metrics::rows_emitted(),
         "inputs": inputs,
-        "results": results,
     })
+    .to_string();
+    // `head` is an object: its closing brace makes way for the results.
+    format!(
+        r#"{},"results":[{}]}}"#,
+        &head[..head.len() - 1],
+        results.join(",")
+    )
 }

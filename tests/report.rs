@@ -6,8 +6,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-
-
 use common::{browser, scratch, stderr, tutorial, uba};
 
 /// Writes the report of the tutorial's samples with `extra` flags; returns the page.
@@ -310,9 +308,11 @@ fn a_failing_job_is_one_sentence() {
 /// installs it); a chromium that is there but fails is a failure (`common::require`).
 #[test]
 fn chromium_renders_the_report() {
-    let Some(chromium) =
-        common::require("chromium", "chromium_renders_the_report", browser::chromium())
-    else {
+    let Some(chromium) = common::require(
+        "chromium",
+        "chromium_renders_the_report",
+        browser::chromium(),
+    ) else {
         return;
     };
     let dir = scratch("report-chromium");

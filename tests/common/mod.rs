@@ -416,8 +416,8 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
 /// project's `prometheus_client` package (PyPI `prometheus-client`). Missing: no python3, or no
 /// such package. Returns the python3 to run it with.
 pub fn prometheus_parser() -> Result<PathBuf, Unavailable> {
-    let python = on_path("python3")
-        .ok_or_else(|| Unavailable::Missing("no `python3` on PATH".into()))?;
+    let python =
+        on_path("python3").ok_or_else(|| Unavailable::Missing("no `python3` on PATH".into()))?;
     let out = Command::new(&python)
         .args(["-c", "import prometheus_client.openmetrics.parser"])
         .stdin(Stdio::null())

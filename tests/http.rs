@@ -442,3 +442,101 @@ fn healthz_turns_503_when_a_peer_is_killed() {
     let mut run = run;
     assert_eq!(run.job.wait().unwrap().code(), Some(3));
 }
+
+/// Every job file, fed its first input on stdin, serves the three endpoints while it runs (the
+/// page, `/metrics` with the job's name and its input, `/healthz`, and `/state` as JSON), and writes what it writes without `--http`, byte for byte.
+#[test]
+fn every_job_serves_the_three_endpoints_and_writes_the_same() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    // app-marketing's job file reads a live stream on stdin: here, generated rows.
+    let generated = common::gen_file(
+        &scratch("http-every-job").join("marketing.csv"),
+        "marketing --rows 2000",
+    );
+    for file in files {
+        let spec: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
+        let job = spec["job"].as_str().unwrap().to_owned();
+        let inputs: Vec<String> = spec["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| match p.as_str().unwrap() {
+                "-" => generated.clone(),
+                p => root.join("jobs").join(p).display().to_string(),
+            })
+            .collect();
+        let file = file.display().to_string();
+        let without = common::ok(&[&["run", &file], &common::strs(&inputs)[..]].concat());
+        let mut args = vec!["run".to_owned(), file.clone(), "-".to_owned()];
+        args.extend(inputs[1..].iter().cloned());
+        args.extend(["--http".to_owned(), "127.0.0.1:0".to_owned()]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = std::fs::read(&inputs[0]).unwrap();
+        let feed = std::thread::spawn(move || {
+            std::io::Write::write_all(&mut stdin, &input).unwrap();
+            stdin
+        });
+        let mut stdout = child.stdout.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            stdout.read_to_end(&mut v).unwrap();
+            v
+        });
+        let err = lines_of(child.stderr.take().unwrap());
+        let first = err.recv_timeout(Duration::from_secs(30)).unwrap();
+        let address = first
+            .strip_prefix("uba: serving http://")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("{file}: {first}"));
+        let get = |path: &str| http_get(address, path).unwrap();
+        let started = Instant::now();
+        let accepted = format!(
+            "uba_records_total{{job=\"{job}\",process=\"0\",input=\"stdin\",outcome=\"accepted\"}} "
+        );
+        loop {
+            let (status, metrics) = get("/metrics");
+            assert_eq!(status, 200, "{file}");
+            let count = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&accepted))
+                .and_then(|n| n.parse::<u64>().ok());
+            // The input is open (a short one is held until its end: the guard's anchor rows).
+            if count.is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{file}: {metrics}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(get("/healthz"), (200, "ok\n".to_owned()), "{file}");
+        let (status, page) = get("/");
+        assert!(
+            status == 200 && page.contains("<title>uba: live</title>"),
+            "{file}"
+        );
+        let state: serde_json::Value = serde_json::from_str(&get("/state").1).unwrap();
+        assert_eq!(state["job"], job.as_str(), "{file}");
+        drop(feed.join().unwrap());
+        let status = child.wait().unwrap();
+        let err: Vec<String> = err.iter().collect();
+        assert!(status.success(), "{file}: {}", err.join("\n"));
+        assert!(
+            String::from_utf8(out.join().unwrap()).unwrap() == without,
+            "{file}: the output differs with --http"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Whether the run is healthy, as `/healthz` answers (`--http`): running, with its inputs and
 //! peers connected; or why not (a lost peer, a failed input or sink, a stop), one sentence.
 //!
-//! A failure ends the process ([`super::failure::exit`]), and a monitor that polls `/healthz`
+//! A failure ends the process (`failure::exit`), and a monitor that polls `/healthz`
 //! would most often find only a closed port. So with `--http`, the process that fails first says
 //! why here, and keeps serving until `/healthz` has answered 503 once, at most [`GRACE`]; only
 //! then does it exit. Without `--http` nothing waits.

@@ -1,4 +1,4 @@
-//! The latest results, handed from the output to the live page (`--http`, [`super::http`]).
+//! The latest results, handed from the output to the live page (`--http`, served by `http.rs`).
 //!
 //! The output keeps the rows of each completed time as JSON objects (at most [`ROWS`] per time:
 //! a top N, a window's counts, the latest alerts; the rest only counted), and hands the

@@ -1,4 +1,4 @@
-//! The run's metrics, as `/metrics` serves them (`--http`, [`super::http`]): what a person who
+//! The run's metrics, as `/metrics` serves them (`--http`, served by `http.rs`): what a person who
 //! watches a running job asks of it (how much was read, how far event time has come, how far
 //! behind the wall clock, what was written and committed, how busy the workers are, how much
 //! state they hold, how much memory), named in the Prometheus conventions: `uba_` prefix, base
@@ -204,7 +204,7 @@ pub fn committed(sink: &str, took: Duration, time: u64) {
     }
 }
 
-/// One worker's handles for what timely's and differential's logs tell ([`super::introspection`]).
+/// One worker's handles for what timely's and differential's logs tell (`introspection.rs`).
 pub struct WorkerMetrics {
     pub busy: Seconds,
     pub idle: Seconds,

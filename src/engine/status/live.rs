@@ -105,3 +105,42 @@ pub fn end() {
 pub fn ended() -> bool {
     ENDED.load(Ordering::Relaxed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A completed time whose hand-over finds the page reading waits for the next one, in order;
+    /// only the last [`TIMES`] are kept, and a time's rows past [`ROWS`] are only counted.
+    #[test]
+    fn a_busy_reader_delays_the_hand_over_and_loses_nothing() {
+        let mut publisher = Publisher::default();
+        let reading = LATEST.lock().unwrap();
+        publisher.row("{\"a\":1}".into());
+        publisher.done(10);
+        assert_eq!(
+            publisher.ready.len(),
+            1,
+            "handed over while the page was read"
+        );
+        drop(reading);
+        for i in 0..ROWS + 3 {
+            if publisher.wants_row() {
+                publisher.row(format!("{{\"b\":{i}}}"));
+            } else {
+                publisher.skip();
+            }
+        }
+        publisher.done(11);
+        let latest = latest();
+        let times: Vec<u64> = latest.iter().map(|b| b.time).collect();
+        assert_eq!(times, [10, 11]);
+        assert_eq!((latest[1].rows.len(), latest[1].more), (ROWS, 3));
+        for t in 12..12 + TIMES as u64 {
+            publisher.row("{}".into());
+            publisher.done(t);
+        }
+        let times: Vec<u64> = super::latest().iter().map(|b| b.time).collect();
+        assert_eq!(times, (12..12 + TIMES as u64).collect::<Vec<_>>());
+    }
+}

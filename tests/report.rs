@@ -4,11 +4,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use common::{Unavailable, scratch, stderr, tutorial, uba};
+use common::{browser, scratch, stderr, tutorial, uba};
 
 /// Writes the report of the tutorial's samples with `extra` flags; returns the page.
 fn report(dir: &Path, extra: &[&str]) -> String {
@@ -304,86 +302,24 @@ fn a_failing_job_is_one_sentence() {
     assert!(!output.exists(), "a failed report wrote its file");
 }
 
-/// The browser of [`chromium_renders_the_report`]: `chromium` (Debian's package) on `PATH`, or
-/// the program that the test-only variable `UBA_TEST_CHROMIUM` names (to check what the test
-/// does with a browser that is missing or broken). Missing: not found. Failed: found, but
-/// `--version` cannot run or fails.
-fn chromium() -> Result<PathBuf, Unavailable> {
-    let name = std::env::var("UBA_TEST_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let program = common::on_path(&name).ok_or_else(|| {
-        Unavailable::Missing(format!("no `{name}` on PATH (apt-get install chromium)"))
-    })?;
-    let out = Command::new(&program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Unavailable::Failed(format!("cannot run {}: {e}", program.display())))?;
-    if !out.status.success() {
-        return Err(Unavailable::Failed(format!(
-            "`{} --version` failed ({}): {}{}",
-            program.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            stderr(&out)
-        )));
-    }
-    Ok(program)
-}
-
 /// Renders the page in headless chromium (Debian's package): the screenshot is not blank and
 /// has the charts' colors, and the rendered DOM has every bar. Where chromium is not installed
 /// the test says it is skipped, unless `UBA_REQUIRE` names `chromium` (`.ci/run` does, and
 /// installs it); a chromium that is there but fails is a failure (`common::require`).
 #[test]
 fn chromium_renders_the_report() {
-    let Some(chromium) = common::require("chromium", "chromium_renders_the_report", chromium())
-    else {
+    let Some(chromium) = common::require(
+        "chromium",
+        "chromium_renders_the_report",
+        browser::chromium(),
+    ) else {
         return;
     };
     let dir = scratch("report-chromium");
     let page = report(&dir, &[]);
     let url = format!("file://{}", dir.join("report.html").display());
     let png = dir.join("report.png");
-    let browse = |extra: &[String]| {
-        let profile = dir.join(format!("profile-{}", extra.len()));
-        let dump = dir.join(format!("stdout-{}", extra.len()));
-        let log = dir.join(format!("stderr-{}", extra.len()));
-        let mut child = Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                &format!("--user-data-dir={}", profile.display()),
-            ])
-            .args(extra)
-            .arg(&url)
-            .stdin(Stdio::null())
-            // A file, not a pipe: the DOM is larger than a pipe holds, and nobody reads it
-            // until chromium ends.
-            .stdout(std::fs::File::create(&dump).unwrap())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(120) {
-                child.kill().unwrap();
-                panic!("chromium did not finish within 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let status = child.wait().unwrap();
-        assert!(
-            status.success(),
-            "chromium failed: {status:?}: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::fs::read_to_string(&dump).unwrap()
-    };
+    let browse = |extra: &[String]| browser::browse(&chromium, &dir, extra, &url);
 
     // The DOM after rendering: every chart and every bar made it.
     let dom = browse(&["--dump-dom".into()]);
@@ -406,17 +342,11 @@ fn chromium_renders_the_report() {
         "--window-size=1200,3000".into(),
         "--hide-scrollbars".into(),
     ]);
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!((info.width, info.height), (1200, 3000));
-    let channels = info.line_size / info.width as usize;
-    let rgb: Vec<&[u8]> = pixels[..info.buffer_size()].chunks(channels).collect();
-    let near = |p: &[u8], c: [u8; 3]| (0..3).all(|i| p[i].abs_diff(c[i]) <= 6);
-    let white = rgb.iter().filter(|p| near(p, [255, 255, 255])).count();
-    let blue = rgb.iter().filter(|p| near(p, [0x4e, 0x79, 0xa7])).count();
-    let dark = rgb.iter().filter(|p| near(p, [16, 63, 122])).count();
+    let (width, height, rgb) = browser::pixels(&png);
+    assert_eq!((width, height), (1200, 3000));
+    let white = browser::count_near(&rgb, [255, 255, 255]);
+    let blue = browser::count_near(&rgb, [0x4e, 0x79, 0xa7]);
+    let dark = browser::count_near(&rgb, [16, 63, 122]);
     let share = |n: usize| n as f64 / rgb.len() as f64;
     assert!(
         share(white) < 0.97,

@@ -286,6 +286,7 @@ fn record_invocation(argv: &[String]) {
         }
     }
     crate::engine::status::invocation::set_invocation(job, joined);
+    crate::engine::status::metrics::set_job(job);
 }
 
 /// clap's complete message (the missing argument's name, the similar flag, the possible values,

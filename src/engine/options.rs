@@ -135,6 +135,12 @@ pub struct OutputArgs {
     /// Show no progress line, even on a terminal.
     #[arg(long)]
     pub quiet: bool,
+    /// Serve, while the job runs, a live page of its progress and latest results (`/`),
+    /// Prometheus metrics (`/metrics`) and its health (`/healthz`) on ADDR: `HOST:PORT`, or a
+    /// port alone on 127.0.0.1; port 0 picks a free one, printed on stderr. In a cluster,
+    /// process 0 serves.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 impl OutputArgs {

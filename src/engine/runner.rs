@@ -190,6 +190,7 @@ impl Context {
             if moved {
                 let watermark = self.feeds.iter().map(|f| f.frontier()).min();
                 crate::engine::status::progress::watermark(watermark.unwrap_or(u64::MAX));
+                crate::engine::status::metrics::watermark(watermark.unwrap_or(u64::MAX));
             }
             worker.step_or_park(if moved {
                 Some(Duration::ZERO)
@@ -538,6 +539,9 @@ where
             }
         };
         output.settled = out.settled;
+        if out.http.is_some() {
+            output = output.with_live_page();
+        }
         (
             Some(output),
             SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
@@ -581,6 +585,12 @@ where
             crate::engine::time::time_fmt::format_ms(ms, zone.offset_at(ms))
         });
     }
+    // Process 0 serves the page and the metrics of the inputs it reads and the output it writes.
+    let http = out.http.is_some() && first;
+    crate::engine::status::metrics::set_process(cluster.process);
+    if let (Some(address), true) = (&out.http, first) {
+        crate::engine::status::http::serve(address)?;
+    }
     stop::install_ctrl_c();
     let workers = cluster.workers;
     let guards = timely::execute::execute_from(
@@ -598,6 +608,9 @@ where
                 },
                 feeds: Vec::new(),
             };
+            if http {
+                crate::engine::status::introspection::register(worker);
+            }
             let mut control = Control::new(worker);
             let heard = control.agree_on_inputs(
                 worker,
@@ -623,6 +636,7 @@ where
     )?;
     let results = guards.join();
     progress::finish();
+    crate::engine::status::live::end();
     if let Some(stop) = stop::stopped() {
         // Stopped by Ctrl-C (a failure has exited already): what was written is the answer for
         // the input read until then, which the outputs keep; a table was not marked complete.

@@ -3,13 +3,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::draw::{check_pool, check_rate, pick, rng};
-use super::sink::{Fail, Sink};
+use super::sink::{Fail, Sink, follow};
 
 /// App-marketing events `userId,behavior,channel,ts` with `ts` in epoch milliseconds.
 #[derive(clap::Args, Debug)]
@@ -96,31 +95,13 @@ impl Plan {
     }
 
     pub(super) fn write<W: Write>(&mut self, out: &mut Sink<W>) -> Result<(), Fail> {
-        let end = self.rows.unwrap_or(u64::MAX);
-        if !self.follow {
-            for i in 0..end {
-                self.row(out, i, self.start)?;
-            }
-            return Ok(());
+        if self.follow {
+            return follow(out, self.rows, self.rate, |out, i, wall_ms| {
+                self.row(out, i, wall_ms)
+            });
         }
-        let began = Instant::now();
-        let wall_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let mut i = 0;
-        while i < end {
-            // Every row whose time has come, then one flush: rows arrive on time at any rate.
-            let due = (began.elapsed().as_secs_f64() * self.rate) as u64 + 1;
-            while i < due.min(end) {
-                self.row(out, i, wall_ms)?;
-                i += 1;
-            }
-            out.flush()?;
-            let next = Duration::try_from_secs_f64(i as f64 / self.rate)
-                .ok()
-                .and_then(|d| began.checked_add(d));
-            let Some(next) = next else { break };
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        for i in 0..self.rows.unwrap_or(u64::MAX) {
+            self.row(out, i, self.start)?;
         }
         Ok(())
     }

@@ -111,3 +111,37 @@ impl<W: Write> Sink<W> {
         self.w
     }
 }
+
+/// Plays rows live (`--follow`): row `i` is written when its time comes on the wall clock,
+/// `i / rate` seconds after the start, and every row whose time has come is flushed at once, so
+/// that a job reading a pipe sees a live stream at any rate. `row(out, i, start_ms)` writes row
+/// `i`, stamped from `start_ms`, the wall clock's epoch milliseconds at the start. `rows`:
+/// how many (`None`: until the reader goes away or the process is stopped).
+pub(super) fn follow<W: Write>(
+    out: &mut Sink<W>,
+    rows: Option<u64>,
+    rate: f64,
+    mut row: impl FnMut(&mut Sink<W>, u64, u64) -> Result<(), Fail>,
+) -> Result<(), Fail> {
+    let end = rows.unwrap_or(u64::MAX);
+    let began = std::time::Instant::now();
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut i = 0;
+    while i < end {
+        // Every row whose time has come, then one flush: rows arrive on time at any rate.
+        let due = (began.elapsed().as_secs_f64() * rate) as u64 + 1;
+        while i < due.min(end) {
+            row(out, i, wall_ms)?;
+            i += 1;
+        }
+        out.flush()?;
+        let next = std::time::Duration::try_from_secs_f64(i as f64 / rate)
+            .ok()
+            .and_then(|d| began.checked_add(d));
+        let Some(next) = next else { break };
+        std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+    }
+    Ok(())
+}

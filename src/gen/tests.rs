@@ -445,6 +445,36 @@ fn marketing_rows_and_live_mode() {
     assert!(m.plan().is_err());
 }
 
+/// `user-behavior --follow` paces the seeded rows to the wall clock: the same users, items,
+/// categories and behaviours as without it, stamped with the seconds they were written in.
+#[test]
+fn user_behavior_live_mode_keeps_the_rows_and_stamps_the_wall_clock() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let started = std::time::Instant::now();
+    let live = generate("user-behavior --follow --rows 20 --rate 200");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(90));
+    let fixed = generate("user-behavior --rows 20 --rate 200");
+    let content = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
+            .collect()
+    };
+    assert_eq!(content(&live), content(&fixed));
+    for ts in times(&live, ',', 5, 4) {
+        assert!(
+            (before..=before + 2).contains(&ts),
+            "{ts} is not now ({before})"
+        );
+    }
+    let GenCommand::UserBehavior(ub) = parse("user-behavior") else {
+        unreachable!()
+    };
+    assert!(ub.plan().is_err());
+}
+
 #[test]
 fn arguments_errors_are_sentences() {
     assert_eq!(

@@ -9,14 +9,14 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::draw::{Jitter, Scatter, Trait, Zipf, base_time, check_pool, check_rate, rng};
-use super::sink::{Fail, Sink};
+use super::sink::{Fail, Sink, follow};
 
 /// Rows of user behaviour in the tutorial's `UserBehavior.csv` format.
 #[derive(clap::Args, Debug)]
 pub struct UserBehaviorGen {
-    /// Number of rows to write.
+    /// Number of rows to write; required unless --follow, which otherwise runs until interrupted.
     #[arg(long)]
-    pub rows: u64,
+    pub rows: Option<u64>,
     /// Seed of the random streams: the same arguments always give the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -51,6 +51,11 @@ pub struct UserBehaviorGen {
     /// file, which a job must survive.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub bogus_rate: f64,
+    /// Writes each row when its time comes on the wall clock (--rate rows a second), stamped
+    /// with that time (--start is ignored), and flushes at once, so that a job reading a pipe
+    /// sees a live stream: `uba gen user-behavior --follow --rate 500 | uba hot-items -`.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// Share of a user's events drawn from their favourite categories.
@@ -72,6 +77,9 @@ const YEAR_2037: u64 = 2_114_380_800;
 impl UserBehaviorGen {
     pub(super) fn plan(&self) -> Result<Plan, String> {
         check_rate(self.rate)?;
+        if self.rows.is_none() && !self.follow {
+            return Err("user-behavior needs --rows N, unless --follow is given".into());
+        }
         check_pool("--items", self.items)?;
         check_pool("--users", self.users)?;
         check_pool("--categories", self.categories)?;
@@ -90,6 +98,7 @@ impl UserBehaviorGen {
         let per_cat = self.items / self.categories;
         Ok(Plan {
             rows: self.rows,
+            follow: self.follow,
             seed: self.seed,
             rate: self.rate,
             start: self.start,
@@ -113,7 +122,8 @@ impl UserBehaviorGen {
 /// `c, c + cats, c + 2 cats, ...` (within-category rank `k` is item rank `k * cats + c`), so
 /// an item's category is arithmetic, and a popular category's popular items are globally popular.
 pub(super) struct Plan {
-    rows: u64,
+    rows: Option<u64>,
+    follow: bool,
     seed: u64,
     rate: f64,
     start: u64,
@@ -190,31 +200,47 @@ impl Plan {
 
     pub(super) fn write<W: Write>(&mut self, out: &mut Sink<W>) -> Result<(), Fail> {
         let mut sessions: Vec<Session> = (0..SESSIONS).map(|_| self.session()).collect();
-        for i in 0..self.rows {
-            let slot = self.rng.random_range(0..SESSIONS);
-            let mut s = sessions[slot];
-            let behavior = super::draw::pick(&mut self.rng, &MIX);
-            let item = if behavior == "pv" || s.n_seen == 0 {
-                let item = self.item(s.cat);
-                s.seen[s.n_seen % 4] = item;
-                s.n_seen += 1;
-                item
-            } else {
-                s.seen[self.rng.random_range(0..s.n_seen.min(4))]
-            };
-            sessions[slot] = if self.rng.random::<f64>() < SESSION_END {
-                self.session()
-            } else {
-                s
-            };
-            let ts = self.timestamp(base_time(self.start, i, self.rate));
-            out.num(s.user)
-                .text(",")
-                .num(item)
-                .text(",")
-                .num(self.cat_ids.id(s.cat));
-            out.text(",").text(behavior).text(",").num(ts).end()?;
+        if self.follow {
+            return follow(out, self.rows, self.rate, |out, i, wall_ms| {
+                self.row(out, &mut sessions, i, wall_ms / 1000)
+            });
+        }
+        for i in 0..self.rows.unwrap_or(u64::MAX) {
+            self.row(out, &mut sessions, i, self.start)?;
         }
         Ok(())
+    }
+
+    /// Row `i`, at `rate` rows a second of event time from `start` (epoch seconds).
+    fn row<W: Write>(
+        &mut self,
+        out: &mut Sink<W>,
+        sessions: &mut [Session],
+        i: u64,
+        start: u64,
+    ) -> Result<(), Fail> {
+        let slot = self.rng.random_range(0..SESSIONS);
+        let mut s = sessions[slot];
+        let behavior = super::draw::pick(&mut self.rng, &MIX);
+        let item = if behavior == "pv" || s.n_seen == 0 {
+            let item = self.item(s.cat);
+            s.seen[s.n_seen % 4] = item;
+            s.n_seen += 1;
+            item
+        } else {
+            s.seen[self.rng.random_range(0..s.n_seen.min(4))]
+        };
+        sessions[slot] = if self.rng.random::<f64>() < SESSION_END {
+            self.session()
+        } else {
+            s
+        };
+        let ts = self.timestamp(base_time(start, i, self.rate));
+        out.num(s.user)
+            .text(",")
+            .num(item)
+            .text(",")
+            .num(self.cat_ids.id(s.cat));
+        out.text(",").text(behavior).text(",").num(ts).end()
     }
 }

@@ -1,6 +1,7 @@
 //! Running the `uba` binary from tests, the same way a user does.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod hosts;
 pub mod mutate;
 
@@ -315,7 +316,7 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The components of the machine that some tests need, and that `UBA_REQUIRE` may name.
-pub const COMPONENTS: &[&str] = &["postgres", "chromium", "netns"];
+pub const COMPONENTS: &[&str] = &["postgres", "chromium", "netns", "prometheus"];
 
 /// Why a component a test needs cannot be used.
 #[derive(Debug)]
@@ -376,7 +377,7 @@ pub fn decide<T>(
 /// not installed; returns `None` after printing `SKIPPED test: ...` on stderr when it is not
 /// installed and not required, and the test then returns without checking anything.
 ///
-/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium,netns`, so that CI cannot pass by skipping.
+/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium,netns,prometheus`, so that CI cannot pass by skipping.
 pub fn require<T>(component: &str, test: &str, found: Result<T, Unavailable>) -> Option<T> {
     let list = std::env::var("UBA_REQUIRE").ok();
     let why = match &found {
@@ -410,4 +411,41 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|dir| dir.join(program))
         .find(|p| executable(p))
+}
+
+/// The Prometheus text-format parser of the `prometheus` component: `python3` with the Prometheus
+/// project's `prometheus_client` package (PyPI `prometheus-client`). Missing: no python3, or no
+/// such package. Returns the python3 to run it with.
+pub fn prometheus_parser() -> Result<PathBuf, Unavailable> {
+    let python =
+        on_path("python3").ok_or_else(|| Unavailable::Missing("no `python3` on PATH".into()))?;
+    let out = Command::new(&python)
+        .args(["-c", "import prometheus_client.openmetrics.parser"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Unavailable::Failed(format!("cannot run {}: {e}", python.display())))?;
+    if out.status.success() {
+        Ok(python)
+    } else {
+        Err(Unavailable::Missing(format!(
+            "python3 has no prometheus_client (pip install prometheus-client): {}",
+            stderr(&out).trim_end().lines().last().unwrap_or("")
+        )))
+    }
+}
+
+/// `GET path` from the server at `address` (`127.0.0.1:PORT`): the status code and the body.
+pub fn http_get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {head}")))?;
+    Ok((status, body.to_owned()))
 }

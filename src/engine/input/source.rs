@@ -21,6 +21,7 @@ use timely::dataflow::ProbeHandle;
 use crate::engine::input::event_time::{Arrival, EventClock, Lateness, TimeGuard};
 use crate::engine::input::records::{Record, Reject};
 use crate::engine::input::side::SideOutputs;
+use crate::engine::status::metrics::{InputCounts, InputMetrics};
 
 /// What identifies an input's contents for `--resume`: its size and a hash of every byte (an
 /// edit anywhere, of any length, changes it). Read once before the run, in blocks of a fixed
@@ -132,6 +133,23 @@ pub struct Accounting {
     pub filtered: u64,
     pub late: u64,
     pub corrections: u64,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+impl Accounting {
+    /// The counts as the metrics take them, at watermark `watermark`.
+    fn counts(&self, watermark: u64) -> InputCounts {
+        InputCounts {
+            accepted: self.accepted,
+            rejected: self.rejected,
+            late: self.late,
+            filtered: self.filtered,
+            corrections: self.corrections,
+            bytes: self.bytes,
+            watermark,
+        }
+    }
 }
 
 enum Message<D> {
@@ -196,6 +214,7 @@ where
         })
         .expect("spawning a reader thread");
     Reading {
+        metrics: InputMetrics::new(&name),
         name,
         record: R::NAME,
         looks_like: None,
@@ -282,6 +301,7 @@ impl<K, P, D> Reader<K, P, D> {
             };
             let eof = n == 0;
             filled += n;
+            self.state.counts.bytes += n as u64;
             crate::engine::status::progress::read(n as u64, 0);
             let complete = if eof {
                 filled
@@ -728,6 +748,8 @@ impl<R: Record> Iterator for Records<'_, R> {
 /// The worker's end of one reader thread.
 pub struct Reading<D> {
     name: String,
+    /// What `/metrics` and the live page show of this file (`--http`).
+    metrics: InputMetrics,
     /// The name of the record format this input is read as ([`Record::NAME`]).
     record: &'static str,
     /// See `Message::Done`.
@@ -825,6 +847,7 @@ impl<D: ExchangeData> Pump for Feed<D> {
                 }
                 reading.frontier = frontier;
                 reading.accounting = accounting;
+                reading.metrics.update(accounting.counts(frontier));
             }
             Ok(Message::Done {
                 accounting,
@@ -832,6 +855,7 @@ impl<D: ExchangeData> Pump for Feed<D> {
                 looks_like,
             }) => {
                 reading.accounting = accounting;
+                reading.metrics.update(accounting.counts(reading.frontier));
                 reading.error = error;
                 reading.looks_like = looks_like;
                 reading.done = true;

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::engine::output::table::Table;
 use crate::engine::status::failure::fail;
+use crate::engine::status::live::Publisher;
 use crate::engine::status::progress::{self, Display};
 use crate::engine::time::time_fmt::Zone;
 
@@ -66,6 +67,8 @@ pub struct Output {
     /// The stream of results: stdout or `--output`; none when a `--sink` alone was asked for.
     writer: Option<Writer>,
     table: Option<Table>,
+    /// `--http`: the latest rows, for the live page.
+    live: Option<Publisher>,
 }
 
 enum Writer {
@@ -114,6 +117,7 @@ impl Output {
             zone,
             writer: Some(writer),
             table: None,
+            live: None,
         })
     }
 
@@ -125,7 +129,14 @@ impl Output {
             zone,
             writer: None,
             table: Some(table),
+            live: None,
         }
+    }
+
+    /// Hands the rows of each completed time to the live page too (`--http`).
+    pub fn with_live_page(mut self) -> Self {
+        self.live = Some(Publisher::default());
+        self
     }
 
     /// Writes results to `table` as well.
@@ -139,9 +150,12 @@ impl Output {
         self.format == Format::Text && self.writer.is_some()
     }
 
-    /// Whether rows ([`Output::row`]) are written: to csv or json, or to a table.
+    /// Whether rows ([`Output::row`]) are written: to csv or json, to a table, or to the live
+    /// page.
     pub fn wants_rows(&self) -> bool {
-        self.format != Format::Text && self.writer.is_some() || self.table.is_some()
+        self.format != Format::Text && self.writer.is_some()
+            || self.table.is_some()
+            || self.live.is_some()
     }
 
     /// Tells a table that the rows which follow, until the next group or [`Output::done`], are
@@ -158,6 +172,9 @@ impl Output {
     pub fn section(&mut self, section: Option<&'static str>) {
         if let Some(table) = &mut self.table {
             table.section(section);
+        }
+        if let Some(live) = &mut self.live {
+            live.section(section);
         }
     }
 
@@ -205,7 +222,14 @@ impl Output {
     /// Writes one result row in the csv or json format (the first csv row also writes the header),
     /// and to the table, if any.
     pub fn row<S: Serialize>(&mut self, row: &S) {
+        crate::engine::status::metrics::row_emitted();
         self.stream_row(row);
+        if let Some(live) = &mut self.live {
+            match live.wants_row().then(|| serde_json::to_string(row)) {
+                Some(Ok(json)) => live.row(json),
+                _ => live.skip(),
+            }
+        }
         if let Some(table) = &mut self.table
             && let Err(e) = table.row(row)
         {
@@ -239,6 +263,9 @@ impl Output {
             None => Ok(()),
         }
         .unwrap_or_else(|e| io_failed(e));
+        if let Some(live) = &mut self.live {
+            live.done(time);
+        }
         if let Some(table) = &mut self.table
             && let Err(e) = table.time_done(time)
         {

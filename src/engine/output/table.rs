@@ -537,8 +537,11 @@ impl Table {
             return Ok(());
         }
         let sink = self.sink.clone();
+        let started = std::time::Instant::now();
         self.transaction(time, ops)
-            .map_err(|e| self.rolled_back(format!("cannot write to {sink}: {e}")))
+            .map_err(|e| self.rolled_back(format!("cannot write to {sink}: {e}")))?;
+        crate::engine::status::metrics::committed(&self.base, started.elapsed(), time);
+        Ok(())
     }
 
     fn transaction(&mut self, time: u64, ops: Vec<Op>) -> Result<(), String> {

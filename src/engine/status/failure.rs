@@ -124,8 +124,19 @@ pub fn fail(message: &str) -> ! {
     exit(&Failure::new(FAILED, message))
 }
 
+/// A thread is ending the process ([`exit`]).
+static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Ends the process after a failure: the sentence, the staged outputs abandoned, the code.
 pub fn exit(failure: &Failure) -> ! {
+    if EXITING.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // Another thread is ending the process (and may be letting `/healthz` say why):
+        // this one waits for the end rather than racing it with another sentence.
+        loop {
+            std::thread::park();
+        }
+    }
+    crate::engine::status::health::failing(&failure.message);
     crate::engine::status::progress::finish();
     crate::engine::status::progress::stderr_line(&format!("uba: {}", failure.message));
     abandon_outputs();
@@ -138,8 +149,9 @@ pub fn exit(failure: &Failure) -> ! {
 /// panic with a message that starts with "timely communication error:" when a connection fails
 /// (timely documents the prefix as stable, for this use); the workers then panic on the poisoned
 /// queues, and the process would end with a backtrace. The hook runs before any unwinding, on
-/// the network thread, so the first report wins and the process ends at once. Every other panic
-/// is a bug and keeps Rust's report.
+/// the network thread, so the first report wins and the process ends (at once, or with `--http`
+/// once `/healthz` has said why: [`super::health`]). Every other panic is a bug and keeps Rust's
+/// report.
 pub fn report_lost_peers(this_process: usize) {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -149,6 +161,13 @@ pub fn report_lost_peers(this_process: usize) {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
+        if EXITING.load(std::sync::atomic::Ordering::SeqCst) {
+            // The process is ending with its sentence (after `--http`'s grace): the workers'
+            // panics on the lost connection's queues are part of that, not news.
+            loop {
+                std::thread::park();
+            }
+        }
         if let Some(cause) = message.strip_prefix("timely communication error: ") {
             // Every process knew of a stop and is ending with it: a peer that exited first
             // is that, not a lost process.

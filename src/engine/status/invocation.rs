@@ -43,9 +43,11 @@ const NEUTRAL_WITH_VALUE: &[&str] = &[
     "--parsers",
     "--connect-timeout",
     "--peer-timeout",
+    "--http",
 ];
 const NEUTRAL: &[&str] = &[
     "--resume",
+    "--follow",
     "--report-latency",
     "--progress",
     "--quiet",

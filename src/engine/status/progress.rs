@@ -246,7 +246,7 @@ impl Snapshot {
             windows: COUNTERS.windows.load(Ordering::Relaxed),
             results: COUNTERS.results.load(Ordering::Relaxed),
             elapsed: started.elapsed().as_secs_f64().max(1e-3),
-            rss: rss_bytes(),
+            rss: super::metrics::resident_bytes(),
         }
     }
 
@@ -359,15 +359,6 @@ fn draw(snapshot: &Snapshot, time: &dyn Fn(u64) -> String) {
     });
     bar.set_position(snapshot.bytes);
     bar.set_message(snapshot.compact(time));
-}
-
-/// This process's resident memory now, from `/proc/self/statm` (Linux).
-fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok()?)
 }
 
 #[cfg(test)]

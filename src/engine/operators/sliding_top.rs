@@ -4,11 +4,11 @@
 //! Kept in differential arrangements (`visible_while_open`, `count_total`, a two-level top N),
 //! every pane update was sorted and merged into traces twice, and each changed count re-ran a
 //! bucket's reduce at each time: about 11,000 instructions per input line of hot-items, against
-//! about 630 here. Here each
-//! worker holds, for its share of the keys (by hash), one map from key to its count in the window
-//! that closes next, applies each pane update when it becomes visible and again, negated, when its
-//! pane leaves the last window, and at each window's `end - 1` offers its own top N; one worker
-//! per window merges the workers' offers (at most `N x workers` rows).
+//! about 630 here. Here each worker holds, for its share of the keys (by hash), one map from key
+//! to its count in the window that closes next, applies each pane update when its first window is
+//! due and again, negated, when its pane leaves the last window, and at each window's `end - 1`
+//! offers its own top N; one worker per window merges the workers' offers (at most
+//! `N x workers` rows).
 //!
 //! A window's top N is taken from a small set of candidates instead of the whole map (a Taobao hour
 //! holds about 300,000 items): every key outside the set has a count at most `bound`, so the set's

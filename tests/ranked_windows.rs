@@ -1,5 +1,6 @@
-//! `engine::operators::ranked_windows::rank_per_window` against the windowed contract, computed naively: at
-//! every time `T`, the accumulated output holds, for each window with `end - 1 <= T < end + A`,
+//! `engine::operators::ranked_windows::rank_per_window` and, without allowed lateness,
+//! `engine::operators::sliding_top::sliding_top` against the windowed contract, computed naively:
+//! at every time `T`, the accumulated output holds, for each window with `end - 1 <= T < end + A`,
 //! the ranked counts of the updates of its panes at times `<= T`, and nothing else. Random pane
 //! updates (on time, early, late, some deletions), for top N and for all keys, on 1 to 3 workers.
 
@@ -14,12 +15,23 @@ use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::input::Input;
 use timely::dataflow::operators::Inspect;
 use uba::engine::operators::ranked_windows::rank_per_window;
+use uba::engine::operators::sliding_top::sliding_top;
 use uba::engine::time::windows::Windows;
 
 type Row = (u64, (Reverse<isize>, u64));
 
-/// `((key, pane), time, diff)`, sorted by time.
-fn updates(seed: u64, n: usize, deletions: bool) -> Vec<((u64, u64), u64, isize)> {
+/// The operator under test.
+#[derive(Clone, Copy, Debug)]
+enum Operator {
+    /// `rank_per_window`: any allowed lateness, top N or all keys.
+    PerWindow,
+    /// `sliding_top`: no allowed lateness, top N only.
+    Sliding,
+}
+
+/// `n` updates `((key, pane), time, diff)` of keys below `keys`, small keys more often (as
+/// popular items), sorted by time.
+fn updates(seed: u64, n: usize, keys: usize, deletions: bool) -> Vec<((u64, u64), u64, isize)> {
     let mut rng = Rng::from_state(seed);
     let mut next = |below| rng.below(below) as u64;
     let mut out: Vec<_> = (0..n)
@@ -27,7 +39,7 @@ fn updates(seed: u64, n: usize, deletions: bool) -> Vec<((u64, u64), u64, isize)
             let pane = next(30);
             // From the pane's start to well after its last window's purge.
             let t = pane * 10 + next(90);
-            let key = next(8);
+            let key = next(keys).min(next(keys));
             let diff = if deletions && next(6) == 0 {
                 -1
             } else {
@@ -85,8 +97,9 @@ fn expected(
     rows
 }
 
-/// The output of `rank_per_window`, as `(row, time, diff)`.
+/// The output of the operator, as `(row, time, diff)`.
 fn run(
+    operator: Operator,
     updates: Vec<((u64, u64), u64, isize)>,
     windows: Windows,
     top: Option<usize>,
@@ -98,9 +111,11 @@ fn run(
         let sink = sink.clone();
         let mut input = worker.dataflow::<u64, _, _>(|scope| {
             let (input, panes) = scope.new_collection::<(u64, u64), isize>();
-            rank_per_window(panes, windows, top, "Test")
-                .inner
-                .inspect(move |x| sink.lock().unwrap().push(*x));
+            let ranked = match operator {
+                Operator::PerWindow => rank_per_window(panes, windows, top, "Test"),
+                Operator::Sliding => sliding_top(panes, windows, top.expect("a top N"), "Test"),
+            };
+            ranked.inner.inspect(move |x| sink.lock().unwrap().push(*x));
             input
         });
         if worker.index() == 0 {
@@ -116,9 +131,30 @@ fn run(
     Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
 }
 
-fn check(seed: u64, windows: Windows, top: Option<usize>, workers: usize, deletions: bool) {
-    let updates = updates(seed, 400, deletions);
-    let mut output = run(updates.clone(), windows, top, workers);
+/// The shape of a check's updates: how many, over how many keys, with deletions or not.
+#[derive(Clone, Copy)]
+struct Shape {
+    n: usize,
+    keys: usize,
+    deletions: bool,
+}
+
+const FEW_KEYS: Shape = Shape {
+    n: 400,
+    keys: 8,
+    deletions: false,
+};
+
+fn check(
+    operator: Operator,
+    seed: u64,
+    windows: Windows,
+    top: Option<usize>,
+    workers: usize,
+    shape: Shape,
+) {
+    let updates = updates(seed, shape.n, shape.keys, shape.deletions);
+    let mut output = run(operator, updates.clone(), windows, top, workers);
     output.sort_by_key(|o| o.1);
     let mut times: Vec<u64> = output.iter().map(|o| o.1).collect();
     times.extend(updates.iter().map(|u| u.1));
@@ -142,7 +178,7 @@ fn check(seed: u64, windows: Windows, top: Option<usize>, workers: usize, deleti
         assert_eq!(
             got,
             expected(&updates, windows, top, at),
-            "seed {seed}, top {top:?}, -w {workers}, at {at}"
+            "{operator:?}: seed {seed}, top {top:?}, -w {workers}, at {at}"
         );
     }
     assert!(state.is_empty(), "seed {seed}: every window is purged");
@@ -152,7 +188,15 @@ fn check(seed: u64, windows: Windows, top: Option<usize>, workers: usize, deleti
 fn top_n_follows_the_contract_on_any_number_of_workers() {
     for seed in 0..6 {
         for workers in 1..=3 {
-            check(seed, Windows::sliding(30, 10, 25), Some(3), workers, false);
+            let windows = Windows::sliding(30, 10, 25);
+            check(
+                Operator::PerWindow,
+                seed,
+                windows,
+                Some(3),
+                workers,
+                FEW_KEYS,
+            );
         }
     }
 }
@@ -160,28 +204,70 @@ fn top_n_follows_the_contract_on_any_number_of_workers() {
 #[test]
 fn all_keys_follow_the_contract() {
     for seed in 0..6 {
-        check(
-            seed,
-            Windows::sliding(30, 10, 25),
-            None,
-            1 + seed as usize % 3,
-            false,
-        );
+        let (windows, workers) = (Windows::sliding(30, 10, 25), 1 + seed as usize % 3);
+        check(Operator::PerWindow, seed, windows, None, workers, FEW_KEYS);
     }
 }
 
 #[test]
 fn deletions_re_rank() {
+    let shape = Shape {
+        deletions: true,
+        ..FEW_KEYS
+    };
     for seed in 0..6 {
-        check(seed, Windows::sliding(30, 10, 25), Some(2), 2, true);
-        check(seed, Windows::sliding(30, 10, 25), None, 1, true);
+        let windows = Windows::sliding(30, 10, 25);
+        check(Operator::PerWindow, seed, windows, Some(2), 2, shape);
+        check(Operator::PerWindow, seed, windows, None, 1, shape);
     }
 }
 
 #[test]
 fn without_allowed_lateness_and_tumbling() {
     for seed in 0..4 {
-        check(seed, Windows::sliding(30, 10, 0), Some(3), 2, false);
-        check(seed, Windows::tumbling(20, 15), Some(1), 1, false);
+        check(
+            Operator::PerWindow,
+            seed,
+            Windows::sliding(30, 10, 0),
+            Some(3),
+            2,
+            FEW_KEYS,
+        );
+        check(
+            Operator::PerWindow,
+            seed,
+            Windows::tumbling(20, 15),
+            Some(1),
+            1,
+            FEW_KEYS,
+        );
+    }
+}
+
+/// `sliding_top` on few keys (every key a candidate), on more keys than its candidate set holds
+/// (the set rebuilt from the whole map as counts leave with their panes, and keys rising above its
+/// bound joining it), with and without deletions (counts that fall below zero), on 1 to 3 workers.
+#[test]
+fn sliding_top_follows_the_contract() {
+    let more = Shape {
+        n: 3000,
+        keys: 400,
+        deletions: false,
+    };
+    let many = Shape {
+        n: 6000,
+        keys: 2000,
+        deletions: false,
+    };
+    for seed in 0..4 {
+        let workers = 1 + seed as usize % 3;
+        for shape in [FEW_KEYS, more, many] {
+            for deletions in [false, true] {
+                let shape = Shape { deletions, ..shape };
+                for windows in [Windows::sliding(30, 10, 0), Windows::tumbling(20, 0)] {
+                    check(Operator::Sliding, seed, windows, Some(3), workers, shape);
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The dataflow operators jobs are built from, one family per file: windowed counts and their
-//! ranking ([`window_count`], [`topn`], [`ranked_windows`], [`hashed_keys`]), sketches and
+//! ranking ([`window_count`], [`sliding_top`], [`topn`], [`ranked_windows`], [`hashed_keys`]), sketches and
 //! folds per window ([`sketch`], [`window_fold`]), keyed state machines and sequence patterns
 //! ([`process`], [`patterns`], [`quota`]), tables every worker holds ([`broadcast`]), and the
 //! capability helpers they share ([`capability`]). They import [`input`](super::input),
@@ -13,6 +13,7 @@ pub mod process;
 pub mod quota;
 pub mod ranked_windows;
 pub mod sketch;
+pub mod sliding_top;
 pub mod topn;
 pub mod window_count;
 pub mod window_fold;

@@ -16,7 +16,8 @@ use timely::dataflow::operators::{Capability, Operator};
 
 use crate::engine::operators::capability::{hold_earliest, hold_next};
 use crate::engine::operators::ranked_windows::rank_per_window;
-use crate::engine::operators::topn::{Ranked, top_n};
+use crate::engine::operators::sliding_top::sliding_top;
+use crate::engine::operators::topn::Ranked;
 use crate::engine::status::failure::fail;
 use crate::engine::time::windows::{Windows, visible_while_open};
 
@@ -24,15 +25,16 @@ use crate::engine::time::windows::{Windows, visible_while_open};
 /// `(key, pane)`, ranks the keys of each window (count descending, then key ascending) and keeps
 /// the first `top` of them (all with `None`): `(window_end, (count, key))`, the rows of a window
 /// in rank order, the form the window sink writes. Operators are
-/// named after `name` (`"HotItems"` gives `HotItems/top`, `HotItems/windows`).
+/// named after `name` (`"HotItems"` gives `HotItems/windows`).
 ///
 /// Without allowed lateness a fired window never changes again, and the windows are kept *in
 /// time* instead of as data: a pane's updates are visible from the pane's end until the end of its
-/// last window, so the collection at `end - 1` is exactly the window ending at `end`. Each pane
+/// last window, so the counts at `end - 1` are exactly the window ending at `end`. Each pane
 /// update then costs 2 updates instead of `2 * size / slide`, and a slide changes only the counts
-/// of the keys in the panes that enter and leave ([`windows_of_time`] turns the result back into
-/// windows). With allowed lateness, fired windows take corrections, so each live window keeps its
-/// own counts ([`rank_per_window`]).
+/// of the keys in the panes that enter and leave. A top N keeps those counts in maps sharded by
+/// key ([`sliding_top`]); all keys, as a differential count turned back into windows
+/// ([`windows_of_time`]). With allowed lateness, fired windows take corrections, so each live
+/// window keeps its own counts ([`rank_per_window`]).
 pub fn ranked_counts<'s, K>(
     panes: VecCollection<'s, u64, (K, u64)>,
     windows: Windows,
@@ -42,21 +44,21 @@ pub fn ranked_counts<'s, K>(
 where
     K: ExchangeData + Hash,
 {
-    if windows.lateness == 0 {
-        let counts = visible_while_open(panes, windows)
-            .map(|key| ((), key))
-            .count_total();
-        let ranked = match top {
-            Some(n) => top_n(counts, n, &format!("{name}/top")),
-            None => counts.map(|(((), key), count)| ((), (Reverse(count), key))),
-        };
-        windows_of_time(
-            ranked.map(|((), row)| row),
-            windows,
-            &format!("{name}/windows"),
-        )
-    } else {
-        rank_per_window(panes, windows, top, &format!("{name}/windows"))
+    match top {
+        _ if windows.lateness > 0 => {
+            rank_per_window(panes, windows, top, &format!("{name}/windows"))
+        }
+        Some(n) => sliding_top(panes, windows, n, name),
+        None => {
+            let counts = visible_while_open(panes, windows)
+                .map(|key| ((), key))
+                .count_total();
+            windows_of_time(
+                counts.map(|(((), key), count)| (Reverse(count), key)),
+                windows,
+                &format!("{name}/windows"),
+            )
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod broadcast;
 pub mod capability;
+pub mod cooccurrence;
 pub mod hashed_keys;
 pub mod patterns;
 pub mod process;

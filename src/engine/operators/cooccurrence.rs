@@ -24,11 +24,12 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Operator};
 
+use crate::engine::operators::broadcast;
 use crate::engine::operators::capability::{hold_earliest, hold_next};
 
 /// The groups as of the last time applied: each group's items with their multiplicities,
 /// consolidated.
-type Groups = HashMap<u64, Vec<(u64, isize)>, FixedState>;
+type Groups = broadcast::Groups<u64, u64>;
 
 /// The groups laid out for counting, items numbered densely: each group's items in one array,
 /// and for each item this worker owns, the groups that hold it.
@@ -185,21 +186,14 @@ where
                     let mut session = output.session(&*cap);
                     while let Some(entry) = pending.first_entry().filter(|e| *e.key() < until) {
                         let (time, updates) = entry.remove_entry();
-                        let mut touched = Vec::new();
-                        for ((group, item), diff) in updates {
-                            current.entry(group).or_default().push((item, diff));
-                            touched.push(group);
-                        }
-                        touched.sort_unstable();
-                        touched.dedup();
-                        for group in touched {
-                            let items = current.get_mut(&group).expect("a touched group");
-                            consolidate(items);
-                            if items.is_empty() {
-                                current.remove(&group);
-                            }
-                        }
+                        broadcast::apply(&mut current, updates);
                         let layout = Layout::new(&current, owns);
+                        // Nothing can follow this time (a snapshot's, an evaluation's): its
+                        // results need not be remembered, nor the groups.
+                        let last = until == u64::MAX && pending.is_empty();
+                        if last {
+                            current = Groups::default();
+                        }
                         let mut before = std::mem::take(&mut shown);
                         let mut rows = Vec::new();
                         layout.for_each_item(|item, n, co| {
@@ -215,8 +209,10 @@ where
                             for (row, diff) in changes {
                                 session.give(((item, row), time, diff));
                             }
-                            if !rows.is_empty() {
-                                shown.insert(item, std::mem::take(&mut rows));
+                            if last {
+                                rows.clear();
+                            } else if !rows.is_empty() {
+                                shown.insert(item, rows.drain(..).collect());
                             }
                         });
                         // Items no group holds any more: their rows go.

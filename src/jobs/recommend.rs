@@ -26,7 +26,10 @@
 //! holds `i`: that ripple, not the pairs, is what a busy item costs. So only `--changes` follows
 //! every event through the model (events visible for the horizon, `temporal`); the lists at the
 //! last input time (the default) are computed once, from each user's events still in the horizon
-//! then ([`Horizons`]), and `--evaluate T` builds the model once, at `T`.
+//! then ([`Horizons`]), and `--evaluate T` builds the model once, at `T`. Computed once, the pairs
+//! are never records: each worker counts the pairs of the items it owns, item by item, from every
+//! user's `R(u)` (`per_item_cooccurrence`), and keeps each item's N nearest; each worker then
+//! scores its users against the whole table of neighbours (`per_key_with_table`).
 //!
 //! `--evaluate T`: the model learns from the events before `T` (those still in the horizon at
 //! `T`, frozen there); the users who cart or buy after `T` are the test users; hit rate at K is

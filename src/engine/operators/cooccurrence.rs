@@ -212,7 +212,9 @@ where
                             if last {
                                 rows.clear();
                             } else if !rows.is_empty() {
-                                shown.insert(item, rows.drain(..).collect());
+                                let mut kept = std::mem::take(&mut rows);
+                                kept.shrink_to_fit();
+                                shown.insert(item, kept);
                             }
                         });
                         // Items no group holds any more: their rows go.

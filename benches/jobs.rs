@@ -33,7 +33,7 @@ struct Bench {
     generator: &'static [&'static str],
     record: &'static str,
     args: &'static [&'static str],
-    /// The most rows it runs on: recommend's model over 10M rows takes minutes and 10 GB.
+    /// The most rows it runs on: recommend's model over 10M rows takes over a minute and 2.8 GB.
     max_rows: u64,
 }
 

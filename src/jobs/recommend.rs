@@ -26,7 +26,10 @@
 //! holds `i`: that ripple, not the pairs, is what a busy item costs. So only `--changes` follows
 //! every event through the model (events visible for the horizon, `temporal`); the lists at the
 //! last input time (the default) are computed once, from each user's events still in the horizon
-//! then ([`Horizons`]), and `--evaluate T` builds the model once, at `T`.
+//! then ([`Horizons`]), and `--evaluate T` builds the model once, at `T`. Computed once, the pairs
+//! are never records: each worker counts the pairs of the items it owns, item by item, from every
+//! user's `R(u)` (`per_item_cooccurrence`), and keeps each item's N nearest; each worker then
+//! scores its users against the whole table of neighbours (`per_key_with_table`).
 //!
 //! `--evaluate T`: the model learns from the events before `T` (those still in the horizon at
 //! `T`, frozen there); the users who cart or buy after `T` are the test users; hit rate at K is
@@ -46,6 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::input::event_time::Lateness;
 use crate::engine::operators::broadcast::per_key_with_table;
+use crate::engine::operators::cooccurrence::per_item_cooccurrence;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
@@ -145,12 +149,14 @@ fn similarity(co: isize, n_i: isize, n_j: isize) -> isize {
 type Event = (u64, (u64, u64, Behavior)); // (user, (ts, item, behaviour))
 
 /// Each user's events in the horizon, for lists wanted only at the last input time: kept until
-/// then, and given to the model all at once, at that time. The model is then computed once, over
-/// the events visible at that time (the same lists as computing it at every event: each of its
-/// operators is a function of the collection at a time), instead of following each event and
-/// each expiry: a change of `n_i` ripples into the scores of every user who holds `i`.
+/// then, and given to the model all at once, at that time, as what the model reads of a user:
+/// `R(u)` and the items bought. The model is then computed once, over the events visible at that
+/// time (the same lists as computing it at every event: each of its operators is a function of
+/// the collection at a time), instead of following each event and each expiry: a change of `n_i`
+/// ripples into the scores of every user who holds `i`.
 struct Horizons {
     horizon: Horizon,
+    max_user_items: usize,
 }
 
 impl KeyedProcess for Horizons {
@@ -158,7 +164,9 @@ impl KeyedProcess for Horizons {
     type Event = (u64, Behavior);
     /// `(item, behaviour)` at their times.
     type State = InHorizon<(u64, Behavior)>;
-    type Out = Event;
+    /// `(user, (item, bought))`: the user's recent items `R(u)` (`false`), and the items they
+    /// bought (`true`), at the last input time.
+    type Out = (u64, (u64, bool));
 
     fn step(
         &mut self,
@@ -166,7 +174,7 @@ impl KeyedProcess for Horizons {
         events: &mut InHorizon<(u64, Behavior)>,
         time: u64,
         arrived: &[Seq<(u64, Behavior)>],
-        _out: &mut Emit<Event>,
+        _out: &mut Emit<(u64, (u64, bool))>,
     ) -> Next {
         for e in arrived {
             events.enter(e.ts, e.event);
@@ -183,21 +191,51 @@ impl KeyedProcess for Horizons {
         &user: &u64,
         events: &mut InHorizon<(u64, Behavior)>,
         time: u64,
-        out: &mut Emit<Event>,
+        out: &mut Emit<(u64, (u64, bool))>,
     ) {
+        let mut seen: Vec<(u64, u64)> = Vec::new();
+        let mut bought: Vec<u64> = Vec::new();
         for &(ts, (item, behavior)) in events.at(self.horizon, time) {
-            out.push((user, (ts, item, behavior)));
+            seen.push((ts, item));
+            if behavior == Behavior::Buy {
+                bought.push(item);
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        bought.sort_unstable();
+        bought.dedup();
+        let recent = recent_items(seen.iter().rev().map(|&(_, item)| item), self.max_user_items);
+        for item in recent {
+            out.push((user, (item, false)));
+        }
+        for item in bought {
+            out.push((user, (item, true)));
         }
     }
 }
 
-/// How the lists follow their inputs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scoring {
-    /// Computed at the one time they are read (the lists at the last input time, an evaluation).
-    Once,
-    /// Kept current through every event and expiry (`--changes`).
-    Following,
+/// `R(u)`: the first `max_user_items` distinct items of a user's items, newest (time, item) first.
+fn recent_items(newest_first: impl Iterator<Item = u64>, max_user_items: usize) -> Vec<u64> {
+    let mut kept: Vec<u64> = Vec::with_capacity(max_user_items);
+    for item in newest_first {
+        if kept.len() == max_user_items {
+            break;
+        }
+        if !kept.contains(&item) {
+            kept.push(item);
+        }
+    }
+    kept
+}
+
+/// Sorts `rows` and keeps the first `k`: a selection first, so only the kept rows are sorted.
+fn first_k<T: Ord>(rows: &mut Vec<T>, k: usize) {
+    if rows.len() > k {
+        rows.select_nth_unstable(k);
+        rows.truncate(k);
+    }
+    rows.sort_unstable();
 }
 
 /// One user's candidates: their similarities summed per item, and the items the user bought.
@@ -213,48 +251,92 @@ impl Scores {
     }
 
     /// The user's list: the top `k` by score (ties to the smaller item id), without the items
-    /// the user bought and without zero scores.
-    fn top(mut self, k: usize) -> Vec<Ranked<u64>> {
-        for item in &self.bought {
-            self.sums.remove(item);
+    /// the user bought and without zero scores. Leaves the scores empty for the next user (the
+    /// map reused: growing one per user was a tenth of the model's instructions).
+    fn top(&mut self, k: usize) -> Vec<Ranked<u64>> {
+        for item in self.bought.drain(..) {
+            self.sums.remove(&item);
         }
         let mut scored: Vec<Ranked<u64>> = self
             .sums
-            .into_iter()
+            .drain()
             .filter(|&(_, score)| score != 0)
             .map(|(item, score)| (Reverse(score), item))
             .collect();
-        scored.sort_unstable();
-        scored.truncate(k);
+        first_k(&mut scored, k);
         scored
     }
 }
 
-/// The model's lists for the users of `queries`: `(user, (Reverse(score), item))`, top `k`.
-fn lists<'s>(
+/// `R(u)` of each user of `visible`: the last M distinct items, walking back from the latest
+/// (time, item).
+fn recent<'s>(
+    visible: VecCollection<'s, u64, Event>,
+    max_user_items: usize,
+) -> VecCollection<'s, u64, (u64, u64)> {
+    visible
+        .map(|(user, (ts, item, _))| (user, (ts, item)))
+        .reduce_named("Recommend/recent", move |_user, events, out| {
+            let newest_first = events.iter().rev().map(|&(&(_, item), _)| item);
+            let kept = recent_items(newest_first, max_user_items);
+            out.extend(kept.into_iter().map(|item| (item, 1)));
+        })
+}
+
+/// The items each user of `visible` bought.
+fn bought<'s>(visible: VecCollection<'s, u64, Event>) -> VecCollection<'s, u64, (u64, u64)> {
+    visible
+        .filter(|(_, (_, _, b))| *b == Behavior::Buy)
+        .map(|(user, (_, item, _))| (user, item))
+        .distinct()
+}
+
+/// The lists computed at the one time they are read (at the last input time, at `T` of an
+/// evaluation), from `trained` (every user's `R(u)`) and `held` (`R(u)` and the bought items,
+/// `(user, (item, bought))`, of the users who get a list): `(user, (Reverse(score), item))`,
+/// top `k`. Neither the pairs nor the candidates are ever records: each item's neighbours are
+/// counted item by item from the users' items, and each user's candidates summed against the
+/// table of neighbours that every worker holds.
+fn lists_once<'s>(
+    trained: VecCollection<'s, u64, (u64, u64)>,
+    held: VecCollection<'s, u64, (u64, (u64, bool))>,
+    k: usize,
+    neighbours: usize,
+) -> VecCollection<'s, u64, (u64, Ranked<u64>)> {
+    let mut ranked: Vec<Ranked<u64>> = Vec::new();
+    let nearest = per_item_cooccurrence(trained, "Recommend/neighbours", move |_i, n_i, co, out| {
+        ranked.extend(
+            co.iter()
+                .map(|&(j, co, n_j)| (Reverse(similarity(co, n_i, n_j)), j)),
+        );
+        first_k(&mut ranked, neighbours);
+        out.extend(ranked.drain(..).map(|(Reverse(s), j)| (j, s)));
+    });
+    let mut scores = Scores::default();
+    per_key_with_table(held, nearest, "Recommend/top", move |_user, held, nearest, out| {
+        for &((i, bought), n) in held {
+            if bought {
+                scores.bought.push(i);
+            } else {
+                for &((j, s), m) in nearest.get(&i) {
+                    scores.add(j, s * n * m);
+                }
+            }
+        }
+        out.extend(scores.top(k));
+    })
+}
+
+/// The lists of the users of `queries`, kept current through every event and expiry of
+/// `visible` (`--changes`): `(user, (Reverse(score), item))`, top `k`.
+fn lists_following<'s>(
     visible: VecCollection<'s, u64, Event>,
     queries: VecCollection<'s, u64, u64>,
     k: usize,
     max_user_items: usize,
     neighbours: usize,
-    scoring: Scoring,
 ) -> VecCollection<'s, u64, (u64, Ranked<u64>)> {
-    // R(u): the last M distinct items, walking back from the latest (time, item).
-    let recent = visible
-        .clone()
-        .map(|(user, (ts, item, _))| (user, (ts, item)))
-        .reduce_named("Recommend/recent", move |_user, events, out| {
-            let mut kept: Vec<u64> = Vec::with_capacity(max_user_items);
-            for &(&(_, item), _) in events.iter().rev() {
-                if kept.len() == max_user_items {
-                    break;
-                }
-                if !kept.contains(&item) {
-                    kept.push(item);
-                }
-            }
-            out.extend(kept.into_iter().map(|item| (item, 1)));
-        });
+    let recent = recent(visible.clone(), max_user_items);
     let by_user = recent.clone().arrange_by_key();
     let popularity = recent.clone().map(|(_, item)| item).count(); // (i, n_i)
     // Counted and scored once per unordered pair (half the pairs to sort and join), then both
@@ -279,32 +361,8 @@ fn lists<'s>(
             out.extend(ranked.iter().take(neighbours).map(|&(&row, n)| (row, n)));
         })
         .map(|(i, (Reverse(s), j))| (i, (j, s)));
-    let bought = visible
-        .filter(|(_, (_, _, b))| *b == Behavior::Buy)
-        .map(|(user, (_, item, _))| (user, item))
-        .distinct();
+    let bought = bought(visible);
     let recent = recent.semijoin(queries);
-    if scoring == Scoring::Once {
-        // Each worker holds every item's neighbours and scores its users from their items:
-        // the candidates are never records (at 10M rows, 17 per event, sorted and arranged,
-        // they were most of the model's time and memory).
-        let held = recent
-            .map(|(user, item)| (user, (item, false)))
-            .concat(bought.map(|(user, item)| (user, (item, true))));
-        return per_key_with_table(held, nearest, "Recommend/top", move |_user, held, nearest, out| {
-            let mut scores = Scores::default();
-            for &((i, bought), n) in held {
-                if bought {
-                    scores.bought.push(i);
-                } else {
-                    for &((j, s), m) in nearest.get(&i) {
-                        scores.add(j, s * n * m);
-                    }
-                }
-            }
-            out.extend(scores.top(k));
-        });
-    }
     // Per user, its candidates `(j, Some(sim))` and bought items `(j, None)`: one `reduce` sums,
     // drops and ranks (a count per (user, j), an antijoin and a top-N arranged the candidates
     // three times).
@@ -524,27 +582,36 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let probe = match evaluate {
                 None => {
                     let ticks = arrived.clone().map(|_| ());
-                    let visible = match mode {
-                        // Lists as of the last input time only: the events still in the horizon
-                        // then, given to the model at once.
-                        Mode::Snapshot => keyed_process_to_last_input(
-                            arrived
+                    let wanted = move |u: &u64| only.is_empty() || only.binary_search(u).is_ok();
+                    let ranked = match mode {
+                        // Lists as of the last input time only: what the model needs of each
+                        // user's events still in the horizon then, given to it at once.
+                        Mode::Snapshot => {
+                            let held = keyed_process_to_last_input(
+                                arrived.clone().map(|(user, (ts, item, b))| {
+                                    (user, Seq { ts, seq: 0, event: (item, b) })
+                                }),
+                                ticks.clone(),
+                                "Recommend/horizons",
+                                Horizons {
+                                    horizon,
+                                    max_user_items,
+                                },
+                            );
+                            let trained = held
                                 .clone()
-                                .map(|(user, (ts, item, b))| (user, Seq { ts, seq: 0, event: (item, b) })),
-                            ticks.clone(),
-                            "Recommend/horizons",
-                            Horizons { horizon },
-                        ),
-                        Mode::Changes => horizon.apply(arrived.clone(), |(_, (ts, _, _))| *ts),
+                                .filter(|(_, (_, bought))| !bought)
+                                .map(|(user, (item, _))| (user, item));
+                            let held = held.filter(move |(user, _)| wanted(user));
+                            lists_once(trained, held, k, neighbours)
+                        }
+                        Mode::Changes => {
+                            let visible = horizon.apply(arrived.clone(), |(_, (ts, _, _))| *ts);
+                            let queries = visible.clone().map(|(user, _)| user).distinct();
+                            let queries = queries.filter(move |u| wanted(u));
+                            lists_following(visible, queries, k, max_user_items, neighbours)
+                        }
                     };
-                    let queries = visible.clone().map(|(user, _)| user).distinct();
-                    let queries =
-                        queries.filter(move |u| only.is_empty() || only.binary_search(u).is_ok());
-                    let scoring = match mode {
-                        Mode::Snapshot => Scoring::Once,
-                        Mode::Changes => Scoring::Following,
-                    };
-                    let ranked = lists(visible, queries, k, max_user_items, neighbours, scoring);
                     keyed(
                         ranked,
                         ticks,
@@ -570,14 +637,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
                         .map(|(user, (_, item, _))| (user, item))
                         .distinct();
                     let test_users = truth.clone().map(|(user, _)| user).distinct();
-                    let ranked = lists(
-                        training.clone(),
-                        test_users,
-                        k,
-                        max_user_items,
-                        neighbours,
-                        Scoring::Once,
-                    );
+                    let trained = recent(training.clone(), max_user_items);
+                    let held = trained
+                        .clone()
+                        .semijoin(test_users)
+                        .map(|(user, item)| (user, (item, false)))
+                        .concat(bought(training.clone()).map(|(user, item)| (user, (item, true))));
+                    let ranked = lists_once(trained, held, k, neighbours);
                     let items = training.map(|(_, (_, item, _))| item);
                     let popular = top_n(
                         items.clone().map(|item| ((), item)).count(),

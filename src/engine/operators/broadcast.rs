@@ -39,10 +39,13 @@ impl<T: Hash + Eq, U> Table<T, U> {
 }
 
 /// Updates (or rows) by key, consolidated per key.
-type Groups<K, V> = HashMap<K, Vec<(V, isize)>, FixedState>;
+pub type Groups<K, V> = HashMap<K, Vec<(V, isize)>, FixedState>;
 
-/// Adds `updates` to `groups`, each key's rows consolidated; returns the keys they touched.
-fn apply<K: Hash + Ord + Clone, V: Ord>(
+/// Adds `updates` to `groups`, each key's rows consolidated; returns the keys they touched, in
+/// order. Each touched key's rows are then cut to their size: grown by doubling, a table of
+/// millions of rows left up to half its memory unused (consolidating all updates in one sort
+/// instead, to allocate each key's rows once, cost twice the instructions).
+pub fn apply<K: Hash + Ord + Clone, V: Ord>(
     groups: &mut Groups<K, V>,
     updates: Vec<((K, V), isize)>,
 ) -> Vec<K> {
@@ -58,6 +61,8 @@ fn apply<K: Hash + Ord + Clone, V: Ord>(
         consolidate(rows);
         if rows.is_empty() {
             groups.remove(key);
+        } else {
+            rows.shrink_to_fit();
         }
     }
     touched
@@ -147,6 +152,11 @@ where
                             keys.sort_unstable();
                             keys.dedup();
                         }
+                        // Nothing can follow this time (a snapshot's, an evaluation's): its
+                        // results need not be remembered, nor the groups and the table.
+                        let last = until == u64::MAX
+                            && pending_groups.is_empty()
+                            && pending_table.is_empty();
                         for key in keys {
                             if let Some(group) = values.get(&key) {
                                 f(&key, group, &table_rows, &mut rows);
@@ -159,9 +169,17 @@ where
                             for (row, diff) in changes {
                                 session.give(((key.clone(), row), time, diff));
                             }
-                            if !rows.is_empty() {
-                                shown.insert(key, std::mem::take(&mut rows));
+                            if last {
+                                rows.clear();
+                            } else if !rows.is_empty() {
+                                let mut kept = std::mem::take(&mut rows);
+                                kept.shrink_to_fit();
+                                shown.insert(key, kept);
                             }
+                        }
+                        if last {
+                            values = HashMap::default();
+                            table_rows.rows = HashMap::default();
                         }
                     }
                     drop(session);

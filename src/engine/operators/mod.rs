@@ -1,12 +1,14 @@
 //! The dataflow operators jobs are built from, one family per file: windowed counts and their
 //! ranking ([`window_count`], [`sliding_top`], [`topn`], [`ranked_windows`], [`hashed_keys`]), sketches and
 //! folds per window ([`sketch`], [`window_fold`]), keyed state machines and sequence patterns
-//! ([`process`], [`patterns`], [`quota`]), tables every worker holds ([`broadcast`]), and the
-//! capability helpers they share ([`capability`]). They import [`input`](super::input),
-//! [`time`](super::time) and [`status`](super::status), never a sink or an output.
+//! ([`process`], [`patterns`], [`quota`]), tables every worker holds ([`broadcast`]),
+//! co-occurrence counts ([`cooccurrence`]), and the capability helpers they share
+//! ([`capability`]). They import [`input`](super::input), [`time`](super::time) and
+//! [`status`](super::status), never a sink or an output.
 
 pub mod broadcast;
 pub mod capability;
+pub mod cooccurrence;
 pub mod hashed_keys;
 pub mod patterns;
 pub mod process;

@@ -149,6 +149,12 @@ impl<R: KeyedReport> State<R> {
                 batch.push((row, diff));
             }
             let rows = self.rows.entry(key.clone()).or_default();
+            // Room for the rows added, at once (most keys hold one row: not the four a first
+            // push reserves; a ranked list gets all its rows in one batch).
+            let added = batch.iter().filter(|(_, diff)| *diff > 0).count();
+            if rows.capacity() - rows.len() < added {
+                rows.reserve_exact(added);
+            }
             let previous = print_at.map(|_| rows.clone());
             apply_set(rows, batch.drain(..));
             if let (Some(at), Some(previous), Some(out)) =
@@ -188,11 +194,7 @@ fn apply_set<Row: Ord>(rows: &mut Vec<Row>, changes: impl Iterator<Item = (Row, 
             Ok(at) if diff < 0 => {
                 rows.remove(at);
             }
-            Err(at) if diff > 0 => {
-                // Most keys hold one row: not the four a first push reserves.
-                rows.reserve_exact(1);
-                rows.insert(at, row)
-            }
+            Err(at) if diff > 0 => rows.insert(at, row),
             _ => crate::engine::status::failure::fail(&format!(
                 "internal error: a per-key result row changed by {diff} is not a set"
             )),

@@ -1179,3 +1179,49 @@ fn every_link_between_the_documents_resolves() {
     assert!(checked > 20, "only {checked} relative links found");
     assert!(dead.is_empty(), "dead links:\n{}", dead.join("\n"));
 }
+
+/// The README's live run ("Watching a run"): its generator and job, as written there (the port
+/// made free), write windows while the stream runs.
+#[test]
+fn the_live_run_of_the_readme_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("uba gen user-behavior --follow"))
+        .expect("the README's live run");
+    let words = |line: &str| -> Vec<String> {
+        let line = line.split('#').next().unwrap().trim().trim_end_matches('|');
+        line.split_whitespace().skip(1).map(String::from).collect()
+    };
+    let generator = words(lines[at]);
+    let mut job = words(lines[at + 1]);
+    let port = job.iter().position(|w| w == "--http").unwrap() + 1;
+    job[port] = "0".into();
+    let mut feed = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(&generator)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let uba = Command::new(env!("CARGO_BIN_EXE_uba"))
+        .args(&job)
+        .stdin(feed.stdout.take().unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    feed.kill().unwrap();
+    let generated = feed.wait_with_output().unwrap();
+    let out = uba.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        generated.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("uba: serving http://127.0.0.1:"), "{err}");
+    assert!(stdout(&out).lines().count() > 5, "{err}");
+}

@@ -392,8 +392,8 @@ fn an_installed_binary_needs_no_build_directory() {
 }
 
 /// `--follow`: the lines appended to a file are read as they come (one of them written in two
-/// pieces), and its rotation followed (renamed, a new file at the path); Ctrl-C then fires the
-/// pending windows: the output is that of the whole input read at once.
+/// pieces), and its rotation followed (renamed, a new file at the path); SIGTERM then stops it as
+/// Ctrl-C does, firing the pending windows: the output is that of the whole input read at once.
 #[test]
 fn a_followed_file_is_read_as_it_grows_and_through_a_rotation() {
     use std::io::{BufRead, Write};
@@ -457,13 +457,15 @@ fn a_followed_file_is_read_as_it_grows_and_through_a_rotation() {
     let total = expected.lines().count();
     wait_for(total - 2);
     let status = Command::new("kill")
-        .args(["-INT", &job.id().to_string()])
+        .args(["-TERM", &job.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = job.wait_with_output().unwrap();
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    // A service's stop: as Ctrl-C, with its own sentence and code.
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(err.contains("uba: stopped by SIGTERM"), "{err}");
     output.extend(received.iter());
     assert_eq!(output.join("\n") + "\n", expected);
     assert!(err.contains("3000 lines read: 3000 accepted"), "{err}");

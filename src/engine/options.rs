@@ -113,7 +113,8 @@ pub struct OutputArgs {
     #[arg(long, default_value = "1M", value_parser = byte_size, value_name = "BYTES")]
     pub max_line_bytes: usize,
     /// Keep reading each input file as lines are appended to it, and follow it when it is rotated
-    /// (renamed and created anew, as `tail -F` does), until stopped with Ctrl-C: a live stream.
+    /// (renamed and created anew, as `tail -F` does), until stopped with Ctrl-C or SIGTERM: a live
+    /// stream.
     #[arg(long)]
     pub follow: bool,
     /// Benchmarking: read the input at this many lines per second of wall-clock time.

@@ -231,18 +231,23 @@ impl Context {
         }
     }
 
-    /// Announces this process's Ctrl-C, and acts on a stop every worker knows of: Ctrl-C ends
+    /// Announces this process's Ctrl-C or SIGTERM, and acts on a stop every worker knows of: they end
     /// the inputs (the pending windows fire; nothing more is committed), a failure ends the
     /// process.
     fn attend(&mut self, control: &mut Control) {
-        if stop::ctrl_c() {
-            control.announce_stop(Stopped {
-                code: failure::INTERRUPTED,
-                reason: self.shared.about(self.shared.process, "stopped by Ctrl-C"),
-            });
+        for (asked, code, why) in [
+            (stop::ctrl_c(), failure::INTERRUPTED, "stopped by Ctrl-C"),
+            (stop::sigterm(), failure::TERMINATED, "stopped by SIGTERM"),
+        ] {
+            if asked {
+                control.announce_stop(Stopped {
+                    code,
+                    reason: self.shared.about(self.shared.process, why),
+                });
+            }
         }
         match control.attend() {
-            Some(stop) if stop.code == failure::INTERRUPTED => {
+            Some(stop) if [failure::INTERRUPTED, failure::TERMINATED].contains(&stop.code) => {
                 stop::end_inputs();
                 self.feeds.iter_mut().for_each(|f| f.close());
             }

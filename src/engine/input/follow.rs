@@ -1,5 +1,5 @@
 //! A followed file (`--follow`): the lines appended after its end are read as they come, and a
-//! rotation is followed, as `tail -F` does, until the run is stopped (Ctrl-C).
+//! rotation is followed, as `tail -F` does, until the run is stopped (Ctrl-C, SIGTERM).
 //!
 //! The reader of an input ([`source`](super::source)) needs no change for it: a followed file is
 //! a [`Read`] whose end of file is never reached while the run goes on. At the end of what is

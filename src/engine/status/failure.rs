@@ -9,7 +9,8 @@
 //! - 4: an input had lines, but not one of them was accepted: probably the wrong file for the job;
 //! - 130: stopped by Ctrl-C, in this process or another of the cluster (the pending windows were
 //!   written as if the input had ended; a table was not marked complete); a second Ctrl-C exits
-//!   at once.
+//!   at once;
+//! - 143: stopped by SIGTERM (a service manager's stop), as by Ctrl-C.
 //!
 //! Output files are *staged*: written under `FILE.partial` beside their destination and renamed
 //! into place only by [`commit_outputs`], when the run ended well. A failed run leaves the
@@ -31,6 +32,8 @@ pub const PEER_LOST: i32 = 3;
 pub const NOTHING_ACCEPTED: i32 = 4;
 /// The run was stopped by Ctrl-C (in any process of a cluster): 128 + SIGINT.
 pub const INTERRUPTED: i32 = 130;
+/// The run was stopped by SIGTERM (in any process of a cluster), as by Ctrl-C: 128 + SIGTERM.
+pub const TERMINATED: i32 = 143;
 
 /// Why a run did not end well, and the exit code that says so.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static CTRL_C: AtomicBool = AtomicBool::new(false);
+static SIGTERM: AtomicBool = AtomicBool::new(false);
 static END_INPUTS: AtomicBool = AtomicBool::new(false);
 static WITHHELD: AtomicBool = AtomicBool::new(false);
 static REASON: Mutex<Option<Stopped>> = Mutex::new(None);
@@ -27,6 +28,12 @@ pub struct Stopped {
 /// Whether this process was asked to stop by Ctrl-C (and has yet to tell the others).
 pub fn ctrl_c() -> bool {
     CTRL_C.load(Ordering::Relaxed)
+}
+
+/// Whether this process was asked to stop by SIGTERM (a service manager's stop), which ends the
+/// run as Ctrl-C does.
+pub fn sigterm() -> bool {
+    SIGTERM.load(Ordering::Relaxed)
 }
 
 /// Records why the run stops (the first reason wins) and withholds its results from now on.
@@ -61,10 +68,13 @@ pub fn withhold_results() {
 /// as if the input had ended, which is not the answer a resumed run would give, and after
 /// [`withhold_results`] they are no answer at all.
 pub fn results_withheld() -> bool {
-    WITHHELD.load(Ordering::Relaxed)
+    // A SIGTERM withholds at once, as Ctrl-C's handler does (signal-hook's handler only sets
+    // its flag).
+    WITHHELD.load(Ordering::Relaxed) || SIGTERM.load(Ordering::Relaxed)
 }
 
-/// The first Ctrl-C stops the run (its results withheld at once); a second one exits.
+/// The first Ctrl-C or SIGTERM stops the run (its results withheld at once); a second one exits
+/// (130, 143).
 pub fn install_ctrl_c() {
     let _ = ctrlc::set_handler(|| {
         WITHHELD.store(true, Ordering::Relaxed);
@@ -72,4 +82,8 @@ pub fn install_ctrl_c() {
             std::process::exit(130);
         }
     });
+    // SIGTERM: the first sets the flag, a second (the flag set) exits at once, as Ctrl-C does.
+    use signal_hook::consts::SIGTERM as TERM;
+    let _ = signal_hook::flag::register_conditional_shutdown(TERM, 143, &SIGTERM);
+    let _ = signal_hook::flag::register(TERM, &SIGTERM);
 }

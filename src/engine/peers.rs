@@ -123,9 +123,10 @@ pub struct Connected {
 pub fn connect(me: usize, identity: &Identity, timeouts: Timeouts) -> Result<Connected, Failure> {
     let hosts = &identity.hosts;
     let deadline = Instant::now() + timeouts.connect;
-    // Bound before anyone can call, so that no early caller is refused.
-    let listener = match me + 1 < hosts.len() {
-        true => Some(TcpListener::bind(hosts[me].as_str()).map_err(|e| {
+    // The processes after this one call it: it listens before calling the ones before it, so
+    // that no early caller is refused.
+    let accepting = if me + 1 < hosts.len() {
+        let listener = TcpListener::bind(hosts[me].as_str()).map_err(|e| {
             Failure::new(
                 USAGE,
                 format!(
@@ -133,21 +134,20 @@ pub fn connect(me: usize, identity: &Identity, timeouts: Timeouts) -> Result<Con
                     hosts[me]
                 ),
             )
-        })?),
-        false => None,
-    };
-    let accepted = {
+        })?;
         let identity = identity.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("uba:accept".into())
             // A refusal or the deadline here ends the process at once: the calls to the
             // processes before this one may still be waiting for theirs.
-            .spawn(move || match listener {
-                Some(listener) => accept_all(listener, me, &identity, deadline, timeouts)
-                    .unwrap_or_else(|e| failure::exit(&e)),
-                None => HashMap::new(),
+            .spawn(move || {
+                accept_all(listener, me, &identity, deadline, timeouts)
+                    .unwrap_or_else(|e| failure::exit(&e))
             })
-            .map_err(|e| Failure::new(failure::FAILED, format!("cannot start a thread: {e}")))?
+            .map_err(|e| Failure::new(failure::FAILED, format!("cannot start a thread: {e}")))?;
+        Some(thread)
+    } else {
+        None
     };
     let mut streams = HashMap::new();
     for peer in 0..me {
@@ -156,11 +156,13 @@ pub fn connect(me: usize, identity: &Identity, timeouts: Timeouts) -> Result<Con
             streams.insert((peer, channel), stream);
         }
     }
-    streams.extend(
-        accepted
-            .join()
-            .map_err(|_| Failure::new(failure::FAILED, "the connection set-up failed"))?,
-    );
+    if let Some(accepting) = accepting {
+        streams.extend(
+            accepting
+                .join()
+                .map_err(|_| Failure::new(failure::FAILED, "the connection set-up failed"))?,
+        );
+    }
     let mut sockets: Vec<Option<TcpStream>> = Vec::with_capacity(hosts.len());
     for (peer, host) in hosts.iter().enumerate() {
         if peer == me {

@@ -190,7 +190,6 @@ impl Context {
             if moved {
                 let watermark = self.feeds.iter().map(|f| f.frontier()).min();
                 crate::engine::status::progress::watermark(watermark.unwrap_or(u64::MAX));
-                crate::engine::status::metrics::watermark(watermark.unwrap_or(u64::MAX));
             }
             worker.step_or_park(if moved {
                 Some(Duration::ZERO)
@@ -231,8 +230,8 @@ impl Context {
         }
     }
 
-    /// Announces this process's Ctrl-C or SIGTERM, and acts on a stop every worker knows of: they end
-    /// the inputs (the pending windows fire; nothing more is committed), a failure ends the
+    /// Announces this process's Ctrl-C or SIGTERM, and acts on a stop every worker knows of: they
+    /// end the inputs (the pending windows fire; nothing more is committed), a failure ends the
     /// process.
     fn attend(&mut self, control: &mut Control) {
         for (asked, code, why) in [
@@ -434,23 +433,21 @@ pub fn open_input(path: &str, follow: bool) -> Result<Source, String> {
     if metadata.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(format!("input '{path}' is a directory, not a file"));
     }
-    if follow {
-        return Ok(Source {
-            name: path.to_owned(),
-            reader: Box::new(
-                Followed::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?,
-            ),
-            size: None,
-        });
-    }
     Ok(Source {
         name: path.to_owned(),
-        reader: match fault_after() {
-            Some(bytes) => Box::new(FailingAfter { file, left: bytes }),
-            None => Box::new(file),
+        // A followed file grows: it has no size to read up to, nor does a named pipe or a device.
+        size: metadata
+            .as_ref()
+            .filter(|m| m.is_file() && !follow)
+            .map(|m| m.len()),
+        reader: match (follow, fault_after()) {
+            (true, _) => Box::new(
+                Followed::new(path, file)
+                    .map_err(|e| format!("cannot open input '{path}': {e}"))?,
+            ),
+            (false, Some(bytes)) => Box::new(FailingAfter { file, left: bytes }),
+            (false, None) => Box::new(file),
         },
-        // A named pipe or a device has no size to read up to.
-        size: metadata.filter(|m| m.is_file()).map(|m| m.len()),
     })
 }
 
@@ -591,11 +588,12 @@ where
         });
     }
     // Process 0 serves the page and the metrics of the inputs it reads and the output it writes.
-    let http = out.http.is_some() && first;
     crate::engine::status::metrics::set_process(cluster.process);
-    if let (Some(address), true) = (&out.http, first) {
+    let http = out.http.as_deref().filter(|_| first);
+    if let Some(address) = http {
         crate::engine::status::http::serve(address)?;
     }
+    let http = http.is_some();
     stop::install_ctrl_c();
     let workers = cluster.workers;
     let guards = timely::execute::execute_from(

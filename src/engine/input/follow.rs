@@ -32,9 +32,8 @@ pub struct Followed {
 }
 
 impl Followed {
-    /// Follows the file at `path`, from its start.
-    pub fn open(path: &str) -> std::io::Result<Followed> {
-        let file = File::open(path)?;
+    /// Follows `file`, opened at `path`, from its start.
+    pub fn new(path: &str, file: File) -> std::io::Result<Followed> {
         let metadata = file.metadata()?;
         Ok(Followed {
             path: path.to_owned(),

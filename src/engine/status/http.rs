@@ -87,7 +87,7 @@ fn answer(request: Request) {
 /// What the live page shows, as JSON. The rows are written as the output serialized them, so
 /// that their columns keep the job's order.
 fn state() -> String {
-    let watermark = metrics::job_watermark();
+    let watermark = super::progress::job_watermark();
     let inputs: Vec<Value> = metrics::inputs()
         .into_iter()
         .map(|(name, c)| {

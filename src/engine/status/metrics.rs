@@ -46,8 +46,6 @@ struct Metrics {
     idle: Family<Labels, Seconds>,
     arranged: Family<Labels, Gauge<i64, AtomicI64>>,
     rss: Gauge<i64, AtomicI64>,
-    /// The job's watermark in epoch ms (0: none yet), for the lag computed at each scrape.
-    watermark_ms: AtomicU64,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -65,7 +63,6 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     idle: Family::default(),
     arranged: Family::default(),
     rss: Gauge::default(),
-    watermark_ms: AtomicU64::new(0),
 });
 
 /// The job's name: a label of every metric.
@@ -166,18 +163,6 @@ pub fn inputs() -> Vec<(String, InputCounts)> {
     lock(&INPUTS).clone()
 }
 
-/// The job's watermark, the least of its inputs', epoch ms (`u64::MAX`: the inputs ended).
-pub fn watermark(ms: u64) {
-    if ms != u64::MAX && ms > 0 {
-        METRICS.watermark_ms.fetch_max(ms, Ordering::Relaxed);
-    }
-}
-
-/// The job's watermark, epoch ms (0: none yet).
-pub fn job_watermark() -> u64 {
-    METRICS.watermark_ms.load(Ordering::Relaxed)
-}
-
 /// One result row was emitted.
 pub fn row_emitted() {
     METRICS.rows.inc();
@@ -224,7 +209,7 @@ pub fn worker(index: usize) -> WorkerMetrics {
 /// The metrics in the text format of OpenMetrics (which Prometheus reads), as they stand now.
 pub fn encode() -> String {
     let m = &*METRICS;
-    let watermark = m.watermark_ms.load(Ordering::Relaxed);
+    let watermark = super::progress::job_watermark();
     if watermark > 0 {
         m.watermark.set(watermark as f64 / 1000.0);
         m.lag

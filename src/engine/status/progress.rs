@@ -110,6 +110,12 @@ pub fn watermark(frontier: u64) {
     }
 }
 
+/// The highest watermark reported by [`watermark`], epoch ms (0: none yet): the progress line's,
+/// and `/metrics`' (`metrics.rs`).
+pub fn job_watermark() -> u64 {
+    COUNTERS.watermark.load(Ordering::Relaxed)
+}
+
 /// A window's result was written (a first result, a correction, or a settled result).
 pub fn window_written() {
     COUNTERS.windows.fetch_add(1, Ordering::Relaxed);

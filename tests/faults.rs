@@ -7,7 +7,7 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mutate::Rng;
@@ -17,20 +17,6 @@ const PEER_LOST: i32 = 3;
 const NOTHING_ACCEPTED: i32 = 4;
 
 /// Waits for `child` at most `limit`; kills it and fails if it is still running then.
-fn wait_for(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{what} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn read_all(mut pipe: impl std::io::Read) -> String {
     let mut text = String::new();
     pipe.read_to_string(&mut text).unwrap();

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::hosts::Network;
 use common::{free_port, gen_file, ok, scratch, stderr, tutorial};
@@ -32,17 +32,9 @@ fn start_on(net: &Network, p: usize, n: usize, hostfile: &Path, args: &[&str]) -
         .unwrap()
 }
 
-/// Waits for `child`, at most `limit` (a hang is a failure, not a wait forever).
+/// Waits for `child`, at most `limit` ([`common::wait_for`]), and takes its output.
 fn finished(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("still running after {limit:?}: {}", stderr(&out));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_for(&mut child, limit, "a process of the cluster");
     child.wait_with_output().unwrap()
 }
 

@@ -1338,9 +1338,6 @@ fn postgres_holds_what_sqlite_holds_and_psql_shows_the_top_5() {
     );
 }
 
-/// The kill test of the SQLite tables, against the test's own PostgreSQL server: the table after
-/// each kill, the kills landed mid-run, and the end is the table of a run never killed, as psql
-/// shows it.
 #[test]
 fn postgres_with_a_progress_table_of_another_schema_is_one_sentence_not_a_panic() {
     let Some(pg) = common::require(
@@ -1384,6 +1381,9 @@ fn postgres_with_a_progress_table_of_another_schema_is_one_sentence_not_a_panic(
     }
 }
 
+/// The kill test of the SQLite tables, against the test's own PostgreSQL server: the table after
+/// each kill, the kills landed mid-run, and the end is the table of a run never killed, as psql
+/// shows it.
 #[test]
 fn postgres_order_timeout_killed_and_resumed_ends_as_if_never_killed() {
     let Some(pg) = common::require(

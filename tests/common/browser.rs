@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Unavailable, stderr};
 
@@ -60,15 +60,7 @@ pub fn browse(chromium: &Path, dir: &Path, extra: &[String], url: &str) -> Strin
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
-            child.kill().unwrap();
-            panic!("chromium did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = child.wait().unwrap();
+    let status = super::wait_for(&mut child, Duration::from_secs(120), "chromium");
     assert!(
         status.success(),
         "chromium failed: {status:?}: {}",

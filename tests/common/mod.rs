@@ -8,7 +8,7 @@ pub mod mutate;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The public sample files of the tutorial, kept byte for byte in `data/tutorial/`.
@@ -448,4 +448,24 @@ pub fn http_get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {head}")))?;
     Ok((status, body.to_owned()))
+}
+
+/// Waits for `child`, at most `limit`: one still running then is killed and the test fails,
+/// naming `what` (a hang is a failure, not a wait forever). Polls often at first, so that short
+/// runs are not slowed, then every 20 ms.
+pub fn wait_for(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still running after {limit:?}");
+        }
+        let pause =
+            (started.elapsed() / 10).clamp(Duration::from_millis(1), Duration::from_millis(20));
+        std::thread::sleep(pause);
+    }
 }

@@ -545,18 +545,11 @@ pub fn run_case(name: &str, args: &[String], inputs: &[(&str, &[u8])], timeout: 
         .stderr(File::create(&stderr_path).unwrap())
         .spawn()
         .expect("running uba");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name}: {command:?} still running after {timeout:?}: a stall");
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
+    let status = super::wait_for(
+        &mut child,
+        timeout,
+        &format!("{name}: {command:?} (a stall)"),
+    );
     let stderr = String::from_utf8_lossy(&std::fs::read(&stderr_path).unwrap()).into_owned();
     assert!(
         !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),

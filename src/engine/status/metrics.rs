@@ -215,7 +215,7 @@ pub fn encode() -> String {
         m.lag
             .set(wall_ms().saturating_sub(watermark) as f64 / 1000.0);
     }
-    if let Some(rss) = resident_bytes() {
+    if let Some(rss) = super::progress::resident_bytes() {
         m.rss.set(rss as i64);
     }
     let process = PROCESS.load(Ordering::Relaxed);
@@ -317,15 +317,6 @@ pub fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// This process's resident memory now, from `/proc/self/statm` (Linux).
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok()?)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

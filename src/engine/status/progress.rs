@@ -110,6 +110,15 @@ pub fn watermark(frontier: u64) {
     }
 }
 
+/// This process's resident memory now, from `/proc/self/statm` (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
 /// The highest watermark reported by [`watermark`], epoch ms (0: none yet): the progress line's,
 /// and `/metrics`' (`metrics.rs`).
 pub fn job_watermark() -> u64 {
@@ -252,7 +261,7 @@ impl Snapshot {
             windows: COUNTERS.windows.load(Ordering::Relaxed),
             results: COUNTERS.results.load(Ordering::Relaxed),
             elapsed: started.elapsed().as_secs_f64().max(1e-3),
-            rss: super::metrics::resident_bytes(),
+            rss: resident_bytes(),
         }
     }
 

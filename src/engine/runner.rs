@@ -140,9 +140,10 @@ impl Context {
             .into_iter()
             .enumerate()
             .map(|(file, source)| {
+                let file = source.index.unwrap_or(file as u32);
                 source::spawn_reader(
                     source,
-                    file as u32,
+                    file,
                     policy,
                     self.shared.sides.clone(),
                     keep.clone(),
@@ -402,8 +403,14 @@ fn fault_after() -> Option<u64> {
 
 /// A file that fails after `left` more bytes ([`fault_after`]).
 struct FailingAfter {
-    file: std::fs::File,
+    file: source::FileInput,
     left: u64,
+}
+
+impl source::Input for FailingAfter {
+    fn position(&mut self, consumed: u64) -> Option<source::Position> {
+        self.file.position(consumed)
+    }
 }
 
 impl std::io::Read for FailingAfter {
@@ -424,8 +431,9 @@ pub fn open_input(path: &str, follow: bool) -> Result<Source, String> {
     if path == "-" {
         return Ok(Source {
             name: "stdin".into(),
-            reader: Box::new(std::io::stdin()),
+            reader: Box::new(source::Unrepeatable(std::io::stdin())),
             size: None,
+            index: None,
         });
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open input '{path}': {e}"))?;
@@ -435,6 +443,7 @@ pub fn open_input(path: &str, follow: bool) -> Result<Source, String> {
     }
     Ok(Source {
         name: path.to_owned(),
+        index: None,
         // A followed file grows: it has no size to read up to, nor does a named pipe or a device.
         size: metadata
             .as_ref()
@@ -445,8 +454,17 @@ pub fn open_input(path: &str, follow: bool) -> Result<Source, String> {
                 Followed::new(path, file)
                     .map_err(|e| format!("cannot open input '{path}': {e}"))?,
             ),
-            (false, Some(bytes)) => Box::new(FailingAfter { file, left: bytes }),
-            (false, None) => Box::new(file),
+            (false, fault) => {
+                let file = source::FileInput {
+                    identity: metadata.as_ref().and_then(source::file_identity),
+                    file,
+                    start: 0,
+                };
+                match fault {
+                    Some(bytes) => Box::new(FailingAfter { file, left: bytes }),
+                    None => Box::new(file),
+                }
+            }
         },
     })
 }

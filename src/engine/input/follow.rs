@@ -12,11 +12,13 @@
 //! (truncated in place, `copytruncate`) is read again from its start. While nothing is at the
 //! path (between the rename and the creation), the old file is kept.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
+use crate::engine::input::source::{Input, Position};
 use crate::engine::status::stop;
 
 /// How often the end of a followed file is looked at again.
@@ -29,18 +31,58 @@ pub struct Followed {
     identity: (u64, u64),
     /// Bytes read from this file.
     offset: u64,
+    /// Bytes read in all, and where each file (or each reading of a truncated one) began in
+    /// them: what [`Input::position`] turns a count of bytes taken into. Those before the last
+    /// position asked for are dropped.
+    total: u64,
+    segments: VecDeque<Segment>,
+}
+
+/// From `total` bytes read on, the bytes came from file `identity`, from its byte `offset`.
+struct Segment {
+    total: u64,
+    identity: (u64, u64),
+    offset: u64,
 }
 
 impl Followed {
     /// Follows `file`, opened at `path`, from its start.
     pub fn new(path: &str, file: File) -> std::io::Result<Followed> {
+        Followed::at(path, file, 0)
+    }
+
+    /// Follows `file`, opened at `path` (or found again after a rotation), from byte `offset`.
+    pub fn at(path: &str, mut file: File, offset: u64) -> std::io::Result<Followed> {
         let metadata = file.metadata()?;
+        file.seek(SeekFrom::Start(offset))?;
+        let identity = (metadata.dev(), metadata.ino());
         Ok(Followed {
             path: path.to_owned(),
             file,
-            identity: (metadata.dev(), metadata.ino()),
-            offset: 0,
+            identity,
+            offset,
+            total: 0,
+            segments: VecDeque::from([Segment {
+                total: 0,
+                identity,
+                offset,
+            }]),
         })
+    }
+
+    /// Bytes from now on come from the current file from `self.offset`.
+    fn begin_segment(&mut self) {
+        self.segments.push_back(Segment {
+            total: self.total,
+            identity: self.identity,
+            offset: self.offset,
+        });
+    }
+
+    fn took(&mut self, n: usize) -> usize {
+        self.offset += n as u64;
+        self.total += n as u64;
+        n
     }
 
     /// At the end of the file being read: the file now at the path, if it is another one.
@@ -55,6 +97,7 @@ impl Followed {
         if at_path.len() < self.offset {
             self.file.seek(SeekFrom::Start(0))?;
             self.offset = 0;
+            self.begin_segment();
         }
         Ok(None)
     }
@@ -65,8 +108,7 @@ impl Read for Followed {
         loop {
             let n = self.file.read(buf)?;
             if n > 0 {
-                self.offset += n as u64;
-                return Ok(n);
+                return Ok(self.took(n));
             }
             if stop::inputs_ended() {
                 return Ok(0);
@@ -77,16 +119,30 @@ impl Read for Followed {
                     // first, then the new file from its start.
                     let n = self.file.read(buf)?;
                     if n > 0 {
-                        self.offset += n as u64;
-                        return Ok(n);
+                        return Ok(self.took(n));
                     }
                     let metadata = next.metadata()?;
                     self.identity = (metadata.dev(), metadata.ino());
                     self.file = next;
                     self.offset = 0;
+                    self.begin_segment();
                 }
                 None => std::thread::sleep(POLL),
             }
         }
+    }
+}
+
+impl Input for Followed {
+    fn position(&mut self, consumed: u64) -> Option<Position> {
+        // The last segment that began at or before `consumed`; those before it are done with.
+        while self.segments.len() > 1 && self.segments[1].total <= consumed {
+            self.segments.pop_front();
+        }
+        let segment = &self.segments[0];
+        Some(Position {
+            identity: format!("{}:{}", segment.identity.0, segment.identity.1),
+            offset: segment.offset + (consumed - segment.total),
+        })
     }
 }

@@ -81,12 +81,79 @@ const ANCHOR_ROWS: usize = 1000;
 /// wrong file). If those bytes hold no valid row, the first row checked becomes the anchor.
 const ANCHOR_BYTES: u64 = 16 << 20;
 
+/// Where an input stands, for a resumed run to open it there again: which bytes (a file's device
+/// and inode, so that a file rotated away is found again; a Kafka partition), and the offset in
+/// them of the byte after the last line taken (a file's byte offset, a partition's next offset).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub identity: String,
+    pub offset: u64,
+}
+
+/// The bytes of an input as its reader takes them: a file, a followed file, a Kafka partition.
+pub trait Input: Read + Send {
+    /// The position just after the first `consumed` bytes read from this input (always the end
+    /// of a line); `None` where the input cannot be read again (stdin, a pipe). Called with
+    /// `consumed` that never decreases, so an input may forget what lies before.
+    fn position(&mut self, consumed: u64) -> Option<Position>;
+}
+
+/// Stdin, a pipe: read once.
+pub struct Unrepeatable<R>(pub R);
+
+impl<R: Read> Read for Unrepeatable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read + Send> Input for Unrepeatable<R> {
+    fn position(&mut self, _consumed: u64) -> Option<Position> {
+        None
+    }
+}
+
+/// A file read from byte `start` on.
+pub struct FileInput {
+    pub file: std::fs::File,
+    /// Its device and inode ([`file_identity`]); `None` for a pipe or a device.
+    pub identity: Option<String>,
+    pub start: u64,
+}
+
+impl Read for FileInput {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Input for FileInput {
+    fn position(&mut self, consumed: u64) -> Option<Position> {
+        Some(Position {
+            identity: self.identity.clone()?,
+            offset: self.start + consumed,
+        })
+    }
+}
+
+/// How a position names a regular file: `dev:inode`, which a rename keeps.
+pub fn file_identity(metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    metadata
+        .is_file()
+        .then(|| format!("{}:{}", metadata.dev(), metadata.ino()))
+}
+
 /// An opened input: its name for messages, and its bytes.
 pub struct Source {
     pub name: String,
-    pub reader: Box<dyn Read + Send>,
+    pub reader: Box<dyn Input>,
     /// Its size in bytes, when known (a file; not stdin or a pipe): the progress line's total.
     pub size: Option<u64>,
+    /// Its number among the files of its input, where it has one of its own (a Kafka
+    /// partition's), whichever process reads it; else its place in the list of files. Events of
+    /// equal times are ordered by it ([`Origin`]).
+    pub index: Option<u32>,
 }
 
 /// Where a record came from: which file of its input, and which line. Orders like
@@ -262,7 +329,7 @@ struct Reader<K, P, D> {
 
 impl<K, P, D> Reader<K, P, D> {
     /// Reads blocks, hands every run of whole lines to `lines`, and sends one batch per block.
-    fn run<R>(&mut self, mut input: Box<dyn Read + Send>) -> Result<(), String>
+    fn run<R>(&mut self, mut input: Box<dyn Input>) -> Result<(), String>
     where
         R: Record,
         D: ExchangeData,
@@ -363,7 +430,7 @@ impl<K, P, D> Reader<K, P, D> {
     /// buffer.
     fn skip_long_line(
         &mut self,
-        input: &mut Box<dyn Read + Send>,
+        input: &mut Box<dyn Input>,
         buffer: &mut [u8],
         filled: usize,
         held: Option<&mut Held>,

@@ -1852,3 +1852,156 @@ fn a_commit_larger_than_the_batch_cap_is_written_ahead_within_its_transaction() 
     );
     assert!(csv.lines().count() > 30_000, "{} rows", csv.lines().count());
 }
+
+/// A followed file that grows and is rotated while hot-items reads it into a table, killed
+/// (SIGKILL) at ten seeded points and resumed with `--follow --resume` each time: after every
+/// kill the table is the answer as of its committed time, each resume starts where the
+/// committed checkpoint is (in the rotated file when the kill came before the rotation was
+/// read), and in the end, stopped by SIGTERM once all is read, the table is what a run over
+/// the whole input in one file commits through the same time.
+#[test]
+fn a_followed_file_growing_and_rotated_killed_ten_times_ends_as_if_never_killed() {
+    use std::io::Write;
+    let dir = scratch("sink-kill-follow");
+    let whole = generated(
+        &dir,
+        &[
+            "gen",
+            "user-behavior",
+            "--rows",
+            "120000",
+            "--seed",
+            "17",
+            "--rate",
+            "20",
+            "--items",
+            "3000",
+            "--categories",
+            "60",
+            "--disorder",
+            "10s",
+        ],
+    );
+    let job = [
+        "hot-items",
+        "--window",
+        "10m",
+        "--slide",
+        "1m",
+        "--out-of-orderness",
+        "10s",
+    ];
+    let csv = ok(&[&job[..], &[whole.as_str(), "--format", "csv"]].concat());
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let live = dir.join("live.csv");
+    let live_arg = live.to_str().unwrap().to_owned();
+    std::fs::write(&live, "").unwrap();
+    // The writer: 60 chunks, one every 40 ms; after the 30th the file is renamed away
+    // (logrotate's default) and a new one takes its place.
+    let chunks: Vec<String> = lines
+        .chunks(lines.len().div_ceil(60))
+        .map(|c| c.iter().map(|l| format!("{l}\n")).collect())
+        .collect();
+    let (rotated, writer_live) = (dir.join("live.csv.1"), live.clone());
+    let writer = std::thread::spawn(move || {
+        for (i, chunk) in chunks.iter().enumerate() {
+            if i == 30 {
+                std::fs::rename(&writer_live, &rotated).unwrap();
+                std::fs::write(&writer_live, "").unwrap();
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&writer_live)
+                .unwrap();
+            file.write_all(chunk.as_bytes()).unwrap();
+            drop(file);
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    });
+    let db = dir.join("followed.db");
+    let sink = sqlite(&db);
+    let run: Vec<&str> = [&job[..], &[live_arg.as_str(), "--follow", "--sink", &sink]].concat();
+    let resume: Vec<&str> = [run.as_slice(), &["--resume"]].concat();
+    let mut rng = Rng(23);
+    let mut committed = Vec::new();
+    let mut resumed_at = Vec::new();
+    for _ in 0..10 {
+        let args = if committed.is_empty() { &run } else { &resume };
+        let mut child = spawn(args);
+        std::thread::sleep(Duration::from_millis(100 + rng.below(200)));
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        resumed_at.extend(
+            err.lines()
+                .filter(|l| l.contains("resumed at line"))
+                .map(String::from),
+        );
+        if let Some((time, complete)) = progress(&db, "hot_items") {
+            assert!(!complete, "a followed run is never complete");
+            assert_eq!(
+                table_rows(&db, "hot_items", Kind::Windows),
+                expected(Kind::Windows, &csv, time),
+                "after a kill, committed through {time}"
+            );
+            committed.push(time);
+        }
+    }
+    writer.join().unwrap();
+    assert!(
+        committed.windows(2).all(|w| w[0] <= w[1]) && committed.len() >= 5,
+        "committed times: {committed:?}"
+    );
+    // The last run reads to the end of what was written, commits what its watermark allows,
+    // and is stopped as a service is.
+    let mut child = spawn(&resume);
+    let last_time = csv_table(&csv)
+        .1
+        .iter()
+        .map(|r| r.last().unwrap().parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = None;
+    let mut stable_since = Instant::now();
+    // Until the committed time has stayed the same for 2 s (the end is read) or reached the
+    // last window that the final watermark can close.
+    while Instant::now() < deadline {
+        let now = progress(&db, "hot_items");
+        if now != seen {
+            (seen, stable_since) = (now, Instant::now());
+        } else if stable_since.elapsed() > Duration::from_secs(2) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = common::wait_for(
+        &mut child,
+        Duration::from_secs(30),
+        "the stopped followed run",
+    );
+    assert_eq!(code.code(), Some(143));
+    let (time, complete) = progress(&db, "hot_items").unwrap();
+    assert!(!complete);
+    // The final watermark is 10 s behind the last line's time: every window but the last ten
+    // minutes' was committed.
+    assert!(
+        time + 11 * 60 * 1000 >= last_time,
+        "committed through {time}, the input's last window {last_time}"
+    );
+    assert_eq!(
+        table_rows(&db, "hot_items", Kind::Windows),
+        expected(Kind::Windows, &csv, time)
+    );
+    eprintln!("committed after each kill: {committed:?}; resumes: {resumed_at:?}");
+    assert!(
+        resumed_at.iter().any(|l| !l.contains("resumed at line 1:")),
+        "no resume started past the start: {resumed_at:?}"
+    );
+}

@@ -114,14 +114,7 @@ const CASES: &[Case] = &[
         name: "recommend",
         generate: USER_BEHAVIOR,
         receipts: false,
-        job: &[
-            "recommend",
-            "--horizon",
-            "2h",
-            "--out-of-orderness",
-            "10s",
-            "--changes",
-        ],
+        job: &["recommend", "--horizon", "2h", "--out-of-orderness", "10s"],
         commits_mid_run: false,
     },
     Case {

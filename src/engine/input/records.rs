@@ -208,10 +208,9 @@ impl Record for UserBehavior {
 /// One line of the web server log: `ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url`.
 ///
 /// The time is read in the zone the line gives (`+0000` in the sample) and kept as an instant.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-///
 /// The client's ip is checked (a line is text throughout) but not kept: no job reads it, and its
 /// copy was one of three allocations per line.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ApacheLogEvent {
     pub method: String,
     pub url: String,

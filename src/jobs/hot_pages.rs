@@ -24,6 +24,7 @@
 //! (`engine::operators::hashed_keys`).
 
 use std::cmp::Reverse;
+use std::sync::Arc;
 
 use differential_dataflow::input::Input;
 use serde::Serialize;
@@ -110,7 +111,7 @@ pub struct HotPage<'a> {
 struct Report;
 
 impl WindowReport for Report {
-    type Value = Ranked<String>;
+    type Value = Ranked<Arc<str>>;
     type Row<'a> = HotPage<'a>;
     fn title(&self) -> String {
         "hot pages by GET requests".into()
@@ -119,7 +120,7 @@ impl WindowReport for Report {
         &'a self,
         w: Window,
         rank: usize,
-        (Reverse(count), url): &'a Ranked<String>,
+        (Reverse(count), url): &'a Ranked<Arc<str>>,
         update: bool,
         emitted_at: u64,
     ) -> HotPage<'a> {
@@ -133,7 +134,7 @@ impl WindowReport for Report {
             emitted_at,
         }
     }
-    fn text(&self, rank: usize, (Reverse(count), url): &Ranked<String>) -> String {
+    fn text(&self, rank: usize, (Reverse(count), url): &Ranked<Arc<str>>) -> String {
         format!("No.{rank}: {url}, {count} requests")
     }
 }

@@ -208,9 +208,10 @@ impl Record for UserBehavior {
 /// One line of the web server log: `ip - - dd/MM/yyyy:HH:mm:ss +zzzz METHOD url`.
 ///
 /// The time is read in the zone the line gives (`+0000` in the sample) and kept as an instant.
+/// The client's ip is checked (a line is text throughout) but not kept: no job reads it, and its
+/// copy was one of three allocations per line.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ApacheLogEvent {
-    pub ip: String,
     pub method: String,
     pub url: String,
     pub ts: u64,
@@ -226,8 +227,8 @@ impl Record for ApacheLogEvent {
         text(&f[2], "user")?;
         let date = text(&f[3], "date")?;
         let zone = text(&f[4], "zone")?;
+        text(&f[0], "ip")?;
         Ok(ApacheLogEvent {
-            ip: text(&f[0], "ip")?.to_owned(),
             method: text(&f[5], "method")?.to_owned(),
             url: text(&f[6], "url")?.to_owned(),
             ts: parse_log_time(date, zone)?,
@@ -407,7 +408,19 @@ const LOG_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[day]/[month]/[year]:[hour]:[minute]:[second]");
 
 /// Reads `17/05/2015:10:05:03` in the zone `+0000` as epoch milliseconds.
+///
+/// Nearly every line is in the fixed form with every field in range: [`fixed_log_time`] reads
+/// it by position. Anything else goes to the `time` crate's generic parser, which accepts or
+/// rejects it, with its reason, as it always did.
 pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
+    match fixed_log_time(date.as_bytes(), zone.as_bytes()) {
+        Some(ms) => Ok(ms),
+        None => generic_log_time(date, zone),
+    }
+}
+
+/// [`parse_log_time`] by the `time` crate's parser of the format.
+fn generic_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
     let bad = |detail: String| Reject::BadTime { detail };
     let local = time::PrimitiveDateTime::parse(date, LOG_DATE)
         .map_err(|e| bad(format!("'{date}' is not dd/MM/yyyy:HH:mm:ss ({e})")))?;
@@ -422,6 +435,85 @@ pub fn parse_log_time(date: &str, zone: &str) -> Result<u64, Reject> {
     let offset = crate::engine::time::time_fmt::parse_zone(zone).map_err(bad)?;
     let ms = local.assume_offset(offset).unix_timestamp() * 1000;
     u64::try_from(ms).map_err(|_| bad(format!("'{date}' is before 1970")))
+}
+
+/// `dd/MM/yyyy:HH:mm:ss` in the zone `±hhmm` read by position, for the dates that the generic
+/// parser in [`parse_log_time`] accepts with the same result: two-digit fields (four for the
+/// year) in range (the day within its month), a zone of at most 23:59, an instant from 1970 on.
+/// `None` for anything else, even a date that parser accepts: it reads those, or says why not.
+/// The generic parser cost about 2,000 instructions per line, a tenth of hot-pages' work.
+fn fixed_log_time(date: &[u8], zone: &[u8]) -> Option<u64> {
+    let &[
+        d1,
+        d2,
+        b'/',
+        m1,
+        m2,
+        b'/',
+        y1,
+        y2,
+        y3,
+        y4,
+        b':',
+        h1,
+        h2,
+        b':',
+        n1,
+        n2,
+        b':',
+        s1,
+        s2,
+    ] = date
+    else {
+        return None;
+    };
+    let &[sign, zh1, zh2, zm1, zm2] = zone else {
+        return None;
+    };
+    let two = |a: u8, b: u8| {
+        (a.is_ascii_digit() && b.is_ascii_digit())
+            .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+    };
+    let (day, month, year) = (
+        two(d1, d2)?,
+        two(m1, m2)?,
+        two(y1, y2)? * 100 + two(y3, y4)?,
+    );
+    let (hour, minute, second) = (two(h1, h2)?, two(n1, n2)?, two(s1, s2)?);
+    let (zone_hours, zone_minutes) = (two(zh1, zh2)?, two(zm1, zm2)?);
+    let sign = match sign {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if year < 1970
+        || !(1..=days_in_month).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+        || zone_hours > 23
+        || zone_minutes > 59
+    {
+        return None;
+    }
+    // Days since 1970-01-01 of a date from 1970 on (Howard Hinnant's `days_from_civil`, with
+    // years counted from March so that a leap day ends its year).
+    let march_year = if month <= 2 { year - 1 } else { year };
+    let (era, year_of_era) = (march_year / 400, march_year % 400);
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let offset = sign * (zone_hours * 3600 + zone_minutes * 60);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    u64::try_from(seconds * 1000).ok()
 }
 
 /// Which input format most of `lines` are (more than half), if any: for the hint when a job accepted nothing
@@ -542,6 +634,50 @@ mod tests {
             ApacheLogEvent::parse(&fields(shifted, b' ')).unwrap().ts,
             e.ts
         );
+    }
+
+    #[test]
+    fn fixed_form_dates_read_as_the_generic_parser_reads_them() {
+        let mut read = 0;
+        for year in [1969, 1970, 1999, 2000, 2015, 2016, 2100, 2400, 9999] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    for time in [
+                        "00:00:00", "10:05:03", "23:59:59", "24:00:00", "12:60:00", "12:00:60",
+                    ] {
+                        for zone in [
+                            "+0000", "-0000", "+0200", "-0530", "+2359", "+2400", "-0060",
+                        ] {
+                            let date = format!("{day:02}/{month:02}/{year:04}:{time}");
+                            let fixed = fixed_log_time(date.as_bytes(), zone.as_bytes());
+                            // Before 1970 (local) is left to the generic parser, which
+                            // reads the instants from 1970 on of a zone west of UTC.
+                            let generic = generic_log_time(&date, zone).ok();
+                            let expected = if year < 1970 { None } else { generic };
+                            assert_eq!(fixed, expected, "{date} {zone}");
+                            read += usize::from(fixed.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(read > 10_000, "the sweep reads dates ({read})");
+        // Other forms go to the generic parser, whether it accepts them or not.
+        for (date, zone) in [
+            ("17/05/2015:10:05:03", "+00:00"),
+            ("17/05/2015:10:05:03", "Z"),
+            ("7/05/2015:10:05:03", "+0000"),
+            ("17/05/2015:10:05:0x", "+0000"),
+            ("17-05-2015:10:05:03", "+0000"),
+            ("17/05/2015:10:05:03.5", "+0000"),
+            ("01/01/1970:00:30:00", "+0100"),
+        ] {
+            assert_eq!(
+                fixed_log_time(date.as_bytes(), zone.as_bytes()),
+                None,
+                "{date} {zone}"
+            );
+        }
     }
 
     #[test]

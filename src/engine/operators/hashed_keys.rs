@@ -5,11 +5,16 @@
 //! per id, cloned only when the id is new in the window. The ranking is on names: ties are broken by the
 //! name string, never by the id.
 //!
+//! A ranked name is an `Arc<str>`: a window's rows are rewritten at each correction (about one row
+//! per input line in hot-pages), and each row written was a copy of its name, allocated, sorted
+//! and freed on its way to the sink; now it is a reference count.
+//!
 //! Two names with the same 64-bit id (probability about `n^2 / 2^65` for `n` live names: 3e-8 for
 //! a million) would be counted together, under the name that came first into the window; this is
 //! the price of never hashing or comparing the strings for counting.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
 
@@ -32,15 +37,15 @@ pub type NamedPane = ((u64, u64), String);
 /// Looked up by its id, ranked by its name.
 impl PaneUpdate for NamedPane {
     type Id = u64;
-    type Key = String;
+    type Key = Arc<str>;
     fn id(&self) -> &u64 {
         &self.0.0
     }
     fn pane(&self) -> u64 {
         self.0.1
     }
-    fn key(&self) -> String {
-        self.1.clone()
+    fn key(&self) -> Arc<str> {
+        Arc::from(self.1.as_str())
     }
 }
 
@@ -53,6 +58,6 @@ pub fn ranked_names<'s>(
     windows: Windows,
     top: usize,
     name: &str,
-) -> VecCollection<'s, u64, (u64, Ranked<String>)> {
+) -> VecCollection<'s, u64, (u64, Ranked<Arc<str>>)> {
     rank_per_window(panes, windows, Some(top), &format!("{name}/windows"))
 }

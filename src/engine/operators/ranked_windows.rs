@@ -397,10 +397,14 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                         let mut firing: Vec<u64> = Vec::new();
                         for (update, r) in pending.remove(&time).unwrap_or_default() {
                             let first = update.pane() + 1;
-                            for i in 0..per_pane {
+                            // The pane's windows end at `(first + i) * slide`: this worker owns
+                            // every `peers`-th, from the first whose `first + i` is `me` modulo
+                            // `peers` (no division per window).
+                            let mine = (me + peers - first % peers) % peers;
+                            for i in (mine..per_pane).step_by(peers as usize) {
                                 let end = (first + i) * windows.slide;
-                                if owner(end) != me || time >= windows.purge_time(end) {
-                                    continue; // another worker's, or purged: changes nothing
+                                if time >= windows.purge_time(end) {
+                                    continue; // purged: changes nothing
                                 }
                                 let window = live.entry(end).or_insert_with(|| {
                                     if end < fired_below {

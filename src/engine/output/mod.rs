@@ -5,6 +5,7 @@
 //! [`table::Table`], written through [`database`]. This stage imports only
 //! [`time`](super::time) and [`status`](super::status); it knows nothing of the inputs.
 
+mod csv_row;
 pub mod database;
 pub mod table;
 pub mod table_row;
@@ -73,7 +74,40 @@ pub struct Output {
 
 enum Writer {
     Plain(BufWriter<Box<dyn Write + Send>>),
-    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
+    Csv(Box<CsvStream>),
+}
+
+/// The csv stream: the rows that [`csv_row`] writes directly (flat, nothing to quote: nearly
+/// all) are appended as they are; the header and any other row are written by the csv crate, so
+/// every byte is the crate's.
+struct CsvStream {
+    out: BufWriter<Box<dyn Write + Send>>,
+    line: Vec<u8>,
+    /// The csv crate wrote the first row (and the header before it, for a struct).
+    headed: bool,
+}
+
+impl CsvStream {
+    fn serialize<S: Serialize>(&mut self, row: &S) -> Result<(), csv::Error> {
+        if self.headed {
+            self.line.clear();
+            if csv_row::write(row, &mut self.line).is_ok() {
+                self.out.write_all(&self.line)?;
+                return Ok(());
+            }
+        }
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(!self.headed)
+            .from_writer(&mut self.out);
+        csv.serialize(row)?;
+        csv.flush()?;
+        self.headed = true;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 impl Output {
@@ -104,11 +138,11 @@ impl Output {
             ),
         };
         let writer = match format {
-            Format::Csv => Writer::Csv(Box::new(
-                csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 16)
-                    .from_writer(sink),
-            )),
+            Format::Csv => Writer::Csv(Box::new(CsvStream {
+                out: BufWriter::with_capacity(1 << 16, sink),
+                line: Vec::new(),
+                headed: false,
+            })),
             Format::Text | Format::Json => Writer::Plain(BufWriter::with_capacity(1 << 16, sink)),
         };
         Ok(Output {

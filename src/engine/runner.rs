@@ -509,8 +509,7 @@ where
     }
     if out.resume && inputs.iter().any(|p| kafka::is_url(p)) {
         return Err(
-            "--resume cannot continue a Kafka input yet: the table keeps no input positions"
-                .into(),
+            "--resume cannot continue a Kafka input yet: the table keeps no input positions".into(),
         );
     }
     let display = out.progress()?;

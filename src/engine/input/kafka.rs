@@ -95,13 +95,12 @@ impl Address {
     /// address when the broker cannot be reached, or the topics it has when it has not this one.
     fn connect(&self, runtime: &Runtime) -> Result<(Client, Vec<i32>), String> {
         runtime.block_on(async {
-            let unreachable =
-                |e: rskafka::client::error::Error| -> String {
-                    format!(
-                        "cannot reach the Kafka broker at {} (is it running?): {e}",
-                        self.broker
-                    )
-                };
+            let unreachable = |e: rskafka::client::error::Error| -> String {
+                format!(
+                    "cannot reach the Kafka broker at {} (is it running?): {e}",
+                    self.broker
+                )
+            };
             let client = client(&self.broker).await.map_err(unreachable)?;
             let topics = client.list_topics().await.map_err(unreachable)?;
             match topics.iter().find(|t| t.name == self.topic) {
@@ -436,7 +435,10 @@ impl Producer {
                     .produce(records, Compression::NoCompression)
                     .await
                     .map_err(|e| {
-                        std::io::Error::other(format!("partition {}: {e}", partitions[p].partition()))
+                        std::io::Error::other(format!(
+                            "partition {}: {e}",
+                            partitions[p].partition()
+                        ))
                     })?;
             }
             Ok(())

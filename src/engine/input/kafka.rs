@@ -97,8 +97,9 @@ impl Address {
         runtime.block_on(async {
             let unreachable = |e: rskafka::client::error::Error| -> String {
                 format!(
-                    "cannot reach the Kafka broker at {} (is it running?): {e}",
-                    self.broker
+                    "cannot reach the Kafka broker at {} (is it running?): {}",
+                    self.broker,
+                    cause(&e)
                 )
             };
             let client = client(&self.broker).await.map_err(unreachable)?;
@@ -138,6 +139,16 @@ async fn client(broker: &str) -> Result<Client, rskafka::client::error::Error> {
         .await
 }
 
+/// What went wrong at the bottom of an error of the client: the words a user can act on
+/// ("Connection refused"), not the layers of retries above them.
+fn cause(error: &dyn std::error::Error) -> String {
+    let mut error = error;
+    while let Some(source) = error.source() {
+        error = source;
+    }
+    error.to_string()
+}
+
 fn runtime() -> Result<Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -171,7 +182,7 @@ pub fn open(
         .map(|partition| {
             let name = format!("{}/{partition}", address.url());
             let lost = |e: rskafka::client::error::Error| {
-                format!("cannot read {name}: the broker at {} {e}", address.broker)
+                format!("cannot read {name} from the broker at {}: {}", address.broker, cause(&e))
             };
             let (client, earliest, high) = runtime.block_on(async {
                 let client = client
@@ -297,8 +308,11 @@ impl Partition {
                 Err(e) => {
                     if !away {
                         crate::engine::status::progress::eprint_line(&format!(
-                            "uba: {}: the broker at {} is lost ({e}); retrying, from offset {}",
-                            self.name, self.broker, self.next
+                            "uba: {}: the broker at {} is lost ({}); retrying, from offset {}",
+                            self.name,
+                            self.broker,
+                            cause(&e),
+                            self.next
                         ));
                         away = true;
                     }
@@ -436,8 +450,9 @@ impl Producer {
                     .await
                     .map_err(|e| {
                         std::io::Error::other(format!(
-                            "partition {}: {e}",
-                            partitions[p].partition()
+                            "partition {}: {}",
+                            partitions[p].partition(),
+                            cause(&e)
                         ))
                     })?;
             }

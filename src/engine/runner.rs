@@ -66,6 +66,12 @@ pub struct Context {
     /// Whether this worker reads this process's inputs.
     reads: bool,
     feeds: Vec<Box<dyn Pump>>,
+    /// How far back in event time the job's state reaches (`status::checkpoints`): `None` once
+    /// an input has no bound (a pattern job that declared none), else the largest bound of the
+    /// inputs' windows and of what the job declared.
+    horizon: Option<u64>,
+    /// The job declared its horizon ([`Context::state_reaches_back`]).
+    declared: bool,
 }
 
 impl Context {
@@ -105,6 +111,16 @@ impl Context {
         );
     }
 
+    /// Declares that the job's state reaches `span` back in event time behind the logical time
+    /// of its results (a state machine's retention, a day's blacklist): a resumed run replays
+    /// what lies within it, no more. A windowed input's span (its windows and their allowed
+    /// lateness) is known without it; a job whose input is not windowed and which declares
+    /// nothing is resumed from the start of its inputs.
+    pub fn state_reaches_back(&mut self, span: u64) {
+        self.horizon = Some(self.horizon.unwrap_or(0).max(span));
+        self.declared = true;
+    }
+
     /// [`Context::feed`] for jobs that order events of equal times by input order: `place` also gets
     /// the record's [`Origin`] (its file among the input's files, and its line number).
     pub fn feed_with_origin<R, D, K, P>(
@@ -121,6 +137,13 @@ impl Context {
         K: Fn(&R) -> bool + Clone + Send + 'static,
         P: FnMut(R, u64, Origin) -> (D, u64) + Clone + Send + 'static,
     {
+        self.horizon = match lateness {
+            crate::engine::input::event_time::Lateness::Windowed(w) => {
+                self.horizon.map(|h| h.max(w.size + w.slide + w.lateness))
+            }
+            crate::engine::input::event_time::Lateness::Strict if !self.declared => None,
+            crate::engine::input::event_time::Lateness::Strict => self.horizon,
+        };
         let sources = if self.reads {
             std::mem::take(&mut self.shared.sources.lock().expect("sources lock")[input])
         } else {
@@ -137,11 +160,14 @@ impl Context {
             max_line_bytes: self.shared.max_line_bytes,
             parsers: self.shared.parsers,
         };
+        let process = self.shared.process;
         let readings = sources
             .into_iter()
             .enumerate()
-            .map(|(file, source)| {
+            .map(|(file, mut source)| {
                 let file = source.index.unwrap_or(file as u32);
+                let key = input_key(process, input, file);
+                let from = resume_point(&key, &mut source);
                 source::spawn_reader(
                     source,
                     file,
@@ -149,6 +175,7 @@ impl Context {
                     self.shared.sides.clone(),
                     keep.clone(),
                     place.clone(),
+                    source::Resume { key, from },
                 )
             })
             .collect();
@@ -192,6 +219,7 @@ impl Context {
             if moved {
                 let watermark = self.feeds.iter().map(|f| f.frontier()).min();
                 crate::engine::status::progress::watermark(watermark.unwrap_or(u64::MAX));
+                control.relay_checkpoints();
             }
             worker.step_or_park(if moved {
                 Some(Duration::ZERO)
@@ -282,6 +310,27 @@ impl Context {
         }
     }
 
+    /// Before the readers start: the side files keep the lines the resumed run wrote before
+    /// each input's resume point (`SideOutputs::carry`).
+    fn carry_side_lines(&self) {
+        let sources = self.shared.sources.lock().expect("sources lock");
+        let mut resume_lines = std::collections::HashMap::new();
+        for (input, files) in sources.iter().enumerate() {
+            for (file, source) in files.iter().enumerate() {
+                let key = input_key(
+                    self.shared.process,
+                    input,
+                    source.index.unwrap_or(file as u32),
+                );
+                let line = crate::engine::status::checkpoints::resumed(&key)
+                    .and_then(|text| serde_json::from_str::<source::Checkpoint>(&text).ok())
+                    .map_or(1, |c| c.line);
+                resume_lines.insert(source.name.clone(), line);
+            }
+        }
+        self.shared.sides.carry(&resume_lines);
+    }
+
     /// The accounting line of each input, on stderr, with this process's peak memory.
     fn summarize(&self) {
         let elapsed = self.shared.started.elapsed().as_secs_f64().max(1e-9);
@@ -301,20 +350,54 @@ impl Context {
                 a.read as f64 / elapsed
             ));
         }
+        for (name, line, read) in self.feeds.iter().flat_map(|f| f.resumed()) {
+            crate::engine::status::progress::eprint_line(&format!(
+                "uba: {name}: resumed at line {line}: {read} lines read in this run"
+            ));
+        }
     }
 }
 
 /// The fingerprints of `files` ([`source::fingerprint`]); one that cannot be read again is an
-/// error only when the run is to be resumed.
-fn fingerprints(files: &[String], resume: bool) -> Result<String, String> {
+/// error only when the run is to be resumed. A followed file grows: its position's file
+/// identity, checked where it resumes, stands for its fingerprint (a topic's, its partitions').
+fn fingerprints(files: &[String], resume: bool, follow: bool) -> Result<String, String> {
     Ok(files
         .iter()
         .map(|p| match source::fingerprint(p) {
+            // A topic grows too: its partitions' positions, checked where they resume, stand
+            // for its fingerprint.
+            _ if kafka::is_url(p) => Ok(format!("{p} (a topic)")),
+            Ok(_) if follow => Ok(format!("{p} (followed)")),
             Err(_) if !resume => Ok("not replayable".to_owned()),
             fingerprint => fingerprint,
         })
         .collect::<Result<Vec<_>, _>>()?
         .join(", "))
+}
+
+/// How the checkpoints name an input file: the process that reads it, its input, its file.
+fn input_key(process: usize, input: usize, file: u32) -> String {
+    format!("{process}/{input}/{file}")
+}
+
+/// Where the input `key` resumes, if the resumed run committed a checkpoint of it: `source` is
+/// moved there. A position that cannot be found again ends the run with one sentence.
+fn resume_point(key: &str, source: &mut Source) -> Option<source::Checkpoint> {
+    let text = crate::engine::status::checkpoints::resumed(key)?;
+    let checkpoint: source::Checkpoint = serde_json::from_str(&text).unwrap_or_else(|e| {
+        failure::fail(&format!(
+            "cannot resume {}: its checkpoint in the progress row cannot be read: {e}",
+            source.name
+        ))
+    });
+    if let Err(e) = source.reader.resume_at(&checkpoint.position) {
+        failure::fail(&format!(
+            "cannot resume {} at byte {} (line {}): {e}",
+            source.name, checkpoint.position.offset, checkpoint.line
+        ));
+    }
+    Some(checkpoint)
 }
 
 /// This process's peak resident memory, from `/proc/self/status` (Linux).
@@ -479,7 +562,7 @@ pub fn open_sources(
     share: (usize, usize),
 ) -> Result<Vec<Source>, String> {
     if kafka::is_url(path) {
-        kafka::open(path, out.until_end, share, &[])
+        kafka::open(path, out.until_end, share)
     } else if share.0 == 0 {
         Ok(vec![open_input(path, out.follow)?])
     } else {
@@ -500,18 +583,6 @@ where
     F: Fn(&mut Worker, &mut Context) -> ProbeHandle<u64> + Send + Sync + 'static,
 {
     let hosts = cluster_hosts(cluster)?;
-    if out.follow && out.resume {
-        return Err(
-            "--resume cannot continue a followed file yet: the table keeps no input \
-                    positions, and a resume replays its inputs from their start"
-                .into(),
-        );
-    }
-    if out.resume && inputs.iter().any(|p| kafka::is_url(p)) {
-        return Err(
-            "--resume cannot continue a Kafka input yet: the table keeps no input positions".into(),
-        );
-    }
     let display = out.progress()?;
     if cluster.processes > 1 {
         failure::report_lost_peers(cluster.process);
@@ -553,10 +624,12 @@ where
     // fingerprints the files it reads, and announces them before the run starts.
     let inputs_fingerprint = match (&out.sink, &own_files) {
         (None, _) => None,
-        (Some(_), Some(files)) => Some(fingerprints(files, out.resume)?),
-        (Some(_), None) if first => Some(fingerprints(inputs, out.resume)?),
+        (Some(_), Some(files)) => Some(fingerprints(files, out.resume, out.follow)?),
+        (Some(_), None) if first => Some(fingerprints(inputs, out.resume, out.follow)?),
         (Some(_), None) => None,
     };
+    // A resumed table's side files go on from what the resumed run wrote (`SideOutputs`).
+    let carry = out.resume && out.sink.is_some() && out.output.is_none();
     let (output, sides) = if first {
         let mut output = match &out.sink {
             None => Output::open(
@@ -569,6 +642,10 @@ where
             Some(sink) => {
                 let files: Vec<String> = own_files.clone().unwrap_or_else(|| inputs.to_vec());
                 let table = Table::open(sink, out.table.as_deref(), out.resume, &files)?;
+                // An output file beside the table is written whole: its run replays everything.
+                if out.output.is_none() {
+                    crate::engine::status::checkpoints::set_resumed(table.checkpoints())?;
+                }
                 match &out.output {
                     Some(path) => Output::open(
                         Some(path),
@@ -593,19 +670,19 @@ where
         }
         (
             Some(output),
-            SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
+            SideOutputs::open(out.rejects.as_deref(), out.late.as_deref(), carry)?,
         )
     } else if own {
         // This process reads its own files: it writes their rejected and late lines itself.
         output::guarded_stdout()?;
         (
             None,
-            SideOutputs::open(out.rejects.as_deref(), out.late.as_deref())?,
+            SideOutputs::open(out.rejects.as_deref(), out.late.as_deref(), carry)?,
         )
     } else {
         // Reads nothing, so has no line to reject: the side files are process 0's alone.
         output::guarded_stdout()?;
-        (None, SideOutputs::open(None, None)?)
+        (None, SideOutputs::open(None, None, false)?)
     };
     if first {
         for source in sources.iter().flatten() {
@@ -642,7 +719,7 @@ where
     }
     let http = http.is_some();
     stop::install_ctrl_c();
-    let workers = cluster.workers;
+    let (workers, processes) = (cluster.workers, cluster.processes);
     let guards = timely::execute::execute_from(
         connected.builders,
         connected.guard,
@@ -657,20 +734,34 @@ where
                     worker.index() == 0
                 },
                 feeds: Vec::new(),
+                horizon: Some(0),
+                declared: false,
             };
             if http {
                 crate::engine::status::introspection::register(worker);
             }
-            let mut control = Control::new(worker);
+            let mut control = Control::new(worker, ctx.writes);
             let heard = control.agree_on_inputs(
                 worker,
                 worker.index() / workers,
                 ctx.reads.then(|| inputs_fingerprint.clone()).flatten(),
+                ctx.writes
+                    .then(crate::engine::status::checkpoints::resumed_json)
+                    .filter(|_| processes > 1),
             );
             if ctx.writes {
                 ctx.check_inputs(&heard, &mut control);
             }
+            if ctx.reads {
+                ctx.carry_side_lines();
+                if !ctx.writes {
+                    crate::engine::status::checkpoints::relay();
+                }
+            }
             let probe = build(worker, &mut ctx);
+            if ctx.writes {
+                crate::engine::status::checkpoints::set_horizon(ctx.horizon);
+            }
             let result = ctx.drive(worker, &probe, &mut control);
             control.close();
             if ctx.reads {

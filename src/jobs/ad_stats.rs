@@ -284,6 +284,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 );
                 (input, probe)
             });
+            // A pair's clicks of a day decide its blacklisting: a resume replays the day (25 h
+            // where a zone's day is longer) and the windows' lateness.
+            ctx.state_reaches_back(25 * HOUR + windows.lateness);
             // Input order breaks ties between clicks inserted at the same time.
             ctx.feed_with_origin(
                 0,

@@ -391,6 +391,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 ),
             )
         });
+        // A day's scopes hold its users' steps since the day began (25 h where a zone's day is
+        // longer): a resume replays the day and the windows' lateness.
+        ctx.state_reaches_back(25 * HOUR + windows.lateness);
         ctx.feed(
             0,
             events,

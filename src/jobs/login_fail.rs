@@ -189,6 +189,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 let probe = sink::append(matches, "LoginFail/sink", Report, None, output);
                 (input, probe)
             });
+            // A match is N consecutive fails within --within: nothing older counts.
+            ctx.state_reaches_back(args.within);
             ctx.feed_with_origin(
                 0,
                 logins,

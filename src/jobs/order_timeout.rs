@@ -268,6 +268,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 });
                 (input, probe)
             });
+            // Whether a create or pay is its order's earliest depends on the one before within the
+            // retention, and that one's on its own: a replay that starts mid-chain decides its
+            // first event anew, which differs only until two retentions have passed it.
+            ctx.state_reaches_back(2 * retention);
             ctx.feed_with_origin(
                 0,
                 orders,

@@ -286,6 +286,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
             });
             (pay_input, receipt_input, probe)
         });
+        // As order-timeout's orders: the earliest pay and receipt are decided within the
+        // retention, and a replay that starts mid-chain agrees after two retentions and bounds.
+        ctx.state_reaches_back(2 * retention + before + after);
         ctx.feed_with_origin(
             0,
             pay_input,

@@ -28,6 +28,16 @@ impl EventClock {
         self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
     }
 
+    /// The highest time seen: no line read so far carries a later one.
+    pub fn max_ts(&self) -> Option<u64> {
+        self.max_ts
+    }
+
+    /// The clock as it was when the highest time seen was `max_ts` (a resumed reader).
+    pub fn restore(&mut self, max_ts: Option<u64>) {
+        self.max_ts = max_ts;
+    }
+
     /// `F`: no on-time event before it can arrive any more. Zero before the first row.
     pub fn frontier(&self) -> u64 {
         self.max_ts
@@ -125,6 +135,17 @@ impl TimeGuard {
         let mid = times.len() / 2;
         let (_, median, _) = times.select_nth_unstable(mid);
         self.anchor = Some(*median);
+    }
+
+    /// The anchor, once the first rows have set it.
+    pub fn anchor(&self) -> Option<u64> {
+        self.anchor
+    }
+
+    /// The guard as it was, anchored at `anchor`, after its first rows (a resumed reader).
+    pub fn restore(&mut self, anchor: Option<u64>) {
+        self.anchored = true;
+        self.anchor = anchor;
     }
 
     pub fn check(&mut self, ts: u64) -> Result<(), Reject> {

@@ -134,6 +134,35 @@ impl Read for Followed {
 }
 
 impl Input for Followed {
+    /// The file the position names is the one at the path, or, after a rotation, one beside it
+    /// (`access.log.1`): that one is read to its end first, then the file at the path.
+    fn resume_at(&mut self, position: &Position) -> Result<(), String> {
+        let named = |m: &std::fs::Metadata| format!("{}:{}", m.dev(), m.ino()) == position.identity;
+        let file = if named(&self.file.metadata().map_err(|e| e.to_string())?) {
+            self.file.try_clone().map_err(|e| e.to_string())?
+        } else {
+            let path = std::path::Path::new(&self.path);
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+            let found = entries
+                .flatten()
+                .find(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file() && named(&m)));
+            let Some(entry) = found else {
+                return Err(format!(
+                    "the file it read (device:inode {}) is neither at the path nor beside it: \
+                     rotated away, a resume cannot find the lines after its position",
+                    position.identity
+                ));
+            };
+            File::open(entry.path()).map_err(|e| e.to_string())?
+        };
+        *self = Followed::at(&self.path, file, position.offset).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     fn position(&mut self, consumed: u64) -> Option<Position> {
         // The last segment that began at or before `consumed`; those before it are done with.
         while self.segments.len() > 1 && self.segments[1].total <= consumed {

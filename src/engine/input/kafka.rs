@@ -163,15 +163,10 @@ fn identity(partition: i32) -> String {
 
 /// Opens the partitions of topic `url` that this process reads, as the files of one input:
 /// partition `i` is read by process `i % processes` of `share = (process, processes)`. Each
-/// starts at its offset in `resume` (a [`Position`] named `partition N`), else at the earliest
-/// offset the broker holds; with `until_end` it ends at the high watermark seen now, else it is
+/// starts at the earliest offset the broker holds (a resumed run moves it to its position:
+/// [`Input::resume_at`]); with `until_end` it ends at the high watermark seen now, else it is
 /// read until the run is stopped.
-pub fn open(
-    url: &str,
-    until_end: bool,
-    share: (usize, usize),
-    resume: &[Position],
-) -> Result<Vec<Source>, String> {
+pub fn open(url: &str, until_end: bool, share: (usize, usize)) -> Result<Vec<Source>, String> {
     let address = Address::parse(url)?;
     let runtime = Arc::new(runtime()?);
     let (client, partitions) = address.connect(&runtime)?;
@@ -182,7 +177,11 @@ pub fn open(
         .map(|partition| {
             let name = format!("{}/{partition}", address.url());
             let lost = |e: rskafka::client::error::Error| {
-                format!("cannot read {name} from the broker at {}: {}", address.broker, cause(&e))
+                format!(
+                    "cannot read {name} from the broker at {}: {}",
+                    address.broker,
+                    cause(&e)
+                )
             };
             let (client, earliest, high) = runtime.block_on(async {
                 let client = client
@@ -196,18 +195,6 @@ pub fn open(
                     .map_err(lost)?;
                 Ok::<_, String>((client, earliest, high))
             })?;
-            let start = match resume.iter().find(|p| p.identity == identity(partition)) {
-                None => earliest,
-                Some(at) => {
-                    let offset = i64::try_from(at.offset).unwrap_or(i64::MAX);
-                    if offset < earliest || offset > high {
-                        return Err(format!(
-                            "cannot resume {name} at offset {offset}: the broker holds offsets {earliest} to {high} of it now (the records to resume from are gone)"
-                        ));
-                    }
-                    offset
-                }
-            };
             Ok(Source {
                 name: name.clone(),
                 reader: Box::new(Partition {
@@ -216,13 +203,14 @@ pub fn open(
                     runtime: runtime.clone(),
                     client,
                     partition,
-                    next: start,
+                    next: earliest,
+                    held: (earliest, high),
                     end: until_end.then_some(high),
                     pending: Vec::new(),
                     taken: 0,
                     total: 0,
                     ends: VecDeque::new(),
-                    consumed_next: start,
+                    consumed_next: earliest,
                 }),
                 size: None,
                 index: Some(partition as u32),
@@ -240,6 +228,8 @@ struct Partition {
     partition: i32,
     /// The offset of the next record to fetch.
     next: i64,
+    /// The offsets the broker held at the start: from the earliest to the high watermark.
+    held: (i64, i64),
     /// With `--until-end`, the offset at which it ends.
     end: Option<i64>,
     /// Lines fetched and not yet read, from `taken` on.
@@ -357,6 +347,28 @@ impl Input for Partition {
             identity: identity(self.partition),
             offset: self.consumed_next as u64,
         })
+    }
+
+    /// A resumed run reads on from the offset its checkpoint names, which the broker must still
+    /// hold (retention may have deleted it): else one sentence, rather than a silent gap.
+    fn resume_at(&mut self, position: &Position) -> Result<(), String> {
+        if position.identity != identity(self.partition) {
+            return Err(format!(
+                "its checkpoint names {}, not {}",
+                position.identity,
+                identity(self.partition)
+            ));
+        }
+        let offset = i64::try_from(position.offset).unwrap_or(i64::MAX);
+        let (earliest, high) = self.held;
+        if offset < earliest || offset > high {
+            return Err(format!(
+                "the broker holds offsets {earliest} to {high} of it now: the records to resume from are gone"
+            ));
+        }
+        self.next = offset;
+        self.consumed_next = offset;
+        Ok(())
     }
 }
 

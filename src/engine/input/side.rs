@@ -16,10 +16,45 @@ struct Side {
     flag: &'static str,
     file: Option<csv::Writer<BufWriter<File>>>,
     count: u64,
+    /// The rows a resumed run's predecessor wrote (`source, line, reason, text`), until
+    /// [`SideOutputs::carry`] keeps those before each input's resume point.
+    previous: Vec<csv::StringRecord>,
+}
+
+/// The rows of the side file at `path` that a killed run left (its `.partial`), or that a run
+/// that ended wrote; none if there is neither.
+fn previous_rows(path: &str) -> Result<Vec<csv::StringRecord>, String> {
+    let partial = format!("{path}.partial");
+    let Some(found) = [partial.as_str(), path]
+        .into_iter()
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(found)
+        .map_err(|e| format!("cannot read '{found}': {e}"))?;
+    // A killed run's last row may be cut short: it is of a line after every resume point (the
+    // rows before a checkpoint were flushed when it was taken), and is dropped with the rest.
+    Ok(reader
+        .records()
+        .map_while(Result::ok)
+        .filter(|row| row.len() == 4)
+        .collect())
 }
 
 impl Side {
-    fn new(kind: &'static str, flag: &'static str, path: Option<&str>) -> Result<Self, String> {
+    fn new(
+        kind: &'static str,
+        flag: &'static str,
+        path: Option<&str>,
+        carry: bool,
+    ) -> Result<Self, String> {
+        let previous = match path {
+            Some(path) if carry => previous_rows(path)?,
+            _ => Vec::new(),
+        };
         let file = match path {
             None => None,
             Some(path) => {
@@ -37,7 +72,28 @@ impl Side {
             flag,
             file,
             count: 0,
+            previous,
         })
+    }
+
+    /// Writes the predecessor's rows of lines before their input's resume line (an input not
+    /// named resumes nowhere: none of its rows), in their order.
+    fn carry(&mut self, resume_lines: &std::collections::HashMap<String, u64>) {
+        for row in std::mem::take(&mut self.previous) {
+            let before = match (row.get(0), row.get(1).and_then(|l| l.parse::<u64>().ok())) {
+                (Some(source), Some(line)) => resume_lines.get(source).is_some_and(|&r| line < r),
+                _ => false,
+            };
+            if before && let Some(writer) = &mut self.file {
+                self.count += 1;
+                if let Err(e) = writer.write_record(&row) {
+                    crate::engine::status::failure::fail(&format!(
+                        "cannot write the {} file: {e}",
+                        self.flag
+                    ));
+                }
+            }
+        }
     }
 
     fn write(&mut self, source: &str, line: u64, reason: &str, text: &[u8]) {
@@ -57,6 +113,17 @@ impl Side {
                 self.kind
             )),
             None => {}
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(writer) = &mut self.file
+            && let Err(e) = writer.flush()
+        {
+            crate::engine::status::failure::fail(&format!(
+                "cannot write the {} file: {e}",
+                self.flag
+            ));
         }
     }
 
@@ -86,11 +153,22 @@ pub struct SideOutputs {
 }
 
 impl SideOutputs {
-    pub fn open(rejects: Option<&str>, late: Option<&str>) -> Result<Self, String> {
+    /// With `carry` (a resumed table), the rows the resumed run wrote are read first, for
+    /// [`SideOutputs::carry`].
+    pub fn open(rejects: Option<&str>, late: Option<&str>, carry: bool) -> Result<Self, String> {
         Ok(SideOutputs {
-            rejects: Mutex::new(Side::new("rejected", "--rejects", rejects)?),
-            late: Mutex::new(Side::new("late", "--late", late)?),
+            rejects: Mutex::new(Side::new("rejected", "--rejects", rejects, carry)?),
+            late: Mutex::new(Side::new("late", "--late", late, carry)?),
         })
+    }
+
+    /// A resumed run reads each input on from a line (`resume_lines`, by the input's name): the
+    /// rows its predecessor wrote for the lines before go first, as an uninterrupted run has
+    /// them; the lines from there on are decided again.
+    pub fn carry(&self, resume_lines: &std::collections::HashMap<String, u64>) {
+        for side in [&self.rejects, &self.late] {
+            side.lock().expect("side output lock").carry(resume_lines);
+        }
     }
 
     pub fn reject(&self, source: &str, line: u64, reason: &str, text: &[u8]) {
@@ -105,6 +183,13 @@ impl SideOutputs {
             .lock()
             .expect("side output lock")
             .write(source, line, reason, text);
+    }
+
+    /// Hands what was written to the files to the system: done when a reader takes a
+    /// checkpoint, so that the rows of the lines before it survive a kill for a resume to keep.
+    pub fn flush(&self) {
+        self.rejects.lock().expect("side output lock").flush();
+        self.late.lock().expect("side output lock").flush();
     }
 
     /// Flushes the files, or says how many lines were not shown.

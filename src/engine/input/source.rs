@@ -96,6 +96,13 @@ pub trait Input: Read + Send {
     /// of a line); `None` where the input cannot be read again (stdin, a pipe). Called with
     /// `consumed` that never decreases, so an input may forget what lies before.
     fn position(&mut self, consumed: u64) -> Option<Position>;
+
+    /// Before the first read: go to `position`, which this input (or the run it resumes) gave.
+    /// `consumed` then counts from there.
+    fn resume_at(&mut self, position: &Position) -> Result<(), String> {
+        let _ = position;
+        Err("it cannot be read again".into())
+    }
 }
 
 /// Stdin, a pipe: read once.
@@ -133,6 +140,18 @@ impl Input for FileInput {
             identity: self.identity.clone()?,
             offset: self.start + consumed,
         })
+    }
+
+    /// A file's contents were checked before (its fingerprint, every byte): the same bytes may
+    /// be another copy of the file, so its identity is not compared.
+    fn resume_at(&mut self, position: &Position) -> Result<(), String> {
+        use std::io::{Seek, SeekFrom};
+        self.identity.as_ref().ok_or("it is not a regular file")?;
+        self.file
+            .seek(SeekFrom::Start(position.offset))
+            .map_err(|e| e.to_string())?;
+        self.start = position.offset;
+        Ok(())
     }
 }
 
@@ -191,7 +210,7 @@ pub struct TimePolicy {
 /// Where every line of one input ended up: `read = accepted + rejected`,
 /// `accepted = used + filtered + late`; `corrections` are the used records that arrived behind
 /// the watermark and changed windows that were still alive.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Accounting {
     pub read: u64,
     pub accepted: u64,
@@ -219,11 +238,25 @@ impl Accounting {
     }
 }
 
+/// A reader's state between two lines, from which a resumed run reads on exactly as this one
+/// did ([`crate::engine::status::checkpoints`]): where the next line is, its number, the
+/// highest time seen (the watermark and every lateness decision follow from it), the guard's
+/// anchor, and the accounting so far.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub position: Position,
+    pub line: u64,
+    pub max_ts: Option<u64>,
+    pub anchor: Option<u64>,
+    pub counts: Accounting,
+}
+
 enum Message<D> {
     Batch {
         updates: Vec<(D, u64, isize)>,
         frontier: u64,
         accounting: Accounting,
+        checkpoint: Option<Checkpoint>,
     },
     Done {
         accounting: Accounting,
@@ -246,6 +279,7 @@ pub fn spawn_reader<R, D, K, P>(
     sides: Arc<SideOutputs>,
     keep: K,
     place: P,
+    resume: Resume,
 ) -> Reading<D>
 where
     R: Record,
@@ -255,6 +289,17 @@ where
 {
     let (tx, rx) = sync_channel(4);
     let name = source.name.clone();
+    let mut state = ReaderState::new(&policy, source.name);
+    if let Some(from) = &resume.from {
+        state.restore(from);
+        crate::engine::status::checkpoints::record(
+            &resume.key,
+            from.max_ts,
+            from.line,
+            serde_json::to_string(from).expect("a checkpoint"),
+        );
+    }
+    let resumed = resume.from.as_ref().map(|c| (c.line, c.counts));
     std::thread::Builder::new()
         .name(format!("uba-read {name}"))
         .spawn(move || {
@@ -265,7 +310,8 @@ where
                 keep,
                 place,
                 tx: tx.clone(),
-                state: ReaderState::new(&policy, source.name),
+                state,
+                read_here: 0,
             };
             let error = reader.run(source.reader).err();
             crate::engine::status::latency::watermark(u64::MAX);
@@ -282,12 +328,14 @@ where
         .expect("spawning a reader thread");
     Reading {
         metrics: InputMetrics::new(&name),
+        key: resume.key,
+        resumed,
         name,
         record: R::NAME,
         looks_like: None,
         rx,
         frontier: 0,
-        accounting: Accounting::default(),
+        accounting: resumed.map(|(_, counts)| counts).unwrap_or_default(),
         done: false,
         error: None,
     }
@@ -303,7 +351,23 @@ struct ReaderState {
     samples: Vec<Vec<u8>>,
 }
 
+/// Which input a reader reads, among all of the run's ([`crate::engine::status::checkpoints`]'s
+/// key), and the checkpoint it resumes from, if any.
+pub struct Resume {
+    pub key: String,
+    pub from: Option<Checkpoint>,
+}
+
 impl ReaderState {
+    /// Reads on from `from` (a resumed run): the next line's number, the clock, the anchored
+    /// guard and the counts are as they were there.
+    fn restore(&mut self, from: &Checkpoint) {
+        self.next_line = from.line;
+        self.clock.restore(from.max_ts);
+        self.guard.restore(from.anchor);
+        self.counts = from.counts;
+    }
+
     fn new(policy: &TimePolicy, name: String) -> Self {
         ReaderState {
             name,
@@ -325,6 +389,8 @@ struct Reader<K, P, D> {
     place: P,
     tx: SyncSender<Message<D>>,
     state: ReaderState,
+    /// Bytes read from the input in this run (from where it resumed).
+    read_here: u64,
 }
 
 impl<K, P, D> Reader<K, P, D> {
@@ -368,6 +434,7 @@ impl<K, P, D> Reader<K, P, D> {
             };
             let eof = n == 0;
             filled += n;
+            self.read_here += n as u64;
             self.state.counts.bytes += n as u64;
             crate::engine::status::progress::read(n as u64, 0);
             let complete = if eof {
@@ -413,6 +480,7 @@ impl<K, P, D> Reader<K, P, D> {
                     updates,
                     frontier: self.state.clock.frontier(),
                     accounting: self.state.counts,
+                    checkpoint: self.checkpoint(&mut input, filled),
                 };
                 if self.tx.send(batch).is_err() {
                     return Ok(()); // the dataflow stopped listening (Ctrl-C)
@@ -422,6 +490,23 @@ impl<K, P, D> Reader<K, P, D> {
                 return Ok(());
             }
         }
+    }
+
+    /// The reader's state after the lines decided so far, `left` bytes read being undecided.
+    fn checkpoint(&self, input: &mut Box<dyn Input>, left: usize) -> Option<Checkpoint> {
+        let position = input.position(self.read_here - left as u64)?;
+        self.sides.flush();
+        Some(Checkpoint {
+            position,
+            line: self.state.next_line,
+            max_ts: self.state.clock.max_ts(),
+            anchor: self.state.guard.anchor(),
+            // The bytes up to the position: the rest is read again from there.
+            counts: Accounting {
+                bytes: self.state.counts.bytes - left as u64,
+                ..self.state.counts
+            },
+        })
     }
 
     /// Rejects the line that fills `buffer[..filled]` without a newline as too long (or holds
@@ -449,6 +534,8 @@ impl<K, P, D> Reader<K, P, D> {
             if n == 0 {
                 break 0;
             }
+            self.read_here += n as u64;
+            self.state.counts.bytes += n as u64;
             if let Some(end) = memchr::memchr(b'\n', &buffer[..n]) {
                 length += end as u64 + 1;
                 buffer.copy_within(end + 1..n, 0);
@@ -815,6 +902,10 @@ impl<R: Record> Iterator for Records<'_, R> {
 /// The worker's end of one reader thread.
 pub struct Reading<D> {
     name: String,
+    /// Its key among the run's inputs, for its checkpoints.
+    key: String,
+    /// Where it resumed: the line number and the counts there.
+    resumed: Option<(u64, Accounting)>,
     /// What `/metrics` and the live page show of this file (`--http`).
     metrics: InputMetrics,
     /// The name of the record format this input is read as ([`Record::NAME`]).
@@ -871,6 +962,8 @@ pub trait Pump {
     fn close(&mut self);
     /// Each file's name and accounting.
     fn accounting(&self) -> Vec<(String, Accounting)>;
+    /// Each resumed file's name, the line it resumed at, and the lines it read in this run.
+    fn resumed(&self) -> Vec<(String, u64, u64)>;
     /// The first file that had lines but accepted none: its name, the format it was read as,
     /// and the format its lines look like.
     fn nothing_accepted(&self) -> Option<(&str, &'static str, Option<&'static str>)>;
@@ -907,7 +1000,16 @@ impl<D: ExchangeData> Pump for Feed<D> {
                 updates,
                 frontier,
                 accounting,
+                checkpoint,
             }) => {
+                if let Some(checkpoint) = checkpoint {
+                    crate::engine::status::checkpoints::record(
+                        &reading.key,
+                        checkpoint.max_ts,
+                        checkpoint.line,
+                        serde_json::to_string(&checkpoint).expect("a checkpoint"),
+                    );
+                }
                 let session = self.session.as_mut().expect("an open feed has a session");
                 for (data, time, diff) in updates {
                     session.update_at(data, time, diff);
@@ -957,6 +1059,19 @@ impl<D: ExchangeData> Pump for Feed<D> {
         self.readings
             .iter()
             .map(|r| (r.name.clone(), r.accounting))
+            .collect()
+    }
+    fn resumed(&self) -> Vec<(String, u64, u64)> {
+        self.readings
+            .iter()
+            .filter_map(|r| {
+                let (line, counts) = r.resumed?;
+                Some((
+                    r.name.clone(),
+                    line,
+                    r.accounting.read.saturating_sub(counts.read),
+                ))
+            })
             .collect()
     }
     fn error(&self) -> Option<&str> {

@@ -141,6 +141,9 @@ pub struct Table {
     replace_previous: bool,
     /// The inputs of the run this one resumes, until `agree_on_inputs` compares them.
     recorded_inputs: Option<String>,
+    /// Where the inputs of the run this one resumes can be read again from, as its last commit
+    /// recorded them (`status::checkpoints`); empty when none was.
+    checkpoints: String,
     /// A transaction is open: changes were written ahead of the commit that will end it.
     open: bool,
     /// The batch's length at which it is next reduced to its net effect ([`net`]).
@@ -200,11 +203,24 @@ impl Table {
                 inputs TEXT NOT NULL,
                 tables TEXT NOT NULL,
                 committed_time {int} NOT NULL,
-                complete BOOLEAN NOT NULL
+                complete BOOLEAN NOT NULL,
+                checkpoints TEXT NOT NULL DEFAULT '',
+                numbering TEXT NOT NULL DEFAULT ''
             )",
             int = db.type_name(SqlType::Integer)
         ))
         .map_err(failed)?;
+        // A progress table from a build before checkpoints were kept gets their columns.
+        if db
+            .query_row(&format!("SELECT checkpoints FROM {PROGRESS} LIMIT 1"), &[])
+            .is_err()
+        {
+            db.batch(&format!(
+                "ALTER TABLE {PROGRESS} ADD COLUMN checkpoints TEXT NOT NULL DEFAULT '';
+                 ALTER TABLE {PROGRESS} ADD COLUMN numbering TEXT NOT NULL DEFAULT ''"
+            ))
+            .map_err(failed)?;
+        }
         // Nothing is written before the first commit: find out now that the database cannot be
         // written (a read-only file, no rights), before the run starts, as a file that cannot
         // be created is found.
@@ -221,7 +237,7 @@ impl Table {
         let previous = db
             .query_row(
                 &format!(
-                    "SELECT job, arguments, inputs, tables, CAST(committed_time AS TEXT) FROM {PROGRESS} WHERE table_name = $1"
+                    "SELECT job, arguments, inputs, tables, CAST(committed_time AS TEXT), checkpoints, numbering FROM {PROGRESS} WHERE table_name = $1"
                 ),
                 &[SqlValue::Text(base.clone())],
             )
@@ -236,6 +252,7 @@ impl Table {
             previous: Vec::new(),
             replace_previous: false,
             recorded_inputs: None,
+            checkpoints: String::new(),
             open: false,
             batch_limit: BATCH_CAP,
             past_resume: true,
@@ -260,11 +277,18 @@ impl Table {
                 },
                 text(3),
                 text(4).parse::<u64>().ok(),
+                (text(5), text(6)),
             )
         });
         match previous {
-            Some((recorded, tables, committed)) if resume => {
+            Some((recorded, tables, committed, (checkpoints, numbering))) if resume => {
                 table.check_resumable(&recorded)?;
+                table.checkpoints = checkpoints;
+                if !numbering.is_empty() {
+                    table.seq = serde_json::from_str(&numbering).map_err(|e| {
+                        format!("cannot resume: the progress row's numbering cannot be read: {e}")
+                    })?;
+                }
                 table.recorded_inputs = Some(recorded.inputs);
                 table.tables = tables
                     .split(',')
@@ -279,7 +303,7 @@ impl Table {
                 // A fresh run replaces the results of an earlier one at its first commit, and
                 // only tables an earlier run wrote: one that no progress row lists is not ours.
                 table.previous = previous
-                    .map(|(_, tables, _)| {
+                    .map(|(_, tables, _, _)| {
                         tables
                             .split(',')
                             .filter(|t| !t.is_empty())
@@ -374,6 +398,12 @@ impl Table {
         ))
     }
 
+    /// Where the resumed run's inputs can be read again from (`status::checkpoints`' JSON);
+    /// empty for a fresh run or when it recorded none.
+    pub fn checkpoints(&self) -> &str {
+        &self.checkpoints
+    }
+
     /// The logical time through which the run this one resumes had committed its results.
     pub fn resumed_through(&self) -> Option<u64> {
         self.resumed_through
@@ -443,9 +473,13 @@ impl Table {
                 }
             }
             None => {
-                let seq = self.seq.entry(table.clone()).or_insert(0);
-                *seq += 1;
-                cols.insert(0, ("seq", SqlType::Integer, SqlValue::Integer(*seq)));
+                // Numbered once its time is known to be past the resumed run's ([`Table::time_done`]).
+                let seq = if self.past_resume {
+                    self.next_seq(&table)
+                } else {
+                    0
+                };
+                cols.insert(0, ("seq", SqlType::Integer, SqlValue::Integer(seq)));
                 vec!["seq"]
             }
         };
@@ -472,14 +506,36 @@ impl Table {
     /// memory a batch holds is bounded (a snapshot of millions of users is one commit).
     pub fn time_done(&mut self, time: u64) -> Result<(), String> {
         self.group = None;
-        let ops = std::mem::take(&mut self.ops);
+        let mut ops = std::mem::take(&mut self.ops);
         if self.resumed_through.is_some_and(|t| time <= t) || ops.is_empty() {
             return Ok(());
+        }
+        if !self.past_resume {
+            // The first time after the resumed run's: its appended rows follow the numbers
+            // that run committed (a replay's earlier times, not committed, number nothing).
+            for op in &mut ops {
+                if let Op::Insert {
+                    table,
+                    columns,
+                    group: None,
+                    ..
+                } = op
+                {
+                    columns[0].2 = SqlValue::Integer(self.next_seq(table));
+                }
+            }
         }
         self.batch.extend(ops);
         self.batch_time = Some(time);
         self.past_resume = true;
         self.bound_batch()
+    }
+
+    /// The number of the next row appended to `table`: its place among the job's outcomes.
+    fn next_seq(&mut self, table: &str) -> i64 {
+        let seq = self.seq.entry(table.to_owned()).or_insert(0);
+        *seq += 1;
+        *seq
     }
 
     /// Keeps the batch within its bound: reduced to its net effect when it reaches its limit,
@@ -686,6 +742,7 @@ impl Table {
 
     fn progress(&mut self, time: u64, complete: bool) -> Result<(), String> {
         let f = &self.fingerprint;
+        let numbering: std::collections::BTreeMap<_, _> = self.seq.iter().collect();
         let params = [
             SqlValue::Text(self.base.clone()),
             SqlValue::Text(f.job.clone()),
@@ -694,14 +751,17 @@ impl Table {
             SqlValue::Text(self.tables.join(",")),
             SqlValue::Integer(time.min(i64::MAX as u64) as i64),
             SqlValue::Boolean(complete),
+            SqlValue::Text(crate::engine::status::checkpoints::eligible(time)),
+            SqlValue::Text(serde_json::to_string(&numbering).expect("a map of numbers")),
         ];
         self.db.execute(
             &format!(
-                "INSERT INTO {PROGRESS} (table_name, job, arguments, inputs, tables, committed_time, complete)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                "INSERT INTO {PROGRESS} (table_name, job, arguments, inputs, tables, committed_time, complete, checkpoints, numbering)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (table_name) DO UPDATE SET job = excluded.job, arguments = excluded.arguments,
                    inputs = excluded.inputs, tables = excluded.tables,
-                   committed_time = excluded.committed_time, complete = excluded.complete"
+                   committed_time = excluded.committed_time, complete = excluded.complete,
+                   checkpoints = excluded.checkpoints, numbering = excluded.numbering"
             ),
             &params,
         )?;

@@ -3,6 +3,7 @@
 //! arguments, the build); and what `--http` serves of it all: metrics, health, the latest
 //! results, the server. It imports no other stage of the engine, so any stage can use it.
 
+pub mod checkpoints;
 pub mod failure;
 pub mod health;
 pub mod http;

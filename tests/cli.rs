@@ -396,7 +396,7 @@ fn an_installed_binary_needs_no_build_directory() {
 /// Ctrl-C does, firing the pending windows: the output is that of the whole input read at once.
 #[test]
 fn a_followed_file_is_read_as_it_grows_and_through_a_rotation() {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     let dir = scratch("follow");
     let whole = gen_file(
         &dir.join("whole.csv"),
@@ -411,35 +411,10 @@ fn a_followed_file_is_read_as_it_grows_and_through_a_rotation() {
     let expected = ok(&[&args[..], &[whole.as_str()]].concat());
     let live = dir.join("live.csv");
     std::fs::write(&live, joined(first)).unwrap();
-    let mut job = Command::new(env!("CARGO_BIN_EXE_uba"))
-        .args(args)
-        .arg(&live)
-        .arg("--follow")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, received) = std::sync::mpsc::channel();
-    let stdout = job.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            tx.send(line.unwrap()).unwrap();
-        }
-    });
-    let mut output = Vec::new();
-    let mut wait_for = |lines: usize| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while output.len() < lines {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            output.push(
-                received
-                    .recv_timeout(left)
-                    .expect("the followed lines' windows"),
-            );
-        }
-    };
+    let live_path = live.to_string_lossy().into_owned();
+    let mut job = Live::start(&[&args[..], &[live_path.as_str(), "--follow"]].concat());
     // The first part's windows come while the file stays open.
-    wait_for(3);
+    job.wait_output(3);
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&live)
@@ -454,19 +429,9 @@ fn a_followed_file_is_read_as_it_grows_and_through_a_rotation() {
     std::fs::rename(&live, dir.join("live.csv.1")).unwrap();
     std::fs::write(&live, joined(third)).unwrap();
     // Every window but the last few fires only once the new file is read.
-    let total = expected.lines().count();
-    wait_for(total - 2);
-    let status = Command::new("kill")
-        .args(["-TERM", &job.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = job.wait_with_output().unwrap();
-    let err = stderr(&out);
-    // A service's stop: as Ctrl-C, with its own sentence and code.
-    assert_eq!(out.status.code(), Some(143), "{err}");
-    assert!(err.contains("uba: stopped by SIGTERM"), "{err}");
-    output.extend(received.iter());
-    assert_eq!(output.join("\n") + "\n", expected);
+    job.wait_output(expected.lines().count() - 2);
+    // A service's stop: as Ctrl-C, with its own sentence and code (`Live::terminate`).
+    let (output, err) = job.terminate();
+    assert_eq!(output, expected);
     assert!(err.contains("3000 lines read: 3000 accepted"), "{err}");
 }

@@ -50,7 +50,7 @@ fn a_component_that_is_there_runs_the_test() {
 fn a_name_that_is_no_component_is_an_error_not_ignored() {
     assert_eq!(
         required_components("postgres, chromum"),
-        Err("UBA_REQUIRE names 'chromum', which is none of the components [\"postgres\", \"chromium\", \"netns\", \"prometheus\"]".into())
+        Err("UBA_REQUIRE names 'chromum', which is none of the components [\"postgres\", \"chromium\", \"netns\", \"prometheus\", \"kafka\"]".into())
     );
     assert!(decide(Some("postgresql"), "postgres", Ok(())).is_err());
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The `uba` command line, and `uba run JOBFILE`, which turns a TOML job file into one.
 
 pub mod cluster;
+pub mod produce;
 pub mod report;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +58,12 @@ pub enum Command {
     /// `data/tutorial/`; a section whose input is missing is left out with a note. No script, no
     /// web font, no link: one file that any browser shows offline.
     Report(crate::cli::report::Args),
+    /// Fills a Kafka topic from a file: `uba produce data.csv kafka://127.0.0.1:9092/hotitems`.
+    ///
+    /// Every line is one record (its value, no key), line `i` going to partition `i % P` of the
+    /// topic's `P` partitions. `uba gen ... --out kafka://HOST:PORT/TOPIC` fills one from a
+    /// generator (with `--follow --rate N`, live).
+    Produce(crate::cli::produce::Args),
 }
 
 #[derive(clap::Args, Debug)]
@@ -229,6 +236,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Gen(cmd) => Ok(crate::generate::run(&cmd)?),
         Command::Cluster(args) => Ok(crate::cli::cluster::run(args)?),
         Command::Report(args) => crate::cli::report::run(args),
+        Command::Produce(args) => Ok(crate::cli::produce::run(&args)?),
         Command::Run(run) => {
             let argv = job_file_args(&run)?;
             record_invocation(&argv);

@@ -117,6 +117,10 @@ pub struct OutputArgs {
     /// stream.
     #[arg(long)]
     pub follow: bool,
+    /// A Kafka input (`kafka://HOST:PORT/TOPIC`) ends at the end offsets its partitions had when
+    /// the run began, as a file ends, instead of being read until stopped: a topic as a batch.
+    #[arg(long)]
+    pub until_end: bool,
     /// Benchmarking: read the input at this many lines per second of wall-clock time.
     #[arg(long, value_name = "LINES_PER_S")]
     pub replay_rate: Option<u64>,

@@ -15,6 +15,7 @@ use timely::worker::Worker;
 
 use crate::engine::control::Control;
 use crate::engine::input::follow::Followed;
+use crate::engine::input::kafka;
 use crate::engine::input::records::Record;
 use crate::engine::input::side::SideOutputs;
 use crate::engine::input::source::{self, Origin, Pump, Source, TimePolicy};
@@ -359,11 +360,14 @@ impl Context {
 
 /// The fingerprints of `files` ([`source::fingerprint`]); one that cannot be read again is an
 /// error only when the run is to be resumed. A followed file grows: its position's file
-/// identity, checked where it resumes, stands for its fingerprint.
+/// identity, checked where it resumes, stands for its fingerprint (a topic's, its partitions').
 fn fingerprints(files: &[String], resume: bool, follow: bool) -> Result<String, String> {
     Ok(files
         .iter()
         .map(|p| match source::fingerprint(p) {
+            // A topic grows too: its partitions' positions, checked where they resume, stand
+            // for its fingerprint.
+            _ if kafka::is_url(p) => Ok(format!("{p} (a topic)")),
             Ok(_) if follow => Ok(format!("{p} (followed)")),
             Err(_) if !resume => Ok("not replayable".to_owned()),
             fingerprint => fingerprint,
@@ -549,6 +553,23 @@ pub fn open_input(path: &str, follow: bool) -> Result<Source, String> {
     })
 }
 
+/// Opens an input path as the files this process reads of it, `share = (process, processes)`:
+/// a Kafka topic (`kafka://HOST:PORT/TOPIC`) as its partitions dealt out over the processes
+/// ([`kafka::open`]), a file or stdin ([`open_input`]) on process 0 alone.
+pub fn open_sources(
+    path: &str,
+    out: &OutputArgs,
+    share: (usize, usize),
+) -> Result<Vec<Source>, String> {
+    if kafka::is_url(path) {
+        kafka::open(path, out.until_end, share)
+    } else if share.0 == 0 {
+        Ok(vec![open_input(path, out.follow)?])
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// Runs a job: `build` makes the worker's dataflow, feeds its inputs through [`Context::feed`], and
 /// returns the probe of its sink. Only the process that holds global worker 0 opens the inputs and
 /// the outputs: the others take part in the computation only.
@@ -577,16 +598,22 @@ where
     if own_files.is_some() && inputs.len() != 1 {
         return Err("--inputs works for jobs with one input; this job has several".into());
     }
+    // A Kafka topic's partitions are dealt out: every process reads its share of them.
+    let own = own_files.is_some() || inputs.iter().any(|p| kafka::is_url(p));
+    let share = (cluster.process, cluster.processes.max(1));
     let sources = match &own_files {
         Some(files) => vec![
             files
                 .iter()
-                .map(|p| open_input(p, out.follow))
-                .collect::<Result<Vec<_>, _>>()?,
+                .map(|p| open_sources(p, out, (0, 1)))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect(),
         ],
-        None if first => inputs
+        None if first || own => inputs
             .iter()
-            .map(|p| open_input(p, out.follow).map(|s| vec![s]))
+            .map(|p| open_sources(p, out, share))
             .collect::<Result<Vec<_>, _>>()?,
         None => inputs.iter().map(|_| Vec::new()).collect(),
     };
@@ -645,7 +672,7 @@ where
             Some(output),
             SideOutputs::open(out.rejects.as_deref(), out.late.as_deref(), carry)?,
         )
-    } else if own_files.is_some() {
+    } else if own {
         // This process reads its own files: it writes their rejected and late lines itself.
         output::guarded_stdout()?;
         (
@@ -701,7 +728,7 @@ where
             let mut ctx = Context {
                 shared: shared.clone(),
                 writes: worker.index() == 0,
-                reads: if own_files.is_some() {
+                reads: if own {
                     worker.index() % workers == 0
                 } else {
                     worker.index() == 0

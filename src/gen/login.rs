@@ -22,7 +22,7 @@ pub struct LoginGen {
     /// Seed of the random streams: the same arguments always give the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file [default: stdout].
+    /// Output file, or a Kafka topic (`kafka://HOST:PORT/TOPIC`, one record a row) [default: stdout].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Number of users; each logs in from a home address, sometimes from elsewhere.

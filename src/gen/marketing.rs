@@ -20,7 +20,7 @@ pub struct MarketingGen {
     /// --follow, the same rows at different times).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file [default: stdout].
+    /// Output file, or a Kafka topic (`kafka://HOST:PORT/TOPIC`, one record a row) [default: stdout].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Events per second: timestamps are 1000/rate ms apart (the tutorial's source made about 50).

@@ -23,6 +23,12 @@ pub(super) const BLOCK: usize = 1 << 20;
 
 impl Sink<Box<dyn Write>> {
     pub(super) fn open(path: &Path) -> Result<Self, String> {
+        // A topic (`kafka://HOST:PORT/TOPIC`): every row one record; a flush sends them.
+        let name = path.display().to_string();
+        if crate::engine::input::kafka::is_url(&name) {
+            let producer = crate::engine::input::kafka::Producer::open(&name)?;
+            return Ok(Sink::new(Box::new(producer) as Box<dyn Write>, name));
+        }
         let file =
             File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         Ok(Sink::new(

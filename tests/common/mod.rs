@@ -1,6 +1,7 @@
 //! Running the `uba` binary from tests, the same way a user does.
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod browser;
 pub mod hosts;
 pub mod mutate;
@@ -316,7 +317,7 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The components of the machine that some tests need, and that `UBA_REQUIRE` may name.
-pub const COMPONENTS: &[&str] = &["postgres", "chromium", "netns", "prometheus"];
+pub const COMPONENTS: &[&str] = &["postgres", "chromium", "netns", "prometheus", "kafka"];
 
 /// Why a component a test needs cannot be used.
 #[derive(Debug)]
@@ -377,7 +378,7 @@ pub fn decide<T>(
 /// not installed; returns `None` after printing `SKIPPED test: ...` on stderr when it is not
 /// installed and not required, and the test then returns without checking anything.
 ///
-/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium,netns,prometheus`, so that CI cannot pass by skipping.
+/// `.ci/run` sets `UBA_REQUIRE=postgres,chromium,netns,prometheus,kafka`, so that CI cannot pass by skipping.
 pub fn require<T>(component: &str, test: &str, found: Result<T, Unavailable>) -> Option<T> {
     let list = std::env::var("UBA_REQUIRE").ok();
     let why = match &found {
@@ -467,5 +468,106 @@ pub fn wait_for(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
         let pause =
             (started.elapsed() / 10).clamp(Duration::from_millis(1), Duration::from_millis(20));
         std::thread::sleep(pause);
+    }
+}
+
+/// A job on a live input (a followed file, a Kafka topic): its output lines and stderr lines as
+/// they come, read on threads of their own, until the test stops it with SIGTERM.
+pub struct Live {
+    child: Child,
+    stdout: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::mpsc::Receiver<String>,
+    /// The output lines received so far, and the stderr lines.
+    pub output: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// The lines of `pipe` as they come, on a thread of their own.
+fn lines_of(pipe: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Live {
+    pub fn start(args: &[&str]) -> Live {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_uba"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running uba");
+        Live {
+            stdout: lines_of(child.stdout.take().unwrap()),
+            stderr: lines_of(child.stderr.take().unwrap()),
+            child,
+            output: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Waits until `lines` output lines came (30 s at most: a hang is a failure).
+    pub fn wait_output(&mut self, lines: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.output.len() < lines {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) => self.output.push(line),
+                Err(_) => panic!(
+                    "{} of {lines} output lines after 30 s; stderr: {:?}",
+                    self.output.len(),
+                    self.errors
+                ),
+            }
+        }
+    }
+
+    /// Waits until a line of stderr contains `part` (30 s at most).
+    pub fn wait_error(&mut self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.errors.iter().any(|l| l.contains(part)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.errors.push(line),
+                Err(_) => panic!("no '{part}' on stderr after 30 s: {:?}", self.errors),
+            }
+        }
+    }
+
+    /// Stops it with SIGTERM, as a service manager does, and asserts that it stopped as asked
+    /// (exit 143, its sentence); returns its whole output and its stderr.
+    pub fn terminate(mut self) -> (String, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = wait_for(
+            &mut self.child,
+            Duration::from_secs(30),
+            "uba after SIGTERM",
+        );
+        self.output.extend(self.stdout.iter());
+        self.errors.extend(self.stderr.iter());
+        let err = self.errors.join("\n");
+        assert_eq!(status.code(), Some(143), "{err}");
+        assert!(err.contains("uba: stopped by SIGTERM"), "{err}");
+        (self.output.join("\n") + "\n", err)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -48,6 +48,7 @@ const NEUTRAL_WITH_VALUE: &[&str] = &[
 const NEUTRAL: &[&str] = &[
     "--resume",
     "--follow",
+    "--until-end",
     "--report-latency",
     "--progress",
     "--quiet",

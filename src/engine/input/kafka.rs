@@ -15,8 +15,8 @@
 //! had when the run began. uba keeps the offsets itself (a partition's [`Position`] is its next
 //! offset), so no consumer group is used.
 //!
-//! The client, `rskafka`, is async: each partition runs a current-thread tokio runtime of its
-//! own inside its reader thread and blocks on it, so nothing else in uba knows of async.
+//! The client, `rskafka`, is async: the partitions' reader threads block on a tokio runtime of
+//! one thread, which runs the connections; nothing else in uba knows of async.
 //!
 //! Tansu, the broker of the tests, answers a ListOffsets "latest" wrongly when a batch holds
 //! several records: the end offset is taken from the high watermark that a Fetch returns. A
@@ -149,8 +149,14 @@ fn cause(error: &dyn std::error::Error) -> String {
     error.to_string()
 }
 
+/// The runtime the client's connections run on, shared by the partitions of a topic: one
+/// thread of its own, so that a connection's tasks go on whichever reader thread waits (with a
+/// current-thread runtime shared by two readers, only the one that drives it moved, and a lost
+/// connection could go unseen by the other).
 fn runtime() -> Result<Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("uba-kafka")
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the Kafka client: {e}"))
@@ -254,11 +260,17 @@ impl Partition {
             if self.end.is_some_and(|end| self.next >= end) || stop::inputs_ended() {
                 return false;
             }
-            let fetched = self.runtime.block_on(self.client.fetch_records(
-                self.next,
-                1..FETCH_BYTES,
-                FETCH_WAIT_MS,
-            ));
+            // A connection whose broker went away may never answer: a fetch that takes longer
+            // than the broker's wait and [`DEADLINE`] counts as lost, and is asked again.
+            let fetched = self.runtime.block_on(async {
+                let fetch = self
+                    .client
+                    .fetch_records(self.next, 1..FETCH_BYTES, FETCH_WAIT_MS);
+                match tokio::time::timeout(DEADLINE, fetch).await {
+                    Ok(answer) => answer.map_err(|e| cause(&e)),
+                    Err(_) => Err(format!("no answer in {} s", DEADLINE.as_secs())),
+                }
+            });
             match fetched {
                 Ok((records, _)) => {
                     if away {
@@ -299,10 +311,7 @@ impl Partition {
                     if !away {
                         crate::engine::status::progress::eprint_line(&format!(
                             "uba: {}: the broker at {} is lost ({}); retrying, from offset {}",
-                            self.name,
-                            self.broker,
-                            cause(&e),
-                            self.next
+                            self.name, self.broker, e, self.next
                         ));
                         away = true;
                     }

@@ -203,3 +203,83 @@ fn an_unknown_topic_is_one_sentence_naming_the_topics_there() {
         )
     );
 }
+
+/// hot-items from a topic of 2 partitions into a table, killed (SIGKILL) at ten seeded points
+/// while it reads (paced with `--replay-rate`) and resumed each time: each resume reads on from
+/// the partitions' committed offsets, and the end is the table, and the accounting, of a run
+/// never interrupted.
+#[test]
+fn a_topic_run_killed_ten_times_ends_as_if_never_killed() {
+    let Some(broker) = Broker::start("a_topic_run_killed_ten_times_ends_as_if_never_killed", None)
+    else {
+        return;
+    };
+    let dir = scratch("kafka-killed");
+    let whole = gen_file(
+        &dir.join("whole.csv"),
+        "user-behavior --rows 200000 --rate 20 --items 2000 --categories 50 --disorder 10s",
+    );
+    let url = broker.topic("killed", 2);
+    produce(&whole, &url);
+    let job = [
+        "hot-items",
+        &url,
+        "--until-end",
+        "--window",
+        "10m",
+        "--slide",
+        "1m",
+    ];
+    let sink = |name: &str| format!("sqlite:{}", dir.join(name).display());
+    let uninterrupted = uba(&[&job[..], &["--sink", &sink("whole.db")]].concat());
+    assert!(uninterrupted.status.success(), "{}", stderr(&uninterrupted));
+    let killed = sink("killed.db");
+    let run: Vec<&str> = [&job[..], &["--sink", &killed, "--replay-rate", "400000"]].concat();
+    let resume: Vec<&str> = [run.as_slice(), &["--resume"]].concat();
+    let mut seed = 29u64;
+    let mut resumed = false;
+    for _ in 0..10 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_uba"))
+            .args(if resumed { &resume } else { &run })
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50 + seed % 100));
+        let _ = child.kill();
+        let _ = child.wait();
+        resumed |= dir.join("killed.db").exists();
+    }
+    let out = uba(&[&job[..], &["--sink", &killed, "--resume"]].concat());
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        sqlite_tables(&dir.join("killed.db")),
+        sqlite_tables(&dir.join("whole.db"))
+    );
+    assert_eq!(
+        accounting_lines(&err),
+        accounting_lines(&stderr(&uninterrupted))
+    );
+    let resumed_at: Vec<u64> = err
+        .lines()
+        .filter_map(|l| {
+            l.split("resumed at line ")
+                .nth(1)?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(
+        resumed_at.len(),
+        2,
+        "both partitions resume from checkpoints: {err}"
+    );
+    assert!(resumed_at.iter().all(|&line| line > 1), "{err}");
+}

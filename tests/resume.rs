@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{ok, scratch, stderr};
+use common::{accounting_lines, ok, scratch, sqlite_tables, stderr};
 
 /// A job, the generator of its input (`--out` is added), and its arguments: windows and
 /// retentions short against the input's span, so that the horizon is a small part of it.
@@ -226,45 +224,6 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// Every row of every table of `db`, as text, sorted: tables compared whole, whatever the job.
-fn tables(db: &Path) -> Vec<(String, Vec<Vec<String>>)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'uba_progress' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let mut statement = conn.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
-            let width = statement.column_count();
-            let mut rows: Vec<Vec<String>> = statement
-                .query_map([], |r| {
-                    Ok((0..width)
-                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect())
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            rows.sort();
-            (name, rows)
-        })
-        .collect()
-}
-
-/// The accounting lines of a run's stderr, without their timings.
-fn accounting(err: &str) -> Vec<String> {
-    err.lines()
-        .filter(|l| l.contains(" lines read: "))
-        .map(|l| l.split("; ").next().unwrap().to_owned())
-        .collect()
-}
-
 fn resumes_within_its_horizon(case: &Case) {
     let dir = scratch(&format!("resume-{}", case.name));
     let input = dir.join("input.csv");
@@ -326,14 +285,14 @@ fn resumes_within_its_horizon(case: &Case) {
     assert!(resumed.status.success(), "{}: {err}", case.name);
 
     assert_eq!(
-        tables(&dir.join("resumed.db")),
-        tables(&dir.join("whole.db")),
+        sqlite_tables(&dir.join("resumed.db")),
+        sqlite_tables(&dir.join("whole.db")),
         "{}",
         case.name
     );
     assert_eq!(
-        accounting(&err),
-        accounting(&stderr(&whole)),
+        accounting_lines(&err),
+        accounting_lines(&stderr(&whole)),
         "{}",
         case.name
     );

@@ -571,3 +571,42 @@ impl Drop for Live {
         let _ = self.child.wait();
     }
 }
+
+/// Every row of every table of `db`, as text, sorted: tables compared whole, whatever the job.
+pub fn sqlite_tables(db: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'uba_progress' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut statement = conn.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+            let width = statement.column_count();
+            let mut rows: Vec<Vec<String>> = statement
+                .query_map([], |r| {
+                    Ok((0..width)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect())
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows.sort();
+            (name, rows)
+        })
+        .collect()
+}
+
+/// The accounting lines of a run's stderr, without their timings.
+pub fn accounting_lines(err: &str) -> Vec<String> {
+    err.lines()
+        .filter(|l| l.contains(" lines read: "))
+        .map(|l| l.split("; ").next().unwrap().to_owned())
+        .collect()
+}

@@ -1188,7 +1188,9 @@ fn the_live_run_of_the_readme_runs() {
     let lines: Vec<&str> = readme.lines().collect();
     let at = lines
         .iter()
-        .position(|l| l.starts_with("uba gen user-behavior --follow"))
+        .position(|l| {
+            l.starts_with("uba gen user-behavior --follow") && l.trim_end().ends_with('|')
+        })
         .expect("the README's live run");
     let words = |line: &str| -> Vec<String> {
         let line = line.split('#').next().unwrap().trim().trim_end_matches('|');

@@ -174,3 +174,28 @@ fn the_check_sees_a_circle_and_its_kinds_of_path() {
     assert_eq!(graph["d"], BTreeSet::from(["d::e"]));
     assert_eq!(circles(&graph), vec![vec!["a", "a::b", "a::c"]]);
 }
+
+/// A merge left unresolved is committed text like any other (it happened once, to the README
+/// and docs/architecture.md): no tracked file holds a conflict marker.
+#[test]
+fn no_tracked_file_holds_a_merge_conflict_marker() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let listed = std::process::Command::new("git")
+        .args(["-C", root, "ls-files", "-z"])
+        .output()
+        .expect("git ls-files");
+    assert!(listed.status.success());
+    let mut marked = Vec::new();
+    for path in listed.stdout.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        let path = std::path::Path::new(root).join(String::from_utf8_lossy(path).as_ref());
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // binary files
+        };
+        for (i, line) in text.lines().enumerate() {
+            if ["<<<<<<< ", ">>>>>>> "].iter().any(|m| line.starts_with(m)) {
+                marked.push(format!("{}:{}", path.display(), i + 1));
+            }
+        }
+    }
+    assert!(marked.is_empty(), "merge conflict markers: {marked:?}");
+}

@@ -56,8 +56,8 @@ pub struct Control {
     input: Option<Handle<u64, Message>>,
     probe: ProbeHandle<u64>,
     heard: Rc<RefCell<Vec<Message>>>,
-    /// The stops heard (one is enough; every process may announce its own).
-    stops: Vec<Message>,
+    /// The first stop heard (every process may announce its own; one is enough).
+    stop: Option<Stopped>,
     /// This worker writes the table: it records the checkpoints other processes relay.
     records_checkpoints: bool,
     announced_stop: bool,
@@ -81,7 +81,7 @@ impl Control {
             input: Some(input),
             probe,
             heard,
-            stops: Vec::new(),
+            stop: None,
             records_checkpoints,
             announced_stop: false,
         }
@@ -124,7 +124,10 @@ impl Control {
                     // Checked where it was read (the table's progress row).
                     let _ = crate::engine::status::checkpoints::set_resumed(&checkpoints);
                 }
-                stop @ Message::Stop { .. } => self.stops.push(stop),
+                Message::Stop { code, reason } => {
+                    // Every process may announce its own stop: the first heard is the one.
+                    self.stop.get_or_insert(Stopped { code, reason });
+                }
                 Message::Checkpoint { .. } => {}
             }
         }
@@ -184,17 +187,14 @@ impl Control {
                 } if self.records_checkpoints => {
                     crate::engine::status::checkpoints::record(&key, max_ts, line, state)
                 }
-                stop @ Message::Stop { .. } => self.stops.push(stop),
+                Message::Stop { code, reason } => {
+                    // Every process may announce its own stop: the first heard is the one.
+                    self.stop.get_or_insert(Stopped { code, reason });
+                }
                 _ => {}
             }
         }
-        let stop = self.stops.iter().find_map(|m| match m {
-            Message::Stop { code, reason } => Some(Stopped {
-                code: *code,
-                reason: reason.clone(),
-            }),
-            _ => None,
-        })?;
+        let stop = self.stop.clone()?;
         stop::stopped_because(stop);
         if let Some(input) = self.input.as_mut()
             && *input.time() < ACKNOWLEDGED

@@ -165,9 +165,10 @@ impl Context {
             .into_iter()
             .enumerate()
             .map(|(file, mut source)| {
-                let file = source.index.unwrap_or(file as u32);
-                let key = input_key(process, input, file);
-                let from = resume_point(&key, &mut source);
+                let (file, key, from) = resumed_checkpoint(process, input, file, &source);
+                if let Some(from) = &from {
+                    resume_at(from, &mut source);
+                }
                 source::spawn_reader(
                     source,
                     file,
@@ -317,15 +318,8 @@ impl Context {
         let mut resume_lines = std::collections::HashMap::new();
         for (input, files) in sources.iter().enumerate() {
             for (file, source) in files.iter().enumerate() {
-                let key = input_key(
-                    self.shared.process,
-                    input,
-                    source.index.unwrap_or(file as u32),
-                );
-                let line = crate::engine::status::checkpoints::resumed(&key)
-                    .and_then(|text| serde_json::from_str::<source::Checkpoint>(&text).ok())
-                    .map_or(1, |c| c.line);
-                resume_lines.insert(source.name.clone(), line);
+                let (_, _, from) = resumed_checkpoint(self.shared.process, input, file, source);
+                resume_lines.insert(source.name.clone(), from.map_or(1, |c| c.line));
             }
         }
         self.shared.sides.carry(&resume_lines);
@@ -376,28 +370,38 @@ fn fingerprints(files: &[String], resume: bool, follow: bool) -> Result<String, 
         .join(", "))
 }
 
-/// How the checkpoints name an input file: the process that reads it, its input, its file.
-fn input_key(process: usize, input: usize, file: u32) -> String {
-    format!("{process}/{input}/{file}")
+/// The `place`-th file `source` of input `input` on `process`: its number among its input's
+/// files (its own, a Kafka partition's, or its place), the key the checkpoints name it by, and
+/// the checkpoint it resumes from, if the resumed run committed one. A checkpoint that cannot be
+/// read ends the run with one sentence.
+fn resumed_checkpoint(
+    process: usize,
+    input: usize,
+    place: usize,
+    source: &Source,
+) -> (u32, String, Option<source::Checkpoint>) {
+    let file = source.index.unwrap_or(place as u32);
+    let key = format!("{process}/{input}/{file}");
+    let from = crate::engine::status::checkpoints::resumed(&key).map(|text| {
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            failure::fail(&format!(
+                "cannot resume {}: its checkpoint in the progress row cannot be read: {e}",
+                source.name
+            ))
+        })
+    });
+    (file, key, from)
 }
 
-/// Where the input `key` resumes, if the resumed run committed a checkpoint of it: `source` is
-/// moved there. A position that cannot be found again ends the run with one sentence.
-fn resume_point(key: &str, source: &mut Source) -> Option<source::Checkpoint> {
-    let text = crate::engine::status::checkpoints::resumed(key)?;
-    let checkpoint: source::Checkpoint = serde_json::from_str(&text).unwrap_or_else(|e| {
-        failure::fail(&format!(
-            "cannot resume {}: its checkpoint in the progress row cannot be read: {e}",
-            source.name
-        ))
-    });
+/// Moves `source` to `checkpoint`'s position. A position that cannot be found again ends the
+/// run with one sentence.
+fn resume_at(checkpoint: &source::Checkpoint, source: &mut Source) {
     if let Err(e) = source.reader.resume_at(&checkpoint.position) {
         failure::fail(&format!(
             "cannot resume {} at byte {} (line {}): {e}",
             source.name, checkpoint.position.offset, checkpoint.line
         ));
     }
-    Some(checkpoint)
 }
 
 /// This process's peak resident memory, from `/proc/self/status` (Linux).

@@ -12,14 +12,13 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
-use csv::ByteRecord;
 use differential_dataflow::ExchangeData;
 use differential_dataflow::consolidation::consolidate_updates;
 use differential_dataflow::input::InputSession;
 use timely::dataflow::ProbeHandle;
 
 use crate::engine::input::event_time::{Arrival, EventClock, Lateness, TimeGuard};
-use crate::engine::input::records::{Record, Reject};
+use crate::engine::input::records::{Fields, Record, Reject};
 use crate::engine::input::side::SideOutputs;
 use crate::engine::status::metrics::{InputCounts, InputMetrics};
 
@@ -817,29 +816,23 @@ fn line_text(rest: &[u8]) -> &[u8] {
 
 /// The records of a run of whole lines, with their line numbers (1-based, within the run).
 fn records<R: Record>(bytes: &[u8]) -> Records<'_, R> {
-    let reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .quoting(false) // no input format quotes; a stray quote must not swallow lines
-        // Only a newline ends a line: a stray carriage return inside a line must not split it
-        // (a CRLF line's `\r` is taken off its last field in `next`).
-        .terminator(csv::Terminator::Any(b'\n'))
-        .delimiter(R::DELIMITER)
-        .from_reader(bytes);
     Records {
         bytes,
-        reader,
-        record: ByteRecord::new(),
+        next: 0,
         start: 0,
-        line: 1,
+        line: 0,
         _record: std::marker::PhantomData,
     }
 }
 
+/// The lines of a run, each split into its fields ([`Fields`]) and parsed. Only a newline ends a
+/// line: a stray carriage return inside a line must not split it (a CRLF line's `\r` is taken off
+/// its last field). Blank lines (a lone `\r` too) are skipped, keeping their numbers: the caller
+/// reports them as empty.
 struct Records<'a, R> {
     bytes: &'a [u8],
-    reader: csv::Reader<&'a [u8]>,
-    record: ByteRecord,
+    /// Byte offset of the next line to read.
+    next: usize,
     /// Byte offset and line number (1-based) of the last record returned.
     start: usize,
     line: u64,
@@ -848,47 +841,21 @@ struct Records<'a, R> {
 
 impl<R: Record> Records<'_, R> {
     fn next(&mut self) -> Option<(u64, Result<R, Reject>)> {
-        loop {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {
-                    if let Some(line) = self.take_record() {
-                        return Some(line);
-                    }
-                }
-                // Without quoting, reading bytes from memory cannot fail; stop rather than loop.
-                Ok(false) | Err(_) => return None,
+        while self.next < self.bytes.len() {
+            let start = self.next;
+            let end =
+                memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |e| start + e);
+            self.next = end + 1;
+            self.line += 1;
+            let text = &self.bytes[start..end];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            if text.is_empty() {
+                continue;
             }
+            self.start = start;
+            return Some((self.line, R::parse(&Fields::split(text, R::DELIMITER))));
         }
-    }
-
-    /// The record just read, with its line number; `None` for the blank line of a CRLF file
-    /// (a lone `\r`), which the caller reports as empty like any blank line.
-    fn take_record(&mut self) -> Option<(u64, Result<R, Reject>)> {
-        // The bytes of all fields end with the last field's: one comparison per line, and the
-        // second only when it may be the last field's.
-        let fields = self.record.len();
-        if self.record.as_slice().ends_with(b"\r") && self.record[fields - 1].ends_with(b"\r") {
-            let last = self.record[fields - 1].len() - 1;
-            if fields == 1 && last == 0 {
-                return None;
-            }
-            let kept = self.record[fields - 1][..last].to_vec();
-            self.record.truncate(fields - 1);
-            self.record.push_field(&kept);
-        }
-        let mut start = self
-            .record
-            .position()
-            .expect("csv records have positions")
-            .byte() as usize;
-        // csv puts the start of a record that follows blank lines at the first blank line.
-        while matches!(self.bytes.get(start), Some(b'\n' | b'\r')) {
-            start += 1;
-        }
-        // Line numbers are counted here: blank lines, which csv skips, must keep theirs.
-        self.line += memchr::memchr_iter(b'\n', &self.bytes[self.start..start]).count() as u64;
-        self.start = start;
-        Some((self.line, R::parse(&self.record)))
+        None
     }
 }
 

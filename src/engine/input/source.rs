@@ -18,7 +18,7 @@ use differential_dataflow::input::InputSession;
 use timely::dataflow::ProbeHandle;
 
 use crate::engine::input::event_time::{Arrival, EventClock, Lateness, TimeGuard};
-use crate::engine::input::records::{Fields, Record, Reject};
+use crate::engine::input::records::{Record, Reject};
 use crate::engine::input::side::SideOutputs;
 use crate::engine::status::metrics::{InputCounts, InputMetrics};
 
@@ -825,7 +825,7 @@ fn records<R: Record>(bytes: &[u8]) -> Records<'_, R> {
     }
 }
 
-/// The lines of a run, each split into its fields ([`Fields`]) and parsed. Only a newline ends a
+/// The lines of a run, each parsed ([`Record::parse_line`]). Only a newline ends a
 /// line: a stray carriage return inside a line must not split it (a CRLF line's `\r` is taken off
 /// its last field). Blank lines (a lone `\r` too) are skipped, keeping their numbers: the caller
 /// reports them as empty.
@@ -853,7 +853,7 @@ impl<R: Record> Records<'_, R> {
                 continue;
             }
             self.start = start;
-            return Some((self.line, R::parse(&Fields::split(text, R::DELIMITER))));
+            return Some((self.line, R::parse_line(text)));
         }
         None
     }

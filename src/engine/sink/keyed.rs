@@ -9,6 +9,7 @@
 //! "ticks"): the latest event time. What happens after that (every event leaving its horizon as
 //! the end of input closes the frontier) is not part of the snapshot.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use differential_dataflow::consolidation::consolidate;
@@ -156,7 +157,10 @@ impl<R: KeyedReport> State<R> {
                 rows.reserve_exact(added);
             }
             let previous = print_at.map(|_| rows.clone());
-            apply_set(rows, batch.drain(..));
+            sink::apply_set(
+                rows,
+                batch.drain(..).map(|(row, diff)| (Cow::Owned(row), diff)),
+            );
             if let (Some(at), Some(previous), Some(out)) =
                 (print_at, previous, self.output.as_mut())
                 && *rows != previous
@@ -183,21 +187,6 @@ impl<R: KeyedReport> State<R> {
             }
             crate::engine::status::progress::results_written(self.rows.len() as u64);
             out.done(self.last_tick);
-        }
-    }
-}
-
-/// Applies consolidated changes to a sorted set of rows.
-fn apply_set<Row: Ord>(rows: &mut Vec<Row>, changes: impl Iterator<Item = (Row, isize)>) {
-    for (row, diff) in changes {
-        match rows.binary_search(&row) {
-            Ok(at) if diff < 0 => {
-                rows.remove(at);
-            }
-            Err(at) if diff > 0 => rows.insert(at, row),
-            _ => crate::engine::status::failure::fail(&format!(
-                "internal error: a per-key result row changed by {diff} is not a set"
-            )),
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod combined;
 pub mod keyed;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -214,9 +215,11 @@ impl<W: WindowReport> WindowPrinter<W> {
                 rows: Vec::new(),
                 emitted: false,
             });
-            apply(
+            apply_set(
                 &mut state.rows,
-                changes[start..stop].iter().map(|((_, row), r)| (row, *r)),
+                changes[start..stop]
+                    .iter()
+                    .map(|((_, row), r)| (Cow::Borrowed(row), *r)),
             );
             start = stop;
             if time >= windows.purge_time(end) {
@@ -277,22 +280,48 @@ impl<W: WindowReport> WindowPrinter<W> {
     }
 }
 
-/// Applies consolidated changes to a sorted set of rows.
-fn apply<'a, Row: Ord + Clone + 'a>(
+/// Applies consolidated changes, sorted as the rows are, to a sorted set of rows: a window's rows,
+/// a key's ([`keyed`]). A change is its row, borrowed or owned: only a row that enters is cloned.
+///
+/// One or two changes are put in place (a binary search each). More are merged with the rows in
+/// one pass: a set of many rows (funnel's days) changing in many places at one time then costs
+/// its length once, not once per change (moving the rows after each insertion was 3/4 of
+/// funnel's instructions).
+pub(crate) fn apply_set<'a, Row: Ord + Clone + 'a>(
     rows: &mut Vec<Row>,
-    changes: impl Iterator<Item = (&'a Row, isize)>,
+    changes: impl ExactSizeIterator<Item = (Cow<'a, Row>, isize)>,
 ) {
-    for (row, diff) in changes {
-        match rows.binary_search(row) {
-            Ok(at) if diff < 0 => {
-                rows.remove(at);
+    let not_a_set = |diff: isize| {
+        crate::engine::status::failure::fail(&format!(
+            "internal error: a result row changed by {diff} is not a set"
+        ))
+    };
+    if changes.len() <= 2 {
+        for (row, diff) in changes {
+            match rows.binary_search(&row) {
+                Ok(at) if diff < 0 => {
+                    rows.remove(at);
+                }
+                Err(at) if diff > 0 => rows.insert(at, row.into_owned()),
+                _ => not_a_set(diff),
             }
-            Err(at) if diff > 0 => rows.insert(at, row.clone()),
-            _ => crate::engine::status::failure::fail(&format!(
-                "internal error: a result row changed by {diff} is not a set"
-            )),
+        }
+        return;
+    }
+    let mut merged = Vec::with_capacity(rows.len() + changes.len());
+    let mut old = std::mem::take(rows).into_iter().peekable();
+    for (row, diff) in changes {
+        while let Some(kept) = old.next_if(|r| *r < *row) {
+            merged.push(kept);
+        }
+        match old.next_if(|r| *r == *row) {
+            Some(_) if diff < 0 => {}
+            None if diff > 0 => merged.push(row.into_owned()),
+            _ => not_a_set(diff),
         }
     }
+    merged.extend(old);
+    *rows = merged;
 }
 
 fn print_window<W: WindowReport>(
@@ -408,12 +437,36 @@ pub fn write_appended<A: AppendReport>(
 
 #[cfg(test)]
 mod tests {
-    use super::apply;
+    use super::apply_set;
+    use std::borrow::Cow;
+
+    fn apply<'a>(rows: &mut Vec<u32>, changes: impl ExactSizeIterator<Item = (&'a u32, isize)>) {
+        apply_set(rows, changes.map(|(row, diff)| (Cow::Borrowed(row), diff)));
+    }
 
     #[test]
     fn rows_stay_sorted_as_changes_apply() {
         let mut rows = vec![1, 5];
-        apply(&mut rows, [(&3, 1), (&5, -1), (&7, 1)].into_iter());
-        assert_eq!(rows, vec![1, 3, 7]);
+        apply(&mut rows, [(&3, 1), (&5, -1)].into_iter());
+        assert_eq!(rows, vec![1, 3]);
+        // Many changes at once are merged: the same set as one change at a time.
+        let changes = [(&0, 1), (&1, -1), (&2, 1), (&3, -1), (&9, 1)];
+        apply(&mut rows, changes.into_iter());
+        assert_eq!(rows, vec![0, 2, 9]);
+        let mut rows: Vec<u32> = (0..100).map(|i| i * 2).collect();
+        let mut naive: std::collections::BTreeSet<u32> = rows.iter().copied().collect();
+        let changes: Vec<(u32, isize)> = (0..200)
+            .filter(|i| i % 3 == 0)
+            .map(|i| (i, if i % 2 == 0 { -1 } else { 1 }))
+            .collect();
+        for &(row, diff) in &changes {
+            assert!(if diff < 0 {
+                naive.remove(&row)
+            } else {
+                naive.insert(row)
+            });
+        }
+        apply(&mut rows, changes.iter().map(|(row, diff)| (row, *diff)));
+        assert_eq!(rows, naive.into_iter().collect::<Vec<_>>());
     }
 }

@@ -96,8 +96,11 @@ impl CsvStream {
                 return Ok(());
             }
         }
+        // A writer for this row: a small buffer, not the crate's default 8 KiB zeroed per row
+        // (the rows with a float or a string to quote all come this way).
         let mut csv = csv::WriterBuilder::new()
             .has_headers(!self.headed)
+            .buffer_capacity(256)
             .from_writer(&mut self.out);
         csv.serialize(row)?;
         csv.flush()?;

@@ -101,13 +101,13 @@ impl Context {
         K: Fn(&R) -> bool + Clone + Send + 'static,
         P: FnMut(R, u64) -> (D, u64) + Clone + Send + 'static,
     {
-        self.feed_with_origin(
+        self.feed_placed(
             input,
             session,
-            out_of_orderness,
-            lateness,
+            (out_of_orderness, lateness),
             keep,
             move |r, t, _| place(r, t),
+            true,
         );
     }
 
@@ -122,7 +122,9 @@ impl Context {
     }
 
     /// [`Context::feed`] for jobs that order events of equal times by input order: `place` also gets
-    /// the record's [`Origin`] (its file among the input's files, and its line number).
+    /// the record's [`Origin`] (its file among the input's files, and its line number), which the
+    /// record it places carries: no two are equal, so a batch is sent as it was read, not sorted
+    /// to add up equal ones (see `TimePolicy::consolidate`).
     pub fn feed_with_origin<R, D, K, P>(
         &mut self,
         input: usize,
@@ -131,6 +133,30 @@ impl Context {
         lateness: crate::engine::input::event_time::Lateness,
         keep: K,
         place: P,
+    ) where
+        R: Record,
+        D: ExchangeData,
+        K: Fn(&R) -> bool + Clone + Send + 'static,
+        P: FnMut(R, u64, Origin) -> (D, u64) + Clone + Send + 'static,
+    {
+        self.feed_placed(
+            input,
+            session,
+            (out_of_orderness, lateness),
+            keep,
+            place,
+            false,
+        );
+    }
+
+    fn feed_placed<R, D, K, P>(
+        &mut self,
+        input: usize,
+        session: InputSession<u64, D, isize>,
+        (out_of_orderness, lateness): (u64, crate::engine::input::event_time::Lateness),
+        keep: K,
+        place: P,
+        consolidate: bool,
     ) where
         R: Record,
         D: ExchangeData,
@@ -159,6 +185,7 @@ impl Context {
             replay_rate: self.shared.replay_rate,
             max_line_bytes: self.shared.max_line_bytes,
             parsers: self.shared.parsers,
+            consolidate,
         };
         let process = self.shared.process;
         let readings = sources

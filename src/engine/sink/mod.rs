@@ -151,7 +151,7 @@ pub fn windows<'s, W: WindowReport>(
             let (printer, output) = &mut *state.borrow_mut();
             let Some(out) = output.as_mut() else { return };
             printer.write(out, time, &changes);
-            out.done(time);
+            out.time_done(time);
         },
         move || {
             if let (_, Some(out)) = &mut *batch.borrow_mut() {
@@ -364,7 +364,7 @@ pub fn append<'s, A: AppendReport>(
                 return;
             };
             write_appended(out, &report, only.as_deref(), time, changes);
-            out.done(time);
+            out.time_done(time);
         },
         move || {
             if let Some(out) = &mut *batch.borrow_mut() {

@@ -37,6 +37,7 @@ use timely::dataflow::operators::{Capability, Operator};
 
 use crate::engine::operators::capability::{hold_earliest, hold_next};
 use crate::engine::operators::topn::Ranked;
+use crate::engine::time::pending::{Pending, hold};
 use crate::engine::time::windows::Windows;
 
 /// A pane update as [`rank_per_window`] reads it: which key it counts, by what it is looked up,
@@ -409,7 +410,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
     let owner = move |end: u64| (end / windows.slide) % peers;
     let per_pane = windows.size / windows.slide;
     // Updates not yet applied, by time; the windows that still hold state, by end.
-    let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let mut pending: Pending<D> = Pending::new();
     let mut live: BTreeMap<u64, Live<D::Id, D::Key>> = BTreeMap::new();
     let mut spare: Vec<Live<D::Id, D::Key>> = Vec::new();
     // Each key held by a live window, once, with its counts; swept when it has doubled since the
@@ -448,9 +449,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
                         hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
-                        for ((_, update), t, r) in data.drain(..) {
-                            pending.entry(t).or_default().push((update, r));
-                        }
+                        hold(&mut pending, data.drain(..).map(|((_, u), t, r)| (u, t, r)));
                     });
                     let Some(cap) = held.as_mut() else { return };
                     // Every change of this activation goes into one session at the held
@@ -490,18 +489,25 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                             if at >= first + per_pane {
                                 continue; // all purged: changes nothing
                             }
-                            let ends = at * windows.slide..=(first + per_pane - 1) * windows.slide;
-                            let owned = (first + per_pane - at).div_ceil(peers) as usize;
-                            if live.range(ends.clone()).count() < owned {
-                                for end in ends.clone().step_by((peers * windows.slide) as usize) {
-                                    live.entry(end).or_insert_with(|| {
-                                        if end < fired_below {
-                                            firing.push(end); // only late records: fires now
-                                        }
-                                        spare.pop().unwrap_or_else(Live::new)
-                                    });
-                                }
+                            let step = peers * windows.slide;
+                            let (lo, hi) = (at * windows.slide, (first + per_pane - 1) * windows.slide);
+                            let hi = hi - (hi - lo) % step;
+                            // The live windows are consecutive (of this worker's): a new one
+                            // below the first or above the last brings those between, empty.
+                            let (below, above) = match (live.first_key_value(), live.last_key_value()) {
+                                (Some((&first, _)), Some((&last, _))) => (first, last + step),
+                                _ => (lo, lo),
+                            };
+                            let step = step as usize;
+                            for end in (lo..below).step_by(step).chain((above..=hi).step_by(step)) {
+                                live.entry(end).or_insert_with(|| {
+                                    if end < fired_below {
+                                        firing.push(end); // only late records: fires now
+                                    }
+                                    spare.pop().unwrap_or_else(Live::new)
+                                });
                             }
+                            let ends = lo..=hi;
                             let id = update.id();
                             let key = match keys.get_mut(id) {
                                 Some(key) => key,

@@ -24,6 +24,7 @@ use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::probe::Probe;
 
 use crate::engine::output::Output;
+use crate::engine::time::pending::{Pending, hold};
 use crate::engine::time::windows::{Window, Windows};
 
 /// Gathers `results` on worker 0 and calls `write` once per completed time, in time order, with
@@ -59,7 +60,7 @@ where
 {
     let mut finish = Some(finish);
     let mut written = false;
-    let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let mut pending: Pending<D> = Pending::new();
     let probe = ProbeHandle::new();
     results
         .inner
@@ -69,9 +70,7 @@ where
             |_capability, _info| {
                 move |(input, frontier), _output| {
                     input.for_each(|_cap, data| {
-                        for (d, t, r) in data.drain(..) {
-                            pending.entry(t).or_default().push((d, r));
-                        }
+                        hold(&mut pending, data.drain(..));
                     });
                     while let Some(entry) = pending.first_entry() {
                         if frontier.less_equal(entry.key()) {

@@ -129,6 +129,7 @@ impl<K> Key<K> {
 
     /// The slot of the window number `w` ending at `end`, taken if it is free (the window it
     /// held was purged before `now`): the key's name, the slot, and whether it was taken.
+    #[inline]
     fn claim(
         &mut self,
         w: u64,
@@ -136,26 +137,11 @@ impl<K> Key<K> {
         now: u64,
         numbers: Numbers,
     ) -> (&Name<K>, &mut Slot, bool) {
-        let free = |slot: &Slot| slot.end == FREE || numbers.windows.purge_time(slot.end) < now;
-        let at = w as usize & (self.slots.len() - 1);
-        if self.slots[at].end != end && !free(&self.slots[at]) {
-            // Another live window's: double the ring until every live slot has its own place.
-            let held: Vec<Slot> = self.slots.iter().filter(|s| !free(s)).copied().collect();
-            let mut len = self.slots.len() * 2;
-            self.slots = loop {
-                let mut ring = vec![FREE_SLOT; len];
-                let mut fits = true;
-                for slot in held.iter().chain([&Slot { end, ..FREE_SLOT }]) {
-                    let place = &mut ring[numbers.of(slot.end) as usize & (len - 1)];
-                    fits &= place.end == FREE;
-                    *place = *slot;
-                }
-                if fits {
-                    break ring;
-                }
-                len *= 2;
-            };
-            return (&self.name, &mut self.slots[w as usize & (len - 1)], true);
+        let mut at = w as usize & (self.slots.len() - 1);
+        let slot = &self.slots[at];
+        if slot.end != end && slot.end != FREE && numbers.windows.purge_time(slot.end) >= now {
+            self.grow(end, now, numbers);
+            at = w as usize & (self.slots.len() - 1);
         }
         let slot = &mut self.slots[at];
         let taken = slot.end != end;
@@ -163,6 +149,30 @@ impl<K> Key<K> {
             *slot = Slot { end, ..FREE_SLOT };
         }
         (&self.name, slot, taken)
+    }
+
+    /// Another live window holds the slot of the window ending at `end`: doubles the ring until
+    /// every live window has its own slot (and `end` a free one).
+    #[cold]
+    fn grow(&mut self, end: u64, now: u64, numbers: Numbers) {
+        let free = |slot: &Slot| slot.end == FREE || numbers.windows.purge_time(slot.end) < now;
+        let held: Vec<Slot> = self.slots.iter().filter(|s| !free(s)).copied().collect();
+        let mut len = self.slots.len() * 2;
+        self.slots = loop {
+            let mut ring = vec![FREE_SLOT; len];
+            let mut fits = true;
+            for slot in held.iter().chain([&Slot { end, ..FREE_SLOT }]) {
+                let place = &mut ring[numbers.of(slot.end) as usize & (len - 1)];
+                fits &= place.end == FREE;
+                *place = *slot;
+            }
+            if fits {
+                // `end`'s own slot is free again, to be taken.
+                ring[numbers.of(end) as usize & (len - 1)] = FREE_SLOT;
+                break ring;
+            }
+            len *= 2;
+        };
     }
 
     /// Whether a window not purged at `done` holds it.
@@ -225,6 +235,7 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
 
     /// Adds `diff` to the key's count in this window (`slot`), and keeps the ranked rows (with
     /// `top`) or the list of changed keys (without) current once the window has fired.
+    #[inline]
     fn add(&mut self, id: &I, key: &Name<K>, slot: &mut Slot, diff: isize, top: Option<usize>) {
         slot.count += diff;
         let count = slot.count;

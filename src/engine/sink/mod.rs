@@ -42,7 +42,7 @@ where
 }
 
 /// [`gather`], then `batch_done` after the times completed by one activation of the sink have
-/// been written (a database commits them in one transaction), and `finish` once when the results
+/// been written (the stream is pushed, a database commits them in one transaction), and `finish` once when the results
 /// are complete (the frontier is empty): for results that are only known at the end of input,
 /// such as a snapshot or an evaluation.
 pub fn gather_and_finish<'s, D, F, B, E>(

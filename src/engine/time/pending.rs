@@ -27,7 +27,10 @@ mod tests {
     #[test]
     fn runs_of_one_time_and_returns_to_an_earlier_one_are_all_filed() {
         let mut pending = Pending::new();
-        hold(&mut pending, [('a', 2, 1), ('b', 2, -1), ('c', 1, 1), ('d', 2, 3)]);
+        hold(
+            &mut pending,
+            [('a', 2, 1), ('b', 2, -1), ('c', 1, 1), ('d', 2, 3)],
+        );
         assert_eq!(pending[&1], vec![('c', 1)]);
         assert_eq!(pending[&2], vec![('a', 1), ('b', -1), ('d', 3)]);
     }

@@ -1,11 +1,12 @@
-//! Windows with allowed lateness, counted and ranked in one operator: per live window a hash map
-//! from key to count, and the window's ranked rows.
+//! Windows with allowed lateness, counted and ranked in one operator: per worker one hash map from
+//! each key to its counts in the live windows that hold it, and per live window its keys and
+//! ranked rows.
 //!
 //! With allowed lateness a fired window takes corrections, so it cannot be kept in time
 //! ([`visible_while_open`](crate::engine::time::windows::visible_while_open)). Expanding each pane
 //! update into one update per window and counting and ranking those in arrangements ("windows as data") does per-window,
-//! per-time work in differential for every correction; here each window is a hash map instead,
-//! updated in place, with the same output: the collection of ranked rows `(window_end, (count,
+//! per-time work in differential for every correction; here the counts are updated in place
+//! instead, with the same output: the collection of ranked rows `(window_end, (count,
 //! key))` that follows the windowed contract (`docs/event-time.md`, "Windows"), as
 //! `sketch::per_window` does for sketches:
 //!
@@ -18,11 +19,15 @@
 //! - at its purge time `end + A` its rows are retracted and its state dropped.
 //!
 //! A window's updates are all applied by one worker (by its end), so no counts need merging. A pane
-//! update is sent once to each worker that owns one of its windows, not once per window.
+//! update is sent once to each worker that owns one of its windows, not once per window, and
+//! there costs one lookup of its key: a key's counts are a small ring with a slot per live window
+//! (`Key`), and the pane's windows are consecutive slots, and consecutive entries of the map of
+//! live windows (a map per window was one lookup per window: 12 per late hot-pages line).
 //!
 //! The ranking is count descending, then key ascending; with `top` only the first `top` rows are
 //! kept, maintained incrementally while counts only grow (a changed key is moved up, or enters and
-//! pushes out the last row), and re-ranked from the map when a count of a ranked key shrinks.
+//! pushes out the last row), and re-ranked from the window's keys when a count of a ranked key
+//! shrinks.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +42,7 @@ use timely::dataflow::operators::{Capability, Operator};
 
 use crate::engine::operators::capability::{hold_earliest, hold_next};
 use crate::engine::operators::topn::Ranked;
+use crate::engine::time::pending::{Pending, hold};
 use crate::engine::time::windows::Windows;
 
 /// A pane update as [`rank_per_window`] reads it: which key it counts, by what it is looked up,
@@ -67,7 +73,7 @@ impl<K: ExchangeData + Hash> PaneUpdate for (K, u64) {
     }
 }
 
-/// A window's map is looked up once per pane update, and its ids are small keys or already
+/// The keys' map is looked up once per pane update, and its ids are small keys or already
 /// hashes: foldhash's fast hasher (the keyed processes' too), with a fixed seed so that a run's
 /// work never depends on a random one.
 type IdMap<I, V> = HashMap<I, V, foldhash::fast::FixedState>;
@@ -84,9 +90,14 @@ fn owned<K: Clone>((count, key): &Row<K>) -> Ranked<K> {
     (*count, K::clone(key))
 }
 
+/// The end of a slot that no window holds.
+const FREE: u64 = u64::MAX;
+
 /// A key's count in one window.
-struct Entry<K> {
-    key: Name<K>,
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The end of the window it counts in; free when [`FREE`] or that window is purged.
+    end: u64,
     count: isize,
     /// The count of the row written for it (0: none); only without `top`.
     shown: isize,
@@ -94,31 +105,132 @@ struct Entry<K> {
     dirty: bool,
 }
 
+const FREE_SLOT: Slot = Slot {
+    end: FREE,
+    count: 0,
+    shown: 0,
+    dirty: false,
+};
+
+/// A key and its counts in the live windows of this worker, found with one lookup per pane
+/// update: a late hot-pages line changes 12 windows, and a map per window was 12 lookups.
+///
+/// The counts are a ring indexed by the window's number among this worker's windows
+/// (`end / slide / peers`): the windows of one pane are consecutive slots. A key's live windows
+/// span at most the window and its allowed lateness, but a key seen in few windows keeps a small
+/// ring, doubled when two of its live windows meet on one slot.
+struct Key<K> {
+    name: Name<K>,
+    /// A power of two long.
+    slots: Vec<Slot>,
+}
+
+impl<K> Key<K> {
+    /// The slot of window number `w`, if it holds the window ending at `end`.
+    fn slot(&self, w: u64, end: u64) -> Option<&Slot> {
+        let slot = &self.slots[w as usize & (self.slots.len() - 1)];
+        (slot.end == end).then_some(slot)
+    }
+
+    /// The slot of the window number `w` ending at `end`, taken if it is free (the window it
+    /// held was purged before `now`): the key's name, the slot, and whether it was taken.
+    #[inline]
+    fn claim(
+        &mut self,
+        w: u64,
+        end: u64,
+        now: u64,
+        numbers: Numbers,
+    ) -> (&Name<K>, &mut Slot, bool) {
+        let mut at = w as usize & (self.slots.len() - 1);
+        let slot = &self.slots[at];
+        if slot.end != end && slot.end != FREE && numbers.windows.purge_time(slot.end) >= now {
+            self.grow(end, now, numbers);
+            at = w as usize & (self.slots.len() - 1);
+        }
+        let slot = &mut self.slots[at];
+        let taken = slot.end != end;
+        if taken {
+            *slot = Slot { end, ..FREE_SLOT };
+        }
+        (&self.name, slot, taken)
+    }
+
+    /// Another live window holds the slot of the window ending at `end`: doubles the ring until
+    /// every live window has its own slot (and `end` a free one).
+    #[cold]
+    fn grow(&mut self, end: u64, now: u64, numbers: Numbers) {
+        let free = |slot: &Slot| slot.end == FREE || numbers.windows.purge_time(slot.end) < now;
+        let held: Vec<Slot> = self.slots.iter().filter(|s| !free(s)).copied().collect();
+        let mut len = self.slots.len() * 2;
+        self.slots = loop {
+            let mut ring = vec![FREE_SLOT; len];
+            let mut fits = true;
+            for slot in held.iter().chain([&Slot { end, ..FREE_SLOT }]) {
+                let place = &mut ring[numbers.of(slot.end) as usize & (len - 1)];
+                fits &= place.end == FREE;
+                *place = *slot;
+            }
+            if fits {
+                // `end`'s own slot is free again, to be taken.
+                ring[numbers.of(end) as usize & (len - 1)] = FREE_SLOT;
+                break ring;
+            }
+            len *= 2;
+        };
+    }
+
+    /// Whether a window not purged at `done` holds it.
+    fn held(&self, done: u64, windows: Windows) -> bool {
+        self.slots
+            .iter()
+            .any(|slot| slot.end != FREE && windows.purge_time(slot.end) > done)
+    }
+}
+
+/// How this worker numbers its windows: consecutive windows of its own are consecutive numbers,
+/// `end / slide / peers` (it owns every `peers`-th window).
+#[derive(Clone, Copy)]
+struct Numbers {
+    windows: Windows,
+    peers: u64,
+}
+
+impl Numbers {
+    fn of(&self, end: u64) -> u64 {
+        end / self.windows.slide / self.peers
+    }
+}
+
 /// Whether `(Reverse(count), key)` ranks ahead of `row`, without building it.
 fn ahead<K: Ord>(count: isize, key: &K, row: &Row<K>) -> bool {
     count > row.0.0 || (count == row.0.0 && *key < *row.1)
 }
 
-/// One live window.
+/// One live window: its keys (their counts are in their [`Key`]s) and its ranked rows.
 struct Live<I, K> {
-    counts: IdMap<I, Entry<K>>,
+    /// The keys counted in it, each once (some may have come back to 0).
+    ids: Vec<I>,
     /// Whether its rows have been written (it fired).
     fired: bool,
+    /// Whether it is in the list of windows to write at the current time.
+    touched: bool,
     /// With `top`: the ranked rows, kept current once the window has fired.
     top: Vec<(Row<K>, I)>,
     /// With `top`: the rows written last.
     shown: Vec<Row<K>>,
     /// Without `top`: the ids changed since the rows were written.
     dirty: Vec<I>,
-    /// A ranked key's count shrank: re-rank from the map.
+    /// A ranked key's count shrank: re-rank from the counts.
     rerank: bool,
 }
 
 impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
     fn new() -> Self {
         Live {
-            counts: IdMap::default(),
+            ids: Vec::new(),
             fired: false,
+            touched: false,
             top: Vec::new(),
             shown: Vec::new(),
             dirty: Vec::new(),
@@ -126,43 +238,19 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
         }
     }
 
-    /// Adds `diff` to the count of `update`'s key, and keeps the ranked rows (with `top`) or the
-    /// list of changed keys (without) current once the window has fired.
-    fn add<D: PaneUpdate<Id = I, Key = K>>(
-        &mut self,
-        update: &D,
-        diff: isize,
-        top: Option<usize>,
-        names: &mut IdMap<I, Name<K>>,
-    ) {
-        let id = update.id();
-        let entry = match self.counts.get_mut(id) {
-            Some(entry) => entry,
-            None => self.counts.entry(id.clone()).or_insert(Entry {
-                key: match names.get(id) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = Rc::new(update.key());
-                        names.insert(id.clone(), name.clone());
-                        name
-                    }
-                },
-                count: 0,
-                shown: 0,
-                dirty: false,
-            }),
-        };
-        entry.count += diff;
-        let count = entry.count;
+    /// Adds `diff` to the key's count in this window (`slot`), and keeps the ranked rows (with
+    /// `top`) or the list of changed keys (without) current once the window has fired.
+    #[inline]
+    fn add(&mut self, id: &I, key: &Name<K>, slot: &mut Slot, diff: isize, top: Option<usize>) {
+        slot.count += diff;
+        let count = slot.count;
         match top {
             _ if !self.fired => {}
             None => {
-                if !entry.dirty {
-                    entry.dirty = true;
+                if !slot.dirty {
+                    slot.dirty = true;
                     self.dirty.push(id.clone());
                 }
-                // Its row is retracted when the window writes its changes.
-                return;
             }
             Some(_) if self.rerank => {}
             Some(n) => match self.top.iter().position(|(_, i)| i == id) {
@@ -170,7 +258,7 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                 Some(_) if diff < 0 || count == 0 => self.rerank = true,
                 Some(at) => {
                     // Moves up past the rows it now ranks ahead of.
-                    let to = self.top[..at].partition_point(|(r, _)| !ahead(count, &*entry.key, r));
+                    let to = self.top[..at].partition_point(|(r, _)| !ahead(count, &**key, r));
                     self.top[at].0.0 = Reverse(count);
                     self.top[to..=at].rotate_right(1);
                 }
@@ -181,13 +269,11 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                         || self
                             .top
                             .last()
-                            .is_some_and(|(last, _)| ahead(count, &*entry.key, last))
+                            .is_some_and(|(last, _)| ahead(count, &**key, last))
                     {
-                        let to = self
-                            .top
-                            .partition_point(|(r, _)| !ahead(count, &*entry.key, r));
-                        let row = (Reverse(count), entry.key.clone());
-                        self.top.insert(to, (row, id.clone()));
+                        let to = self.top.partition_point(|(r, _)| !ahead(count, &**key, r));
+                        self.top
+                            .insert(to, ((Reverse(count), key.clone()), id.clone()));
                         self.top.truncate(n);
                     }
                 }
@@ -196,41 +282,50 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                 None => self.rerank = self.top.len() < n,
             },
         }
-        if count == 0 {
-            self.counts.remove(id);
-        }
     }
 
-    /// The first `n` rows, ranked from the map.
-    fn rank(&mut self, n: usize) {
+    /// The first `n` rows, ranked from the counts of window number `w`, ending at `end`.
+    fn rank(&mut self, n: usize, w: u64, end: u64, keys: &IdMap<I, Key<K>>) {
         self.top.clear();
-        for (id, entry) in &self.counts {
+        for id in &self.ids {
+            let key = &keys[id];
+            let count = key.slot(w, end).expect("a live window's slot").count;
+            if count == 0 {
+                continue;
+            }
             if self.top.len() < n
                 || self
                     .top
                     .last()
-                    .is_some_and(|(last, _)| ahead(entry.count, &*entry.key, last))
+                    .is_some_and(|(last, _)| ahead(count, &*key.name, last))
             {
                 let to = self
                     .top
-                    .partition_point(|(r, _)| !ahead(entry.count, &*entry.key, r));
-                let row = (Reverse(entry.count), entry.key.clone());
-                self.top.insert(to, (row, id.clone()));
+                    .partition_point(|(r, _)| !ahead(count, &*key.name, r));
+                self.top
+                    .insert(to, ((Reverse(count), key.name.clone()), id.clone()));
                 self.top.truncate(n);
             }
         }
         self.rerank = false;
     }
 
-    /// Writes the changes of its rows since they were last written (all of them when it fires),
-    /// as `(row, diff)`.
-    fn write(&mut self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
+    /// Writes the changes of the rows of window number `w`, ending at `end`, since they were
+    /// last written (all of them when it fires), as `(row, diff)`.
+    fn write(
+        &mut self,
+        top: Option<usize>,
+        (w, end): (u64, u64),
+        keys: &mut IdMap<I, Key<K>>,
+        mut give: impl FnMut(Ranked<K>, isize),
+    ) {
         let first = !self.fired;
         self.fired = true;
+        self.touched = false;
         match top {
             Some(n) => {
                 if first || self.rerank {
-                    self.rank(n);
+                    self.rank(n, w, end, keys);
                 }
                 // Both are sorted: a merge. Rows that stay are moved, not cloned.
                 let old = std::mem::take(&mut self.shown);
@@ -257,56 +352,55 @@ impl<I: Hash + Eq + Clone, K: Ord + Clone> Live<I, K> {
                 }
                 self.shown = shown;
             }
-            None if first => {
-                for entry in self.counts.values_mut() {
-                    if entry.count != 0 {
-                        give((Reverse(entry.count), K::clone(&entry.key)), 1);
-                    }
-                    entry.shown = entry.count;
-                    entry.dirty = false;
-                }
-                self.counts.retain(|_, entry| entry.count != 0);
-                self.dirty.clear();
-            }
             None => {
-                for id in self.dirty.drain(..) {
-                    let Some(entry) = self.counts.get_mut(&id) else {
-                        continue;
-                    };
-                    entry.dirty = false;
-                    if entry.shown != entry.count {
-                        if entry.shown != 0 {
-                            give((Reverse(entry.shown), K::clone(&entry.key)), -1);
+                let changed = if first { &self.ids } else { &self.dirty };
+                for id in changed {
+                    let key = keys.get_mut(id).expect("a live window's key");
+                    let at = w as usize & (key.slots.len() - 1);
+                    let slot = &mut key.slots[at];
+                    debug_assert_eq!(slot.end, end);
+                    slot.dirty = false;
+                    if slot.shown != slot.count {
+                        if slot.shown != 0 {
+                            give((Reverse(slot.shown), K::clone(&key.name)), -1);
                         }
-                        if entry.count != 0 {
-                            give((Reverse(entry.count), K::clone(&entry.key)), 1);
+                        if slot.count != 0 {
+                            give((Reverse(slot.count), K::clone(&key.name)), 1);
                         }
-                        entry.shown = entry.count;
-                    }
-                    if entry.count == 0 {
-                        self.counts.remove(&id);
+                        slot.shown = slot.count;
                     }
                 }
+                self.dirty.clear();
             }
         }
     }
 
-    /// Retracts the rows it has written and empties it, keeping its memory for another window.
-    fn purge(&mut self, top: Option<usize>, mut give: impl FnMut(Ranked<K>, isize)) {
+    /// Retracts the rows of window number `w`, ending at `end`, and empties it, keeping its
+    /// memory for another window. Its keys' slots become free as its purge time passes.
+    fn purge(
+        &mut self,
+        top: Option<usize>,
+        (w, end): (u64, u64),
+        keys: &IdMap<I, Key<K>>,
+        mut give: impl FnMut(Ranked<K>, isize),
+    ) {
         match top {
             Some(_) => self.shown.drain(..).for_each(|row| give(owned(&row), -1)),
             None => {
-                for (_, entry) in self.counts.drain() {
-                    if entry.shown != 0 {
-                        give((Reverse(entry.shown), K::clone(&entry.key)), -1);
+                for id in &self.ids {
+                    let key = &keys[id];
+                    let slot = key.slot(w, end).expect("a live window's slot");
+                    if slot.shown != 0 {
+                        give((Reverse(slot.shown), K::clone(&key.name)), -1);
                     }
                 }
             }
         }
-        self.counts.clear();
+        self.ids.clear();
         self.top.clear();
         self.dirty.clear();
         self.fired = false;
+        self.touched = false;
         self.rerank = false;
     }
 }
@@ -333,12 +427,16 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
     let owner = move |end: u64| (end / windows.slide) % peers;
     let per_pane = windows.size / windows.slide;
     // Updates not yet applied, by time; the windows that still hold state, by end.
-    let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let mut pending: Pending<D> = Pending::new();
     let mut live: BTreeMap<u64, Live<D::Id, D::Key>> = BTreeMap::new();
     let mut spare: Vec<Live<D::Id, D::Key>> = Vec::new();
-    // Each key held by a live window, once; swept when it has doubled since the last sweep.
-    let mut names: IdMap<D::Id, Name<D::Key>> = IdMap::default();
-    let mut named = 0;
+    // Each key held by a live window, once, with its counts; swept when it has doubled since the
+    // last sweep.
+    let mut keys: IdMap<D::Id, Key<D::Key>> = IdMap::default();
+    let mut swept = 0;
+    let numbers = Numbers { windows, peers };
+    // A new key's ring: its windows of one pane, and one more.
+    let ring = (per_pane.div_ceil(peers) as usize + 1).next_power_of_two();
     // The last time whose updates were applied: every live window that ends at or before
     // `done + 1` has fired; those that end later have not.
     let mut done: Option<u64> = None;
@@ -368,9 +466,7 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
                         hold_earliest(&mut held, cap.retain_least(0).expect("a time"));
-                        for ((_, update), t, r) in data.drain(..) {
-                            pending.entry(t).or_default().push((update, r));
-                        }
+                        hold(&mut pending, data.drain(..).map(|((_, u), t, r)| (u, t, r)));
                     });
                     let Some(cap) = held.as_mut() else { return };
                     // Every change of this activation goes into one session at the held
@@ -396,24 +492,59 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                         }
                         let mut firing: Vec<u64> = Vec::new();
                         for (update, r) in pending.remove(&time).unwrap_or_default() {
+                            // The pane's windows are numbered `first + i` (they end at
+                            // `(first + i) * slide`): this worker owns every `peers`-th, from
+                            // the first whose number is `me` modulo `peers`; those not purged
+                            // yet are the last of them.
                             let first = update.pane() + 1;
-                            // The pane's windows end at `(first + i) * slide`: this worker owns
-                            // every `peers`-th, from the first whose `first + i` is `me` modulo
-                            // `peers` (no division per window).
-                            let mine = (me + peers - first % peers) % peers;
-                            for i in (mine..per_pane).step_by(peers as usize) {
-                                let end = (first + i) * windows.slide;
-                                if time >= windows.purge_time(end) {
-                                    continue; // purged: changes nothing
-                                }
-                                let window = live.entry(end).or_insert_with(|| {
+                            let mut at = first + (me + peers - first % peers) % peers;
+                            while at < first + per_pane
+                                && time >= windows.purge_time(at * windows.slide)
+                            {
+                                at += peers;
+                            }
+                            if at >= first + per_pane {
+                                continue; // all purged: changes nothing
+                            }
+                            let step = peers * windows.slide;
+                            let (lo, hi) =
+                                (at * windows.slide, (first + per_pane - 1) * windows.slide);
+                            let hi = hi - (hi - lo) % step;
+                            // The live windows are consecutive (of this worker's): a new one
+                            // below the first or above the last brings those between, empty.
+                            let (below, above) =
+                                match (live.first_key_value(), live.last_key_value()) {
+                                    (Some((&first, _)), Some((&last, _))) => (first, last + step),
+                                    _ => (lo, lo),
+                                };
+                            let step = step as usize;
+                            for end in (lo..below).step_by(step).chain((above..=hi).step_by(step)) {
+                                live.entry(end).or_insert_with(|| {
                                     if end < fired_below {
                                         firing.push(end); // only late records: fires now
                                     }
                                     spare.pop().unwrap_or_else(Live::new)
                                 });
-                                window.add(&update, r, top, &mut names);
-                                if window.fired {
+                            }
+                            let ends = lo..=hi;
+                            let id = update.id();
+                            let key = match keys.get_mut(id) {
+                                Some(key) => key,
+                                None => keys.entry(id.clone()).or_insert(Key {
+                                    name: Rc::new(update.key()),
+                                    slots: vec![FREE_SLOT; ring],
+                                }),
+                            };
+                            let number = numbers.of(at * windows.slide);
+                            for (i, (&end, window)) in live.range_mut(ends.clone()).enumerate() {
+                                let (name, slot, taken) =
+                                    key.claim(number + i as u64, end, time, numbers);
+                                if taken {
+                                    window.ids.push(id.clone());
+                                }
+                                window.add(id, name, slot, r, top);
+                                if window.fired && !window.touched {
+                                    window.touched = true;
                                     touched.push(end);
                                 }
                             }
@@ -424,7 +555,10 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                         touched.dedup();
                         for end in touched.drain(..) {
                             let window = live.get_mut(&end).expect("a live window");
-                            window.write(top, |row, diff| session.give(((end, row), time, diff)));
+                            let w = (numbers.of(end), end);
+                            window.write(top, w, &mut keys, |row, diff| {
+                                session.give(((end, row), time, diff))
+                            });
                         }
                         while let Some(entry) = live.first_entry() {
                             let end = *entry.key();
@@ -432,16 +566,21 @@ pub fn rank_per_window<'s, D: PaneUpdate>(
                                 break;
                             }
                             let mut window = entry.remove();
-                            window.purge(top, |row, diff| session.give(((end, row), time, diff)));
+                            let w = (numbers.of(end), end);
+                            window.purge(top, w, &keys, |row, diff| {
+                                session.give(((end, row), time, diff))
+                            });
                             if spare.len() < SPARE {
                                 spare.push(window);
                             }
                         }
                         done = Some(time);
                     }
-                    if names.len() >= named.max(1024) * 2 {
-                        names.retain(|_, name| Rc::strong_count(name) > 1);
-                        named = names.len();
+                    if let Some(done) = done
+                        && keys.len() >= swept.max(1024) * 2
+                    {
+                        keys.retain(|_, key| key.held(done, windows));
+                        swept = keys.len();
                     }
                     drop(session);
                     hold_next(&mut held, next_time);

@@ -294,12 +294,15 @@ impl Output {
     /// Ends logical time `time`: pushes what was written, so that a live stream shows each
     /// window as soon as it fires; the time's rows wait for [`Output::commit`].
     pub fn done(&mut self, time: u64) {
-        match &mut self.writer {
-            Some(Writer::Plain(w)) => w.flush(),
-            Some(Writer::Csv(w)) => w.flush(),
-            None => Ok(()),
-        }
-        .unwrap_or_else(|e| io_failed(e));
+        self.flush();
+        self.time_done(time);
+    }
+
+    /// Ends logical time `time` inside a batch of times that a sink completes in one activation:
+    /// what was written waits for [`Output::commit`] to push it. The batch is written without a
+    /// pause, so a live reader sees the same bytes as with a push per time, a few microseconds
+    /// later, and hot-pages' stream was one `write` per 12 input lines instead of one per 64 KiB.
+    pub fn time_done(&mut self, time: u64) {
         if let Some(live) = &mut self.live {
             live.done(time);
         }
@@ -310,9 +313,20 @@ impl Output {
         }
     }
 
-    /// Commits the completed times written since the last commit to the table, in one
-    /// transaction: called after each batch of times the sink completed at once.
+    /// Pushes what was written to the stream.
+    fn flush(&mut self) {
+        match &mut self.writer {
+            Some(Writer::Plain(w)) => w.flush(),
+            Some(Writer::Csv(w)) => w.flush(),
+            None => Ok(()),
+        }
+        .unwrap_or_else(|e| io_failed(e));
+    }
+
+    /// Pushes the stream and commits the completed times written since the last commit to the
+    /// table, in one transaction: called after each batch of times the sink completed at once.
     pub fn commit(&mut self) {
+        self.flush();
         if let Some(table) = &mut self.table
             && let Err(e) = table.commit()
         {

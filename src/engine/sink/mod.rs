@@ -25,6 +25,7 @@ use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::probe::Probe;
 
 use crate::engine::output::Output;
+use crate::engine::time::pending::{Pending, hold};
 use crate::engine::time::windows::{Window, Windows};
 
 /// Gathers `results` on worker 0 and calls `write` once per completed time, in time order, with
@@ -42,7 +43,7 @@ where
 }
 
 /// [`gather`], then `batch_done` after the times completed by one activation of the sink have
-/// been written (a database commits them in one transaction), and `finish` once when the results
+/// been written (the stream is pushed, a database commits them in one transaction), and `finish` once when the results
 /// are complete (the frontier is empty): for results that are only known at the end of input,
 /// such as a snapshot or an evaluation.
 pub fn gather_and_finish<'s, D, F, B, E>(
@@ -60,7 +61,7 @@ where
 {
     let mut finish = Some(finish);
     let mut written = false;
-    let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
+    let mut pending: Pending<D> = Pending::new();
     let probe = ProbeHandle::new();
     results
         .inner
@@ -70,9 +71,7 @@ where
             |_capability, _info| {
                 move |(input, frontier), _output| {
                     input.for_each(|_cap, data| {
-                        for (d, t, r) in data.drain(..) {
-                            pending.entry(t).or_default().push((d, r));
-                        }
+                        hold(&mut pending, data.drain(..));
                     });
                     while let Some(entry) = pending.first_entry() {
                         if frontier.less_equal(entry.key()) {
@@ -152,7 +151,7 @@ pub fn windows<'s, W: WindowReport>(
             let (printer, output) = &mut *state.borrow_mut();
             let Some(out) = output.as_mut() else { return };
             printer.write(out, time, &changes);
-            out.done(time);
+            out.time_done(time);
         },
         move || {
             if let (_, Some(out)) = &mut *batch.borrow_mut() {
@@ -393,7 +392,7 @@ pub fn append<'s, A: AppendReport>(
                 return;
             };
             write_appended(out, &report, only.as_deref(), time, changes);
-            out.done(time);
+            out.time_done(time);
         },
         move || {
             if let Some(out) = &mut *batch.borrow_mut() {

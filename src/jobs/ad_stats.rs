@@ -59,6 +59,7 @@ use crate::engine::sink::combined::{self, Reports};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
 use crate::engine::input::records::AdClickEvent;
+use crate::engine::input::token::Token;
 use crate::engine::runner;
 use crate::engine::sink::{AppendReport, WindowReport};
 use crate::engine::operators::topn::Ranked;
@@ -116,7 +117,7 @@ const BLACKLIST: &str = "blacklist";
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 struct Click {
     ts: u64,
-    province: String,
+    province: Token,
 }
 
 /// A (user, ad) and a day.
@@ -154,7 +155,7 @@ pub struct AdStatsRow<'a> {
 struct ByProvince;
 
 impl WindowReport for ByProvince {
-    type Value = Ranked<String>;
+    type Value = Ranked<Token>;
     type Row<'a> = AdStatsRow<'a>;
     fn title(&self) -> String {
         "ad clicks by province".into()
@@ -163,7 +164,7 @@ impl WindowReport for ByProvince {
         &'a self,
         w: Window,
         _rank: usize,
-        (Reverse(count), province): &'a Ranked<String>,
+        (Reverse(count), province): &'a Ranked<Token>,
         update: bool,
         emitted_at: u64,
     ) -> AdStatsRow<'a> {
@@ -171,14 +172,14 @@ impl WindowReport for ByProvince {
             outcome: COUNT,
             window_start: Some(w.start),
             window_end: Some(w.end),
-            province: Some(province),
+            province: Some(province.as_str()),
             count: Some(*count),
             update: Some(update),
             emitted_at,
             ..Default::default()
         }
     }
-    fn text(&self, _rank: usize, (Reverse(count), province): &Ranked<String>) -> String {
+    fn text(&self, _rank: usize, (Reverse(count), province): &Ranked<Token>) -> String {
         format!("{province}: {count}")
     }
 }

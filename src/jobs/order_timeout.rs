@@ -35,7 +35,7 @@ use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::operators::patterns::{Seq, Text, Token, tally};
+use crate::engine::operators::patterns::{Seq, Token, tally};
 use crate::engine::operators::process::{Emit, KeyedProcess, Next, keyed_process};
 use crate::engine::input::records::{OrderEvent, OrderKind};
 use crate::engine::runner;
@@ -110,7 +110,7 @@ pub struct OrderRow {
     pub outcome: &'static str,
     pub create_ts: Option<u64>,
     pub pay_ts: Option<u64>,
-    pub tx_id: Option<Text>,
+    pub tx_id: Option<String>,
     pub timeout_at: Option<u64>,
     pub emitted_at: u64,
 }
@@ -129,7 +129,7 @@ impl AppendReport for Report {
             outcome: self.outcome(row),
             create_ts: row.create,
             pay_ts: row.pay,
-            tx_id: row.tx_id.clone().map(Text),
+            tx_id: row.tx_id.as_ref().map(|t| t.to_string()),
             timeout_at: row.timeout_at,
             emitted_at,
         }

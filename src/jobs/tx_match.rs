@@ -32,7 +32,7 @@ use crate::engine::status::failure::Failure;
 use crate::engine::options::{ClusterArgs, OutOfOrderness, OutputArgs, duration_ms};
 use crate::engine::input::event_time::Lateness;
 use crate::engine::output::Output;
-use crate::engine::operators::patterns::{Seq, Text, Token, tally};
+use crate::engine::operators::patterns::{Seq, Token, tally};
 use crate::engine::operators::process::{Emit, KeyedProcess, Next, keyed_process};
 use crate::engine::input::records::{OrderEvent, OrderKind, ReceiptEvent};
 use crate::engine::runner;
@@ -219,11 +219,11 @@ impl KeyedProcess for Txs {
 /// One row of the output; empty cells where a column does not apply to the outcome.
 #[derive(Serialize)]
 pub struct TxRow {
-    pub tx_id: Text,
+    pub tx_id: String,
     pub outcome: &'static str,
     pub order_id: Option<u64>,
     pub pay_ts: Option<u64>,
-    pub pay_channel: Option<Text>,
+    pub pay_channel: Option<String>,
     pub receipt_ts: Option<u64>,
     pub emitted_at: u64,
 }
@@ -238,11 +238,11 @@ impl AppendReport for Report {
     }
     fn row(&self, row: &Decided, emitted_at: u64) -> TxRow {
         TxRow {
-            tx_id: Text(row.tx_id.clone()),
+            tx_id: row.tx_id.to_string(),
             outcome: self.outcome(row),
             order_id: row.pay.as_ref().map(|p| p.event),
             pay_ts: row.pay.as_ref().map(|p| p.ts),
-            pay_channel: row.receipt.as_ref().map(|r| Text(r.event.clone())),
+            pay_channel: row.receipt.as_ref().map(|r| r.event.to_string()),
             receipt_ts: row.receipt.as_ref().map(|r| r.ts),
             emitted_at,
         }

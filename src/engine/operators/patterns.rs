@@ -99,17 +99,6 @@ impl std::fmt::Display for Token {
     }
 }
 
-/// A token in an output row (csv, json, a table's column), written as its text: a row holds
-/// the token itself, with no `String` made per row. (`Token`'s own `Serialize` is what workers
-/// exchange.)
-pub struct Text(pub Token);
-
-impl Serialize for Text {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0.as_str())
-    }
-}
-
 impl<E> Seq<E> {
     /// An event at `ts`, ordered among events of equal time by its origin (file, line).
     pub fn at(ts: u64, origin: Origin, event: E) -> Self {

@@ -318,8 +318,8 @@ impl Output {
     /// Pushes what was written to the stream, so that a live stream shows each window as soon as
     /// it fires, and commits the completed times written since the last commit to the table, in
     /// one transaction: called after each batch of times the sink completed at once. One push
-    /// per batch, not per time: order-timeout's results fall on most seconds of its input, and a
-    /// `write` per time was a third of its wall time.
+    /// per batch, not per time: order-timeout's results fall on most seconds of its input (200k
+    /// lines: 113,605 `write`s with a push per time and per row, 116 now).
     pub fn commit(&mut self) {
         self.flush();
         if let Some(table) = &mut self.table

@@ -122,15 +122,17 @@ struct Txs {
 }
 
 /// What a txId remembers: the times of its latest pay and receipt (an event is the earliest
-/// unless one of its side came within the retention before it), and its earliest pays and
-/// receipts while a match is possible (a pay until `+ after`, a receipt until `+ before`), each
-/// with whether it matched.
+/// unless one of its side came within the retention before it), and its earliest pay and
+/// receipt while a match is possible (a pay until `+ after`, a receipt until `+ before`), each
+/// with whether it matched. One of each at most: an earliest event comes more than the
+/// retention (at least `after` and `before`) after the one before it, whose wait has ended by
+/// then; so no allocation per txId.
 #[derive(Default)]
 struct TxState {
     last_pay: Option<u64>,
     last_receipt: Option<u64>,
-    pays: Vec<(Pay, bool)>,
-    receipts: Vec<(Receipt, bool)>,
+    pay: Option<(Pay, bool)>,
+    receipt: Option<(Receipt, bool)>,
 }
 
 impl KeyedProcess for Txs {
@@ -153,17 +155,17 @@ impl KeyedProcess for Txs {
             *last = Some(time);
             first
         };
-        let matched = |pay: &Pay, receipt: &Receipt| {
+        let decided = |outcome, pay: Option<&Pay>, receipt: Option<&Receipt>| {
             Some(Decided {
                 tx_id: tx_id.clone(),
-                outcome: Outcome::Matched,
-                pay: Some(pay.clone()),
-                receipt: Some(receipt.clone()),
+                outcome,
+                pay: pay.cloned(),
+                receipt: receipt.cloned(),
                 decided_at: time,
             })
         };
-        // Each earliest event matches every earliest event of the other side still waiting:
-        // their times fit the bounds exactly when both are waiting at once.
+        // Each earliest event matches the earliest event of the other side if it is still
+        // waiting: their times fit the bounds exactly when both are waiting at once.
         for event in events {
             let (ts, seq) = (event.ts, event.seq);
             match &event.event {
@@ -173,12 +175,12 @@ impl KeyedProcess for Txs {
                         continue;
                     }
                     let pay = Seq { ts, seq, event: *order };
-                    let mut found = false;
-                    for (receipt, found_pay) in &mut s.receipts {
-                        out.push(matched(&pay, receipt));
-                        (found, *found_pay) = (true, true);
-                    }
-                    s.pays.push((pay, found));
+                    let found = s.receipt.as_mut().map(|(receipt, found_pay)| {
+                        out.push(decided(Outcome::Matched, Some(&pay), Some(receipt)));
+                        *found_pay = true;
+                    });
+                    debug_assert!(s.pay.is_none(), "one waiting pay at most");
+                    s.pay = Some((pay, found.is_some()));
                 }
                 Side::Receipt(channel) => {
                     if !earliest(&mut s.last_receipt) {
@@ -186,32 +188,29 @@ impl KeyedProcess for Txs {
                         continue;
                     }
                     let receipt = Seq { ts, seq, event: channel.clone() };
-                    let mut found = false;
-                    for (pay, found_receipt) in &mut s.pays {
-                        out.push(matched(pay, &receipt));
-                        (found, *found_receipt) = (true, true);
-                    }
-                    s.receipts.push((receipt, found));
+                    let found = s.pay.as_mut().map(|(pay, found_receipt)| {
+                        out.push(decided(Outcome::Matched, Some(pay), Some(&receipt)));
+                        *found_receipt = true;
+                    });
+                    debug_assert!(s.receipt.is_none(), "one waiting receipt at most");
+                    s.receipt = Some((receipt, found.is_some()));
                 }
             }
         }
         // Those whose wait ends now, unmatched or not.
         let (before, after) = (self.before, self.after);
-        s.pays.retain(|(pay, found)| {
-            let waiting = pay.ts + after > time;
-            if !waiting && !found {
-                out.push(Some(Decided { tx_id: tx_id.clone(), outcome: Outcome::UnmatchedPay, pay: Some(pay.clone()), receipt: None, decided_at: time }));
-            }
-            waiting
-        });
-        s.receipts.retain(|(receipt, found)| {
-            let waiting = receipt.ts + before > time;
-            if !waiting && !found {
-                out.push(Some(Decided { tx_id: tx_id.clone(), outcome: Outcome::UnmatchedReceipt, pay: None, receipt: Some(receipt.clone()), decided_at: time }));
-            }
-            waiting
-        });
-        let waits = s.pays.iter().map(|(p, _)| p.ts + after).chain(s.receipts.iter().map(|(r, _)| r.ts + before));
+        if let Some((pay, found)) = s.pay.take_if(|(pay, _)| pay.ts + after <= time)
+            && !found
+        {
+            out.push(decided(Outcome::UnmatchedPay, Some(&pay), None));
+        }
+        if let Some((receipt, found)) = s.receipt.take_if(|(r, _)| r.ts + before <= time)
+            && !found
+        {
+            out.push(decided(Outcome::UnmatchedReceipt, None, Some(&receipt)));
+        }
+        let waits = s.pay.iter().map(|(p, _)| p.ts + after);
+        let waits = waits.chain(s.receipt.iter().map(|(r, _)| r.ts + before));
         let last = s.last_pay.max(s.last_receipt).expect("a txId has an event");
         waits.min().map_or(Next::Idle { until: last + retention + 1 }, Next::At)
     }

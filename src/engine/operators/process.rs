@@ -185,15 +185,15 @@ impl<K: ExchangeData + Hash, S: Default> Keys<K, S> {
     ) where
         P: KeyedProcess<Key = K, State = S>,
     {
-        if !self.states.contains_key(key) {
-            let fresh = Remembered {
+        // One lookup, new key or not (the clone is a key's few words: an id, an inline token).
+        let r = self
+            .states
+            .entry(key.clone())
+            .or_insert_with(|| Remembered {
                 state: S::default(),
                 wake: NONE,
                 until: 0,
-            };
-            self.states.insert(key.clone(), fresh);
-        }
-        let r = self.states.get_mut(key).expect("inserted");
+            });
         if r.forgotten(time) {
             r.state = S::default();
         }

@@ -151,7 +151,7 @@ pub fn windows<'s, W: WindowReport>(
             let (printer, output) = &mut *state.borrow_mut();
             let Some(out) = output.as_mut() else { return };
             printer.write(out, time, &changes);
-            out.time_done(time);
+            out.done(time);
         },
         move || {
             if let (_, Some(out)) = &mut *batch.borrow_mut() {
@@ -392,7 +392,7 @@ pub fn append<'s, A: AppendReport>(
                 return;
             };
             write_appended(out, &report, only.as_deref(), time, changes);
-            out.time_done(time);
+            out.done(time);
         },
         move || {
             if let Some(out) = &mut *batch.borrow_mut() {

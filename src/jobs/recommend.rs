@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::input::event_time::Lateness;
 use crate::engine::operators::broadcast::{Table, per_key_with_table};
-use crate::engine::operators::dense_sums::DenseSums;
+use crate::engine::operators::dense_sums::{DenseSums, by_use};
 use crate::engine::operators::cooccurrence::per_item_cooccurrence;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
@@ -295,9 +295,10 @@ fn bought<'s>(visible: VecCollection<'s, u64, Event>) -> VecCollection<'s, u64, 
 /// Each item's nearest neighbours as every worker holds them, items numbered densely: a user's
 /// candidates are then summed in an array ([`DenseSums`]), one slot per item, not in a hash map.
 struct Nearest {
-    /// Item `x` is `names[x]`; its neighbours are `rows[starts[x]..starts[x + 1]]`, as
-    /// `(neighbour, similarity)`. Items met only as neighbours come after the others, with none.
-    ids: HashMap<u64, u32, FixedState>,
+    /// Item `i`'s place `(x, y)`: its neighbours are `rows[starts[x]..starts[x + 1]]` (items met
+    /// only as neighbours have none), as `(y of the neighbour, similarity)`; item `y` is
+    /// `names[y]`, the items most often a neighbour first ([`by_use`]).
+    ids: HashMap<u64, (u32, u32), FixedState>,
     names: Vec<u64>,
     starts: Vec<usize>,
     rows: Vec<(u32, isize)>,
@@ -306,37 +307,46 @@ struct Nearest {
 impl Nearest {
     /// Lays out the table of neighbours: each item's one row, its neighbours by rank.
     fn new(table: &Table<u64, Vec<(u64, isize)>>) -> Self {
-        let mut nearest = Nearest {
-            ids: HashMap::default(),
-            names: Vec::new(),
-            starts: vec![0],
-            rows: Vec::new(),
+        let mut ids: HashMap<u64, (u32, u32), FixedState> = HashMap::default();
+        let mut names = Vec::new();
+        let mut number = |item: u64| {
+            ids.entry(item)
+                .or_insert_with(|| {
+                    names.push(item);
+                    let x = (names.len() - 1) as u32;
+                    (x, x)
+                })
+                .0
         };
         // The items with neighbours first, so that their numbers are their places in `starts`.
         for (&item, _) in table.iter() {
-            nearest.number(item);
+            number(item);
         }
-        for (&item, lists) in table.iter() {
-            debug_assert_eq!(nearest.ids[&item] as usize, nearest.starts.len() - 1);
+        let (mut starts, mut rows) = (vec![0], Vec::new());
+        for (_, lists) in table.iter() {
             for (list, m) in lists {
-                for &(j, s) in list {
-                    let y = nearest.number(j);
-                    nearest.rows.push((y, s * m));
-                }
+                rows.extend(list.iter().map(|&(j, s)| (number(j), s * m)));
             }
-            nearest.starts.push(nearest.rows.len());
+            starts.push(rows.len());
         }
-        let rows = nearest.rows.len();
-        nearest.starts.resize(nearest.names.len() + 1, rows);
-        nearest
-    }
-
-    fn number(&mut self, item: u64) -> u32 {
-        let names = &mut self.names;
-        *self.ids.entry(item).or_insert_with(|| {
-            names.push(item);
-            (names.len() - 1) as u32
-        })
+        starts.resize(names.len() + 1, rows.len());
+        let mut uses = vec![0; names.len()];
+        for &(y, _) in &rows {
+            uses[y as usize] += 1;
+        }
+        let (slot, order) = by_use(&uses);
+        for row in &mut rows {
+            row.0 = slot[row.0 as usize];
+        }
+        for (x, y) in ids.values_mut() {
+            *y = slot[*x as usize];
+        }
+        Nearest {
+            ids,
+            names: order.iter().map(|&x| names[x as usize]).collect(),
+            starts,
+            rows,
+        }
     }
 
     /// A user's list from their `held` rows (`R(u)` and the items bought, `(item, bought)`): the
@@ -350,7 +360,7 @@ impl Nearest {
         out: &mut Vec<Ranked<u64>>,
     ) {
         for &((i, bought), n) in held {
-            if let (false, Some(&x)) = (bought, self.ids.get(&i)) {
+            if let (false, Some(&(x, _))) = (bought, self.ids.get(&i)) {
                 let x = x as usize;
                 for &(y, s) in &self.rows[self.starts[x]..self.starts[x + 1]] {
                     sums.add(y, s * n);
@@ -358,7 +368,7 @@ impl Nearest {
             }
         }
         for &((i, bought), _) in held {
-            if let (true, Some(&y)) = (bought, self.ids.get(&i)) {
+            if let (true, Some(&(_, y))) = (bought, self.ids.get(&i)) {
                 sums.zero(y);
             }
         }

@@ -1,54 +1,61 @@
 //! Sums over a few of many densely numbered keys, in an array instead of a hash map.
 //!
 //! Item-to-item counting sums, for one item (or one user) at a time, over the few hundred items
-//! it meets among millions. Numbered densely, the sums live in an array as long as the
+//! it meets among millions; [`by_use`] numbers them so that the most used are together. Numbered densely, the sums live in an array as long as the
 //! catalogue, touched only where met; a stamp per slot says whether it belongs to the current
 //! round, so a round costs what it touches and nothing to clear. A hash map per round cost a
 //! lookup per addition, most of recommend's scoring.
 
 /// Sums by dense index, one round at a time.
 pub struct DenseSums {
-    sums: Vec<isize>,
-    /// `stamps[y] == stamp`: `sums[y]` belongs to this round.
-    stamps: Vec<u32>,
-    stamp: u32,
+    /// Each index's sum, and the round it belongs to: side by side, one cache line a touch
+    /// (the arrays are larger than the caches, and the indices a round touches are scattered).
+    slots: Vec<Slot>,
+    round: u32,
     /// The indices met this round, in the order first met.
     met: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    sum: isize,
+    round: u32,
 }
 
 impl DenseSums {
     /// Sums for the indices `0..len`.
     pub fn new(len: usize) -> Self {
         DenseSums {
-            sums: vec![0; len],
-            stamps: vec![0; len],
-            stamp: 1,
+            slots: vec![Slot::default(); len],
+            round: 1,
             met: Vec::new(),
         }
     }
 
     /// How many indices it has room for.
     pub fn indices(&self) -> usize {
-        self.sums.len()
+        self.slots.len()
     }
 
     /// Adds `value` to the sum of `y`.
     #[inline]
     pub fn add(&mut self, y: u32, value: isize) {
-        let i = y as usize;
-        if self.stamps[i] != self.stamp {
-            self.stamps[i] = self.stamp;
-            self.sums[i] = 0;
+        let slot = &mut self.slots[y as usize];
+        if slot.round != self.round {
+            *slot = Slot {
+                sum: 0,
+                round: self.round,
+            };
             self.met.push(y);
         }
-        self.sums[i] += value;
+        slot.sum += value;
     }
 
     /// Sets the sum of `y` to zero if it was met this round (an item left out).
     pub fn zero(&mut self, y: u32) {
-        let i = y as usize;
-        if self.stamps[i] == self.stamp {
-            self.sums[i] = 0;
+        let slot = &mut self.slots[y as usize];
+        if slot.round == self.round {
+            slot.sum = 0;
         }
     }
 
@@ -56,16 +63,29 @@ impl DenseSums {
     /// sums too), and starts the next round.
     pub fn drain(&mut self, mut each: impl FnMut(u32, isize)) {
         for &y in &self.met {
-            each(y, self.sums[y as usize]);
+            each(y, self.slots[y as usize].sum);
         }
         self.met.clear();
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            // Four billion rounds: the old stamps could be taken for the new round's.
-            self.stamps.fill(0);
-            self.stamp = 1;
+        self.round = self.round.wrapping_add(1);
+        if self.round == 0 {
+            // Four billion rounds: an old slot could be taken for the new round's.
+            self.slots.fill(Slot::default());
+            self.round = 1;
         }
     }
+}
+
+/// A numbering of `0..uses.len()` by use, the most used first (ties in index order): `slot[y]`
+/// is the new number of `y`, `order[n]` the old number of `n`. Summing into slots so numbered,
+/// the hot ones share few cache lines.
+pub fn by_use(uses: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut order: Vec<u32> = (0..uses.len() as u32).collect();
+    order.sort_unstable_by_key(|&y| (std::cmp::Reverse(uses[y as usize]), y));
+    let mut slot = vec![0; uses.len()];
+    for (n, &y) in order.iter().enumerate() {
+        slot[y as usize] = n as u32;
+    }
+    (slot, order)
 }
 
 #[cfg(test)]
@@ -90,5 +110,12 @@ mod tests {
         sums.add(1, 7);
         sums.drain(|y, s| seen.push((y, s)));
         assert_eq!(seen, [(1, 7)]);
+    }
+
+    #[test]
+    fn numbered_by_use() {
+        let (slot, order) = by_use(&[1, 5, 0, 5]);
+        assert_eq!(order, [1, 3, 0, 2]);
+        assert_eq!(slot, [2, 0, 3, 1]);
     }
 }

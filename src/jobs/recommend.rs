@@ -49,7 +49,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::input::event_time::Lateness;
 use crate::engine::operators::broadcast::{Table, per_key_with_table};
-use crate::engine::operators::dense_sums::{DenseSums, by_use};
 use crate::engine::operators::cooccurrence::per_item_cooccurrence;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
@@ -292,13 +291,12 @@ fn bought<'s>(visible: VecCollection<'s, u64, Event>) -> VecCollection<'s, u64, 
         .distinct()
 }
 
-/// Each item's nearest neighbours as every worker holds them, items numbered densely: a user's
-/// candidates are then summed in an array ([`DenseSums`]), one slot per item, not in a hash map.
+/// Each item's nearest neighbours as every worker holds them, items numbered densely: an item's
+/// neighbours are one slice of an array, found with one lookup, and a candidate is a `u32`.
 struct Nearest {
-    /// Item `i`'s place `(x, y)`: its neighbours are `rows[starts[x]..starts[x + 1]]` (items met
-    /// only as neighbours have none), as `(y of the neighbour, similarity)`; item `y` is
-    /// `names[y]`, the items most often a neighbour first ([`by_use`]).
-    ids: HashMap<u64, (u32, u32), FixedState>,
+    /// Item `x` is `names[x]`; its neighbours are `rows[starts[x]..starts[x + 1]]` (items met
+    /// only as neighbours have none), as `(x of the neighbour, similarity)`.
+    ids: HashMap<u64, u32, FixedState>,
     names: Vec<u64>,
     starts: Vec<usize>,
     rows: Vec<(u32, isize)>,
@@ -307,16 +305,13 @@ struct Nearest {
 impl Nearest {
     /// Lays out the table of neighbours: each item's one row, its neighbours by rank.
     fn new(table: &Table<u64, Vec<(u64, isize)>>) -> Self {
-        let mut ids: HashMap<u64, (u32, u32), FixedState> = HashMap::default();
+        let mut ids: HashMap<u64, u32, FixedState> = HashMap::default();
         let mut names = Vec::new();
         let mut number = |item: u64| {
-            ids.entry(item)
-                .or_insert_with(|| {
-                    names.push(item);
-                    let x = (names.len() - 1) as u32;
-                    (x, x)
-                })
-                .0
+            *ids.entry(item).or_insert_with(|| {
+                names.push(item);
+                (names.len() - 1) as u32
+            })
         };
         // The items with neighbours first, so that their numbers are their places in `starts`.
         for (&item, _) in table.iter() {
@@ -330,20 +325,9 @@ impl Nearest {
             starts.push(rows.len());
         }
         starts.resize(names.len() + 1, rows.len());
-        let mut uses = vec![0; names.len()];
-        for &(y, _) in &rows {
-            uses[y as usize] += 1;
-        }
-        let (slot, order) = by_use(&uses);
-        for row in &mut rows {
-            row.0 = slot[row.0 as usize];
-        }
-        for (x, y) in ids.values_mut() {
-            *y = slot[*x as usize];
-        }
         Nearest {
             ids,
-            names: order.iter().map(|&x| names[x as usize]).collect(),
+            names,
             starts,
             rows,
         }
@@ -352,31 +336,34 @@ impl Nearest {
     /// A user's list from their `held` rows (`R(u)` and the items bought, `(item, bought)`): the
     /// top `k` by score (ties to the smaller item id), without the items the user bought and
     /// without zero scores.
+    ///
+    /// The candidates are summed in a small map, a few hundred entries that stay in the cache,
+    /// not in an array over every item (2.5M at 10M rows), where each addition misses it.
     fn list(
         &self,
         held: &[((u64, bool), isize)],
         k: usize,
-        sums: &mut DenseSums,
+        sums: &mut HashMap<u32, isize, FixedState>,
         out: &mut Vec<Ranked<u64>>,
     ) {
         for &((i, bought), n) in held {
-            if let (false, Some(&(x, _))) = (bought, self.ids.get(&i)) {
+            if let (false, Some(&x)) = (bought, self.ids.get(&i)) {
                 let x = x as usize;
                 for &(y, s) in &self.rows[self.starts[x]..self.starts[x + 1]] {
-                    sums.add(y, s * n);
+                    *sums.entry(y).or_default() += s * n;
                 }
             }
         }
         for &((i, bought), _) in held {
-            if let (true, Some(&(_, y))) = (bought, self.ids.get(&i)) {
-                sums.zero(y);
+            if let (true, Some(&y)) = (bought, self.ids.get(&i)) {
+                sums.remove(&y);
             }
         }
-        sums.drain(|y, score| {
-            if score != 0 {
-                out.push((Reverse(score), self.names[y as usize]));
-            }
-        });
+        out.extend(
+            sums.drain()
+                .filter(|&(_, score)| score != 0)
+                .map(|(y, score)| (Reverse(score), self.names[y as usize])),
+        );
         first_k(out, k);
     }
 }
@@ -404,18 +391,14 @@ fn lists_once<'s>(
             out.push(ranked.drain(..).map(|(Reverse(s), j)| (j, s)).collect());
         }
     });
-    let mut sums = DenseSums::new(0);
+    // Reused from user to user: growing a map per user was a tenth of the model's instructions.
+    let mut sums = HashMap::default();
     per_key_with_table(
         held,
         nearest,
         "Recommend/top",
         Nearest::new,
-        move |_user, held, nearest: &Nearest, out| {
-            if sums.indices() != nearest.names.len() {
-                sums = DenseSums::new(nearest.names.len());
-            }
-            nearest.list(held, k, &mut sums, out);
-        },
+        move |_user, held, nearest: &Nearest, out| nearest.list(held, k, &mut sums, out),
     )
 }
 

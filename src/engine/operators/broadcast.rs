@@ -120,6 +120,7 @@ where
     let mut shown: HashMap<K, Vec<O>, FixedState> = HashMap::default();
     let mut held: Option<Capability<u64>> = None;
     let mut rows: Vec<O> = Vec::new();
+    let mut changes: Vec<(O, isize)> = Vec::new();
     groups
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<_>>, _, _, _, _>(
@@ -182,17 +183,22 @@ where
                             if let Some(group) = values.get(&key) {
                                 f(&key, group, laid_out, &mut rows);
                             }
-                            let old = shown.remove(&key).unwrap_or_default();
-                            let mut changes: Vec<(O, isize)> =
-                                old.into_iter().map(|o| (o, -1)).collect();
-                            changes.extend(rows.iter().cloned().map(|o| (o, 1)));
-                            consolidate(&mut changes);
-                            for (row, diff) in changes {
-                                session.give(((key.clone(), row), time, diff));
+                            // One buffer for every key's changes, not one allocated per key.
+                            changes.clear();
+                            if let Some(old) = shown.remove(&key) {
+                                changes.extend(old.into_iter().map(|o| (o, -1)));
                             }
                             if last {
-                                rows.clear();
-                            } else if !rows.is_empty() {
+                                // Not remembered: moved, not copied.
+                                changes.extend(rows.drain(..).map(|o| (o, 1)));
+                            } else {
+                                changes.extend(rows.iter().cloned().map(|o| (o, 1)));
+                            }
+                            consolidate(&mut changes);
+                            for (row, diff) in changes.drain(..) {
+                                session.give(((key.clone(), row), time, diff));
+                            }
+                            if !last && !rows.is_empty() {
                                 let mut kept = std::mem::take(&mut rows);
                                 kept.shrink_to_fit();
                                 shown.insert(key, kept);

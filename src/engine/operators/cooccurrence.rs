@@ -202,15 +202,14 @@ where
                             current = Groups::default();
                         }
                         let mut before = std::mem::take(&mut shown);
-                        let mut rows = Vec::new();
+                        let (mut rows, mut changes) = (Vec::new(), Vec::new());
                         layout.for_each_item(|item, n, co| {
                             f(item, n, co, &mut rows);
-                            let mut changes: Vec<(O, isize)> = before
-                                .remove(&item)
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|o| (o, -1))
-                                .collect();
+                            // One buffer for every item's changes, not one allocated per item.
+                            changes.clear();
+                            if let Some(old) = before.remove(&item) {
+                                changes.extend(old.into_iter().map(|o| (o, -1)));
+                            }
                             if last {
                                 // Not remembered: moved, not copied.
                                 changes.extend(rows.drain(..).map(|o| (o, 1)));
@@ -218,7 +217,7 @@ where
                                 changes.extend(rows.iter().cloned().map(|o| (o, 1)));
                             }
                             consolidate(&mut changes);
-                            for (row, diff) in changes {
+                            for (row, diff) in changes.drain(..) {
                                 session.give(((item, row), time, diff));
                             }
                             if !last && !rows.is_empty() {

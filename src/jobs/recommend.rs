@@ -48,7 +48,7 @@ use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::input::event_time::Lateness;
-use crate::engine::operators::broadcast::per_key_with_table;
+use crate::engine::operators::broadcast::{Table, per_key_with_table};
 use crate::engine::operators::cooccurrence::per_item_cooccurrence;
 use crate::engine::input::records::Record;
 use crate::engine::status::failure::Failure;
@@ -291,12 +291,89 @@ fn bought<'s>(visible: VecCollection<'s, u64, Event>) -> VecCollection<'s, u64, 
         .distinct()
 }
 
+/// Each item's nearest neighbours as every worker holds them, items numbered densely: an item's
+/// neighbours are one slice of an array, found with one lookup, and a candidate is a `u32`.
+struct Nearest {
+    /// Item `x` is `names[x]`; its neighbours are `rows[starts[x]..starts[x + 1]]` (items met
+    /// only as neighbours have none), as `(x of the neighbour, similarity)`.
+    ids: HashMap<u64, u32, FixedState>,
+    names: Vec<u64>,
+    starts: Vec<usize>,
+    rows: Vec<(u32, isize)>,
+}
+
+impl Nearest {
+    /// Lays out the table of neighbours: each item's one row, its neighbours by rank.
+    fn new(table: &Table<u64, Vec<(u64, isize)>>) -> Self {
+        let mut ids: HashMap<u64, u32, FixedState> = HashMap::default();
+        let mut names = Vec::new();
+        let mut number = |item: u64| {
+            *ids.entry(item).or_insert_with(|| {
+                names.push(item);
+                (names.len() - 1) as u32
+            })
+        };
+        // The items with neighbours first, so that their numbers are their places in `starts`.
+        for (&item, _) in table.iter() {
+            number(item);
+        }
+        let (mut starts, mut rows) = (vec![0], Vec::new());
+        for (_, lists) in table.iter() {
+            for (list, m) in lists {
+                rows.extend(list.iter().map(|&(j, s)| (number(j), s * m)));
+            }
+            starts.push(rows.len());
+        }
+        starts.resize(names.len() + 1, rows.len());
+        Nearest {
+            ids,
+            names,
+            starts,
+            rows,
+        }
+    }
+
+    /// A user's list from their `held` rows (`R(u)` and the items bought, `(item, bought)`): the
+    /// top `k` by score (ties to the smaller item id), without the items the user bought and
+    /// without zero scores.
+    ///
+    /// The candidates are summed in a small map, a few hundred entries that stay in the cache,
+    /// not in an array over every item (2.5M at 10M rows), where each addition misses it.
+    fn list(
+        &self,
+        held: &[((u64, bool), isize)],
+        k: usize,
+        sums: &mut HashMap<u32, isize, FixedState>,
+        out: &mut Vec<Ranked<u64>>,
+    ) {
+        for &((i, bought), n) in held {
+            if let (false, Some(&x)) = (bought, self.ids.get(&i)) {
+                let x = x as usize;
+                for &(y, s) in &self.rows[self.starts[x]..self.starts[x + 1]] {
+                    *sums.entry(y).or_default() += s * n;
+                }
+            }
+        }
+        for &((i, bought), _) in held {
+            if let (true, Some(&y)) = (bought, self.ids.get(&i)) {
+                sums.remove(&y);
+            }
+        }
+        out.extend(
+            sums.drain()
+                .filter(|&(_, score)| score != 0)
+                .map(|(y, score)| (Reverse(score), self.names[y as usize])),
+        );
+        first_k(out, k);
+    }
+}
+
 /// The lists computed at the one time they are read (at the last input time, at `T` of an
 /// evaluation), from `trained` (every user's `R(u)`) and `held` (`R(u)` and the bought items,
 /// `(user, (item, bought))`, of the users who get a list): `(user, (Reverse(score), item))`,
 /// top `k`. Neither the pairs nor the candidates are ever records: each item's neighbours are
-/// counted item by item from the users' items, and each user's candidates summed against the
-/// table of neighbours that every worker holds.
+/// counted item by item from the users' items (one record per item: its neighbours, by rank),
+/// and each user's candidates summed against the table of neighbours that every worker holds.
 fn lists_once<'s>(
     trained: VecCollection<'s, u64, (u64, u64)>,
     held: VecCollection<'s, u64, (u64, (u64, bool))>,
@@ -310,21 +387,19 @@ fn lists_once<'s>(
                 .map(|&(j, co, n_j)| (Reverse(similarity(co, n_i, n_j)), j)),
         );
         first_k(&mut ranked, neighbours);
-        out.extend(ranked.drain(..).map(|(Reverse(s), j)| (j, s)));
-    });
-    let mut scores = Scores::default();
-    per_key_with_table(held, nearest, "Recommend/top", move |_user, held, nearest, out| {
-        for &((i, bought), n) in held {
-            if bought {
-                scores.bought.push(i);
-            } else {
-                for &((j, s), m) in nearest.get(&i) {
-                    scores.add(j, s * n * m);
-                }
-            }
+        if !ranked.is_empty() {
+            out.push(ranked.drain(..).map(|(Reverse(s), j)| (j, s)).collect());
         }
-        out.extend(scores.top(k));
-    })
+    });
+    // Reused from user to user: growing a map per user was a tenth of the model's instructions.
+    let mut sums = HashMap::default();
+    per_key_with_table(
+        held,
+        nearest,
+        "Recommend/top",
+        Nearest::new,
+        move |_user, held, nearest: &Nearest, out| nearest.list(held, k, &mut sums, out),
+    )
 }
 
 /// The lists of the users of `queries`, kept current through every event and expiry of
@@ -394,7 +469,33 @@ pub struct ListRow {
     pub emitted_at: u64,
 }
 
-struct ListReport;
+/// Writes the lists; the text lines are built in one buffer, numbers and all (`format!` of each
+/// score as a float was a fifth of a run's instructions).
+#[derive(Default)]
+struct ListReport {
+    line: RefCell<String>,
+    /// The last time printed, and its text: a snapshot's lists all have the same.
+    time: RefCell<Option<(u64, String)>>,
+}
+
+/// Appends `score / SCALE` to three decimals exactly as `{:.3}` prints it: in integers, which
+/// round as the float does unless the score is a tie (exactly half a thousandth away from both
+/// neighbours), where the float's own rounding decides.
+fn push_score(line: &mut String, score: isize) {
+    use std::fmt::Write;
+    const THOUSANDTH: isize = (SCALE / 1000.0) as isize;
+    if score < 0 || score % THOUSANDTH == THOUSANDTH / 2 || score > 1 << 52 {
+        write!(line, "{:.3}", score as f64 / SCALE).expect("a String takes any text");
+        return;
+    }
+    let thousandths = (score + THOUSANDTH / 2) / THOUSANDTH;
+    line.push_str(itoa::Buffer::new().format(thousandths / 1000));
+    line.push('.');
+    let fraction = thousandths % 1000;
+    for digit in [fraction / 100, fraction / 10 % 10, fraction % 10] {
+        line.push(char::from(b'0' + digit as u8));
+    }
+}
 
 impl KeyedReport for ListReport {
     type Key = u64;
@@ -409,23 +510,32 @@ impl KeyedReport for ListReport {
         at: u64,
     ) {
         if out.wants_text() {
-            {
-                let items: Vec<String> = rows
-                    .iter()
-                    .map(|(Reverse(s), item)| format!("{item} ({:.3})", *s as f64 / SCALE))
-                    .collect();
-                let list = if items.is_empty() {
-                    "(no list: left the horizon)".to_owned()
-                } else {
-                    items.join(", ")
-                };
-                let line = format!(
-                    "{} | user {user} | {list}{}",
-                    out.time(at),
-                    if update { " | update" } else { "" }
-                );
-                out.line(&line);
+            let mut line = self.line.borrow_mut();
+            line.clear();
+            let mut time = self.time.borrow_mut();
+            if time.as_ref().is_none_or(|(t, _)| *t != at) {
+                *time = Some((at, out.time(at)));
             }
+            line.push_str(&time.as_ref().expect("the time just formatted").1);
+            line.push_str(" | user ");
+            line.push_str(itoa::Buffer::new().format(user));
+            line.push_str(" | ");
+            if rows.is_empty() {
+                line.push_str("(no list: left the horizon)");
+            }
+            for (n, (Reverse(score), item)) in rows.iter().enumerate() {
+                if n > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(itoa::Buffer::new().format(*item));
+                line.push_str(" (");
+                push_score(&mut line, *score);
+                line.push(')');
+            }
+            if update {
+                line.push_str(" | update");
+            }
+            out.line(&line);
         }
         // A user's list is the rows of their id; one that left the horizon has none.
         out.replace("user_id", user, true);
@@ -617,7 +727,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                         ticks,
                         "Recommend/sink",
                         mode,
-                        ListReport,
+                        ListReport::default(),
                         output,
                     )
                 }
@@ -690,4 +800,22 @@ pub fn run(args: Args) -> Result<(), Failure> {
         );
         probe
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores print as the float formatter prints them, ties (half a thousandth) included.
+    #[test]
+    fn scores_print_as_floats_do() {
+        let mut line = String::new();
+        let edges = (0..3000).map(|t| t * 500_000);
+        let around = edges.flat_map(|e: isize| [e - 1, e, e + 1]).filter(|&s| s >= 0);
+        for score in around.chain([999_999_999_999, 1_000_000_000_000, 123_456_789_012]) {
+            line.clear();
+            push_score(&mut line, score);
+            assert_eq!(line, format!("{:.3}", score as f64 / SCALE), "score {score}");
+        }
+    }
 }

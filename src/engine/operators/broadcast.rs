@@ -32,9 +32,9 @@ pub struct Table<T, U> {
 }
 
 impl<T: Hash + Eq, U> Table<T, U> {
-    /// The rows of `key`, in order (none if it has none).
-    pub fn get(&self, key: &T) -> &[(U, isize)] {
-        self.rows.get(key).map_or(&[], Vec::as_slice)
+    /// Every key with its rows (in order), the keys in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&T, &[(U, isize)])> {
+        self.rows.iter().map(|(key, rows)| (key, rows.as_slice()))
     }
 }
 
@@ -52,7 +52,11 @@ pub fn apply<K: Hash + Ord + Clone, V: Ord>(
     let mut touched = Vec::with_capacity(updates.len());
     for ((key, value), diff) in updates {
         groups.entry(key.clone()).or_default().push((value, diff));
-        touched.push(key);
+        // A key's updates mostly come together (a user's items): the sort below then orders
+        // one key per group, not one per update.
+        if touched.last() != Some(&key) {
+            touched.push(key);
+        }
     }
     touched.sort_unstable();
     touched.dedup();
@@ -78,13 +82,19 @@ fn earliest<A, B>(a: &BTreeMap<u64, A>, b: &BTreeMap<u64, B>) -> Option<u64> {
         .copied()
 }
 
-/// For each key of `groups`, `f(key, its values, the table, out)` gives its result rows, kept
-/// current at every time at which the table or its group changes (see the module's note). The
-/// table is sent whole to every worker; the groups are sharded by key.
-pub fn per_key_with_table<'s, K, V, T, U, O, F>(
+/// For each key of `groups`, `f(key, its values, the table as `index` laid it out, out)` gives
+/// its result rows, kept current at every time at which the table or its group changes (see the
+/// module's note). The table is sent whole to every worker; the groups are sharded by key.
+///
+/// `index` lays the table out once each time it changes, in the form `f` reads fastest
+/// (recommend: items numbered densely, so that a user's candidates are summed in an array, not
+/// a hash map: a map lookup per candidate was most of the scoring). At a time nothing can follow,
+/// the table itself is dropped once laid out.
+pub fn per_key_with_table<'s, K, V, T, U, X, O, I, F>(
     groups: VecCollection<'s, u64, (K, V)>,
     table: VecCollection<'s, u64, (T, U)>,
     name: &str,
+    mut index: I,
     mut f: F,
 ) -> VecCollection<'s, u64, (K, O)>
 where
@@ -93,7 +103,9 @@ where
     T: ExchangeData + Hash,
     U: ExchangeData + Ord,
     O: ExchangeData + Ord,
-    F: FnMut(&K, &[(V, isize)], &Table<T, U>, &mut Vec<O>) + 'static,
+    X: 'static,
+    I: FnMut(&Table<T, U>) -> X + 'static,
+    F: FnMut(&K, &[(V, isize)], &X, &mut Vec<O>) + 'static,
 {
     type Pending<D> = BTreeMap<u64, Vec<(D, isize)>>;
     let mut pending_groups: Pending<(K, V)> = BTreeMap::new();
@@ -102,10 +114,13 @@ where
     let mut table_rows = Table {
         rows: HashMap::default(),
     };
+    // The table as `index` laid it out, as of the last time it changed.
+    let mut indexed: Option<X> = None;
     // Each key's result rows as last given.
     let mut shown: HashMap<K, Vec<O>, FixedState> = HashMap::default();
     let mut held: Option<Capability<u64>> = None;
     let mut rows: Vec<O> = Vec::new();
+    let mut changes: Vec<(O, isize)> = Vec::new();
     groups
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<_>>, _, _, _, _>(
@@ -157,21 +172,33 @@ where
                         let last = until == u64::MAX
                             && pending_groups.is_empty()
                             && pending_table.is_empty();
+                        if table_changed || indexed.is_none() {
+                            indexed = Some(index(&table_rows));
+                            if last {
+                                table_rows.rows = HashMap::default();
+                            }
+                        }
+                        let laid_out = indexed.as_ref().expect("the table laid out");
                         for key in keys {
                             if let Some(group) = values.get(&key) {
-                                f(&key, group, &table_rows, &mut rows);
+                                f(&key, group, laid_out, &mut rows);
                             }
-                            let old = shown.remove(&key).unwrap_or_default();
-                            let mut changes: Vec<(O, isize)> =
-                                old.into_iter().map(|o| (o, -1)).collect();
-                            changes.extend(rows.iter().cloned().map(|o| (o, 1)));
-                            consolidate(&mut changes);
-                            for (row, diff) in changes {
-                                session.give(((key.clone(), row), time, diff));
+                            // One buffer for every key's changes, not one allocated per key.
+                            changes.clear();
+                            if let Some(old) = shown.remove(&key) {
+                                changes.extend(old.into_iter().map(|o| (o, -1)));
                             }
                             if last {
-                                rows.clear();
-                            } else if !rows.is_empty() {
+                                // Not remembered: moved, not copied.
+                                changes.extend(rows.drain(..).map(|o| (o, 1)));
+                            } else {
+                                changes.extend(rows.iter().cloned().map(|o| (o, 1)));
+                            }
+                            consolidate(&mut changes);
+                            for (row, diff) in changes.drain(..) {
+                                session.give(((key.clone(), row), time, diff));
+                            }
+                            if !last && !rows.is_empty() {
                                 let mut kept = std::mem::take(&mut rows);
                                 kept.shrink_to_fit();
                                 shown.insert(key, kept);
@@ -180,6 +207,7 @@ where
                         if last {
                             values = HashMap::default();
                             table_rows.rows = HashMap::default();
+                            indexed = None;
                         }
                     }
                     drop(session);
@@ -211,14 +239,30 @@ mod tests {
                 let (mut groups, mut table, probe) = worker.dataflow::<u64, _, _>(|scope| {
                     let (groups_in, groups) = scope.new_collection::<(u64, char), isize>();
                     let (table_in, table) = scope.new_collection::<(char, u32), isize>();
-                    let results =
-                        per_key_with_table(groups, table, "Test", |_key, values, table, out| {
+                    // Laid out as each value's rows, one per multiplicity.
+                    let index = |table: &Table<char, u32>| {
+                        let mut laid_out: HashMap<char, Vec<u32>> = HashMap::new();
+                        for (&v, rows) in table.iter() {
+                            for &(row, m) in rows {
+                                let rows = laid_out.entry(v).or_default();
+                                rows.extend(std::iter::repeat_n(row, m as usize));
+                            }
+                        }
+                        laid_out
+                    };
+                    let results = per_key_with_table(
+                        groups,
+                        table,
+                        "Test",
+                        index,
+                        |_key, values, laid_out, out| {
                             for &(v, n) in values {
-                                for &(row, m) in table.get(&v) {
-                                    out.extend(std::iter::repeat_n(row, (n * m) as usize));
+                                for &row in laid_out.get(&v).map_or(&[][..], Vec::as_slice) {
+                                    out.extend(std::iter::repeat_n(row, n as usize));
                                 }
                             }
-                        });
+                        },
+                    );
                     let (probe, _) = results
                         .inspect(move |update| out.lock().unwrap().push(*update))
                         .inner

@@ -26,6 +26,7 @@ use timely::dataflow::operators::{Capability, Operator};
 
 use crate::engine::operators::broadcast;
 use crate::engine::operators::capability::{hold_earliest, hold_next};
+use crate::engine::operators::dense_sums::{DenseSums, by_use};
 
 /// The groups as of the last time applied: each group's items with their multiplicities,
 /// consolidated.
@@ -76,6 +77,21 @@ impl Layout {
             }
             starts.push(items.len());
         }
+        // Renumbered by count, the most held first: the sums of an owned item's meetings then
+        // crowd into few cache lines (numbered as first met, they were spread over the catalogue).
+        let uses: Vec<u32> = counts
+            .iter()
+            .map(|&c| c.clamp(0, u32::MAX as isize) as u32)
+            .collect();
+        let (slot, order) = by_use(&uses);
+        for (x, _) in &mut items {
+            *x = slot[*x as usize];
+        }
+        for x in &mut owned {
+            *x = slot[*x as usize];
+        }
+        let names: Vec<u64> = order.iter().map(|&x| names[x as usize]).collect();
+        let counts: Vec<isize> = order.iter().map(|&x| counts[x as usize]).collect();
         // The holders of each owned item, by a counting sort on the item.
         let mut from = vec![0; owned.len() + 1];
         for &o in &held {
@@ -111,32 +127,23 @@ impl Layout {
     /// co-occurrence counts as `(other item, sum over the groups holding both of the product of
     /// their multiplicities, the other item's count)`, zeros left out, in no particular order.
     fn for_each_item(&self, mut each: impl FnMut(u64, isize, &[(u64, isize, isize)])) {
-        // Summed densely: the items an owned item meets, and a mark of the last item met.
-        let mut sums: Vec<isize> = vec![0; self.names.len()];
-        let mut marks: Vec<u32> = vec![u32::MAX; self.names.len()];
-        let mut met: Vec<u32> = Vec::new();
+        // Summed densely: the items an owned item meets.
+        let mut sums = DenseSums::new(self.names.len());
         let mut co: Vec<(u64, isize, isize)> = Vec::new();
         for (o, &x) in self.owned.iter().enumerate() {
             for &(g, m) in &self.holders[self.from[o]..self.from[o + 1]] {
                 let g = g as usize;
                 for &(y, m2) in &self.items[self.starts[g]..self.starts[g + 1]] {
                     if y != x {
-                        let y = y as usize;
-                        if marks[y] != x {
-                            marks[y] = x;
-                            met.push(y as u32);
-                        }
-                        sums[y] += m * m2;
+                        sums.add(y, m * m2);
                     }
                 }
             }
-            for y in met.drain(..) {
-                let y = y as usize;
-                let c = std::mem::take(&mut sums[y]);
+            sums.drain(|y, c| {
                 if c != 0 {
-                    co.push((self.names[y], c, self.counts[y]));
+                    co.push((self.names[y as usize], c, self.counts[y as usize]));
                 }
-            }
+            });
             let x = x as usize;
             each(self.names[x], self.counts[x], &co);
             co.clear();
@@ -195,23 +202,25 @@ where
                             current = Groups::default();
                         }
                         let mut before = std::mem::take(&mut shown);
-                        let mut rows = Vec::new();
+                        let (mut rows, mut changes) = (Vec::new(), Vec::new());
                         layout.for_each_item(|item, n, co| {
                             f(item, n, co, &mut rows);
-                            let mut changes: Vec<(O, isize)> = before
-                                .remove(&item)
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|o| (o, -1))
-                                .collect();
-                            changes.extend(rows.iter().cloned().map(|o| (o, 1)));
-                            consolidate(&mut changes);
-                            for (row, diff) in changes {
-                                session.give(((item, row), time, diff));
+                            // One buffer for every item's changes, not one allocated per item.
+                            changes.clear();
+                            if let Some(old) = before.remove(&item) {
+                                changes.extend(old.into_iter().map(|o| (o, -1)));
                             }
                             if last {
-                                rows.clear();
-                            } else if !rows.is_empty() {
+                                // Not remembered: moved, not copied.
+                                changes.extend(rows.drain(..).map(|o| (o, 1)));
+                            } else {
+                                changes.extend(rows.iter().cloned().map(|o| (o, 1)));
+                            }
+                            consolidate(&mut changes);
+                            for (row, diff) in changes.drain(..) {
+                                session.give(((item, row), time, diff));
+                            }
+                            if !last && !rows.is_empty() {
                                 let mut kept = std::mem::take(&mut rows);
                                 kept.shrink_to_fit();
                                 shown.insert(item, kept);

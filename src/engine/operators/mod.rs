@@ -2,13 +2,15 @@
 //! ranking ([`window_count`], [`sliding_top`], [`topn`], [`ranked_windows`], [`hashed_keys`]), sketches and
 //! folds per window ([`sketch`], [`window_fold`]), keyed state machines and sequence patterns
 //! ([`process`], [`patterns`], [`quota`]), tables every worker holds ([`broadcast`]),
-//! co-occurrence counts ([`cooccurrence`]), and the capability helpers they share
+//! co-occurrence counts ([`cooccurrence`]) and the sums they take in arrays ([`dense_sums`]), and
+//! the capability helpers they share
 //! ([`capability`]). They import [`input`](super::input), [`time`](super::time) and
 //! [`status`](super::status), never a sink or an output.
 
 pub mod broadcast;
 pub mod capability;
 pub mod cooccurrence;
+pub mod dense_sums;
 pub mod hashed_keys;
 pub mod patterns;
 pub mod process;

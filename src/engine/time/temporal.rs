@@ -141,8 +141,13 @@ impl<E> Default for InHorizon<E> {
 impl<E> InHorizon<E> {
     /// Adds an event of time `ts`: nearly always at the back, a late one where its `ts` puts it.
     pub fn enter(&mut self, ts: u64, event: E) {
-        let at = self.events.partition_point(|(t, _)| *t <= ts);
-        self.events.insert(at, (ts, event));
+        if self.events.back().is_none_or(|(t, _)| *t <= ts) {
+            // In order: no search (a search per event was a twentieth of recommend at 10M rows).
+            self.events.push_back((ts, event));
+        } else {
+            let at = self.events.partition_point(|(t, _)| *t <= ts);
+            self.events.insert(at, (ts, event));
+        }
     }
 
     /// Removes, oldest first, the events that no longer count at `time`, giving each to `left`.

@@ -250,6 +250,15 @@ fn a_topic_run_killed_ten_times_ends_as_if_never_killed() {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50 + seed % 100));
+        // Until both partitions have a committed checkpoint, the run goes on (at most 20 s, or
+        // to its end): on a loaded machine ten kills at random can all come before the first.
+        let started = std::time::Instant::now();
+        while checkpointed_inputs(&dir.join("killed.db")) < 2
+            && started.elapsed() < std::time::Duration::from_secs(20)
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let _ = child.kill();
         let _ = child.wait();
         resumed |= dir.join("killed.db").exists();

@@ -572,6 +572,24 @@ impl Drop for Live {
     }
 }
 
+/// How many inputs the progress table in `db` holds a checkpoint of: 0 while there is no table
+/// yet, or it cannot be read at this instant. A kill test waits for them before its first kill,
+/// so that what it tests (a resume from checkpoints) does not hang on how fast a loaded machine
+/// starts the run and reaches its first commit.
+pub fn checkpointed_inputs(db: &Path) -> usize {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row("SELECT checkpoints FROM uba_progress", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .ok()
+    .and_then(|json| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&json).ok())
+    .map_or(0, |inputs| inputs.len())
+}
+
 /// Every row of every table of `db`, as text, sorted: tables compared whole, whatever the job.
 pub fn sqlite_tables(db: &Path) -> Vec<(String, Vec<Vec<String>>)> {
     let conn = rusqlite::Connection::open(db).unwrap();

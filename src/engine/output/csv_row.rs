@@ -66,13 +66,9 @@ impl Field<'_> {
     }
 }
 
-/// The `Serializer` methods of values this writer leaves to the csv crate.
-macro_rules! others {
-    ($($method:ident($($ty:ty),*) -> $ret:ty;)*) => {
-        $(fn $method(self, $(_: $ty),*) -> Result<$ret, Other> {
-            Err(Other)
-        })*
-    };
+/// What this writer answers for a value it leaves to the csv crate (the `refuse!` methods).
+fn other<T>(_method: &str) -> Result<T, Other> {
+    Err(Other)
 }
 
 /// A row is a struct: anything else is the csv crate's.
@@ -91,29 +87,10 @@ impl<'a> Serializer for Record<'a> {
         Ok(self)
     }
 
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Other> {
-        Err(Other)
-    }
-
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Other> {
-        Err(Other)
-    }
-
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Other> {
-        Err(Other)
-    }
-
-    others! {
+    refuse! { other =>
+        <T> serialize_some(&T) -> ();
+        <T> serialize_newtype_struct(&'static str, &T) -> ();
+        <T> serialize_newtype_variant(&'static str, u32, &'static str, &T) -> ();
         serialize_bool(bool) -> ();
         serialize_i8(i8) -> ();
         serialize_i16(i16) -> ();
@@ -219,25 +196,9 @@ impl<'a> Serializer for Field<'a> {
         Ok(())
     }
 
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Other> {
-        Err(Other)
-    }
-
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Other> {
-        Err(Other)
-    }
-
-    others! {
+    refuse! { other =>
+        <T> serialize_newtype_struct(&'static str, &T) -> ();
+        <T> serialize_newtype_variant(&'static str, u32, &'static str, &T) -> ();
         serialize_f32(f32) -> ();
         serialize_f64(f64) -> ();
         serialize_char(char) -> ();

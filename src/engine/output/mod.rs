@@ -5,6 +5,21 @@
 //! [`table::Table`], written through [`database`]. This stage imports only
 //! [`time`](super::time) and [`status`](super::status); it knows nothing of the inputs.
 
+/// The `Serializer` methods that a row writer refuses, each answering `$refuse(its name)`: csv
+/// rows ([`csv_row`]) and table rows ([`table_row`]) take a struct of plain values and refuse the
+/// other shapes, each writer with its own error. A method generic over a value is written
+/// `<T> name(...)`.
+macro_rules! refuse {
+    ($refuse:expr => $($(<$value:ident>)? $method:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        $(fn $method$(<$value: ?Sized + serde::Serialize>)?(
+            self,
+            $(_: $arg),*
+        ) -> Result<$ret, Self::Error> {
+            $refuse(stringify!($method))
+        })*
+    };
+}
+
 mod csv_row;
 pub mod database;
 pub mod table;

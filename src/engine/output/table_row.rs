@@ -97,15 +97,6 @@ impl ser::SerializeStruct for Fields {
     }
 }
 
-/// Serializes the unsupported shapes of a serializer as an error.
-macro_rules! unsupported {
-    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<$ret, Error> {
-            unsupported(stringify!($method))
-        })*
-    };
-}
-
 impl ser::Serializer for Fields {
     type Ok = Vec<Column>;
     type Error = Error;
@@ -139,7 +130,7 @@ impl ser::Serializer for Fields {
     ) -> Result<Vec<Column>, Error> {
         unsupported("an enum")
     }
-    unsupported! {
+    refuse! { unsupported =>
         serialize_bool(bool) -> Vec<Column>;
         serialize_i8(i8) -> Vec<Column>;
         serialize_i16(i16) -> Vec<Column>;
@@ -259,7 +250,7 @@ impl ser::Serializer for Scalar {
     ) -> Result<SqlValue, Error> {
         Ok(SqlValue::Text(variant.to_owned()))
     }
-    unsupported! {
+    refuse! { unsupported =>
         serialize_bytes(&[u8]) -> SqlValue;
         serialize_unit_struct(&'static str) -> SqlValue;
         serialize_seq(Option<usize>) -> Self::SerializeSeq;
